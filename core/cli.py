@@ -1,0 +1,59 @@
+"""The ``telecom-etl`` command line.
+
+Commands live next to the code they run and are loaded lazily (``telecom-etl --help``
+stays fast). A new command is one line in :data:`COMMANDS`.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from telecom_etl import __version__
+
+#: command name -> "module:attribute" of a click command
+COMMANDS = {
+    "build-pretrain": "telecom_etl.commands.pretrain:build_pretrain",
+}
+
+
+class UserError(click.ClickException):
+    """A mistake in what the user asked for: printed as one line, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"telecom-etl: error: {self.format_message()}", err=True, file=file)
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="telecom-etl")
+def main():
+    """Build training data for telecom LLMs.
+
+    \b
+    Stage 1  build-pretrain       3GPP specs, papers and code -> clean, filtered,
+                                  deduplicated Parquet for continual pre-training
+    Stage 2  synth-instructions   teacher LLMs write grounded instruction pairs (SFT)
+    Stage 3  synth-preferences    chosen/rejected pairs for alignment (DPO)
+
+    Every command runs on Apache Beam (DirectRunner locally, Dataflow or any runner
+    with the usual Beam options) and writes a report of what it kept, dropped and why.
+    """
+
+
+def run():  # pragma: no cover - console entry point wrapper
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``telecom-etl`` command (registered in telecom_etl.cli.COMMANDS)."""

@@ -1,0 +1,64 @@
+"""``telecom-etl build-pretrain``."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from telecom_etl.cli import UserError
+from telecom_etl.manifest import DEFAULT_MANIFEST, ManifestError, load_manifest
+
+
+def default_manifest() -> str:
+    """manifests/sample.yaml of the current folder, else of the source checkout."""
+    if os.path.exists(DEFAULT_MANIFEST):
+        return DEFAULT_MANIFEST
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(here, DEFAULT_MANIFEST)
+
+
+@click.command("build-pretrain", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--manifest", "-m", "manifest_path", default=None, metavar="FILE",
+              help="Manifest YAML listing sources and settings [default: manifests/sample.yaml].")
+@click.option("--output", "-o", default="out", show_default=True, metavar="DIR",
+              help="Output folder (local path or gs://...). Re-running into it replaces its shards.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Print per-stage progress lines to stderr on long runs.")
+@click.option("--check", is_flag=True, help="Validate the manifest and options, then exit without running.")
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+def build_pretrain(manifest_path, output, progress, check, beam_args):
+    """Build the continual pre-training corpus from a manifest.
+
+    Lists the manifest's sources, extracts text (3GPP zip/docx/doc/PDF, papers, code),
+    normalises, filters (per-source profiles), removes exact and near duplicates and
+    writes OUT/pretrain/*.parquet, OUT/dropped/, OUT/rejects/ and OUT/report.json.
+
+    Any further arguments are Apache Beam pipeline options, passed through unchanged:
+
+    \b
+      local, several processes:
+        --direct_running_mode multi_processing --direct_num_workers 2
+      Dataflow (the toolkit is packaged for workers from setup.py):
+        --runner DataflowRunner --project P --region europe-west1 \\
+        --temp_location gs://BUCKET/tmp --output gs://BUCKET/out
+    """
+    from telecom_etl.pipelines.options import OptionsError, pipeline_options
+
+    path = manifest_path or default_manifest()
+    try:
+        manifest = load_manifest(path)
+        pipeline_options(list(beam_args))
+    except (ManifestError, OptionsError) as exc:
+        raise UserError(str(exc)) from None
+    if check:
+        click.echo(f"{path}: OK ({len(manifest.sources)} sources)")
+        return
+    from telecom_etl.pipelines.build_pretrain import run
+    from telecom_etl.pipelines.report import summary
+
+    report = run(manifest, output, list(beam_args), progress=progress)
+    click.echo(summary(report))
+    click.echo(f"wrote {output}/pretrain/ ({len(report['shards'])} shards), {output}/report.json")
+    if not report["balanced"]:
+        sys.exit(1)

@@ -1,0 +1,158 @@
+"""File access for local paths and any Beam filesystem (gs://, s3://, ...).
+
+Local paths use the OS directly; paths with a scheme go through Beam's FileSystems so
+the same manifest and output folder work on Dataflow.
+"""
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import glob
+import os
+import shutil
+import tempfile
+import uuid
+from typing import Iterator, List
+
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+
+
+def has_scheme(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def _strip_file(path: str) -> str:
+    return path[len("file://"):] if path.startswith("file://") else path
+
+
+def join(base: str, *parts: str) -> str:
+    if has_scheme(base):
+        from apache_beam.io.filesystems import FileSystems
+
+        return FileSystems.join(base, *parts)
+    return os.path.join(_strip_file(base), *parts)
+
+
+def exists(path: str) -> bool:
+    if has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        return FileSystems.exists(path)
+    return os.path.lexists(_strip_file(path))
+
+
+def is_dir(path: str) -> bool:
+    return not has_scheme(path) and os.path.isdir(_strip_file(path))
+
+
+def match(pattern: str) -> List[str]:
+    """Sorted paths matching a glob (``**`` recurses). A directory matches all files under it."""
+    if has_scheme(pattern):
+        from apache_beam.io.filesystems import FileSystems
+
+        if not any(ch in pattern for ch in "*?["):
+            pattern = pattern.rstrip("/") + "/**" if not FileSystems.exists(pattern) or pattern.endswith("/") else pattern
+        results = FileSystems.match([pattern])[0].metadata_list
+        return sorted(m.path for m in results)
+    pattern = _strip_file(pattern)
+    if os.path.isdir(pattern):
+        return list_tree(pattern)
+    return sorted(p for p in glob.glob(pattern, recursive=True) if not os.path.isdir(p))
+
+
+def list_tree(root: str) -> List[str]:
+    """Every regular file under ``root`` (symlinks listed, not followed), sorted."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in (".git", ".hg", ".svn"))
+        for name in filenames:
+            out.append(os.path.join(dirpath, name))
+    return sorted(out)
+
+
+def size(path: str) -> int:
+    if has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+    return os.path.getsize(_strip_file(path))
+
+
+def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The file's bytes; raises ValueError when it is larger than ``max_bytes``."""
+    if has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        with FileSystems.open(path) as fh:
+            data = fh.read(max_bytes + 1)
+    else:
+        with open(_strip_file(path), "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"file larger than the {max_bytes // (1024 * 1024)} MiB limit")
+    return data
+
+
+@contextlib.contextmanager
+def local_path(path: str) -> Iterator[str]:
+    """A local filesystem path for ``path`` (a temporary copy for remote files)."""
+    if not has_scheme(path):
+        yield _strip_file(path)
+        return
+    from apache_beam.io.filesystems import FileSystems
+
+    tmpdir = tempfile.mkdtemp(prefix="telecom-etl-")
+    try:
+        local = os.path.join(tmpdir, os.path.basename(path) or "input")
+        with FileSystems.open(path) as src, open(local, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        yield local
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Write then rename, so a reader never sees a partial file (also on object stores)."""
+    if has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        tmp = path + f".tmp-{uuid.uuid4().hex}"
+        with FileSystems.create(tmp) as fh:
+            fh.write(data)
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+        FileSystems.rename([tmp], [path])
+        return
+    path = _strip_file(path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def makedirs(path: str) -> None:
+    if not has_scheme(path):
+        os.makedirs(_strip_file(path), exist_ok=True)
+
+
+def remove_matching(folder: str, pattern: str) -> None:
+    """Delete files in ``folder`` whose names match ``pattern`` (stale shards of a previous run)."""
+    if has_scheme(folder):
+        from apache_beam.io.filesystems import FileSystems
+
+        found = [m.path for m in FileSystems.match([join(folder, pattern)])[0].metadata_list]
+        if found:
+            FileSystems.delete(found)
+        return
+    folder = _strip_file(folder)
+    if not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        if fnmatch.fnmatch(name, pattern):
+            os.unlink(os.path.join(folder, name))

@@ -1,0 +1,45 @@
+"""What a stage says about one record: keep it, or drop it and name the rule.
+
+Failures are exceptions: the pipeline layer catches them and turns each into a
+:class:`telecom_etl.record.Reject`, so pure code never writes try/except plumbing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A record (or input item) removed on purpose by ``rule``; ``detail`` says why."""
+
+    rule: str
+    detail: str = ""
+    uri: Optional[str] = None  # set by extractors that skip an input before it is a document
+    duplicate_of: Optional[str] = None  # set by dedup stages
+
+
+@dataclass
+class StageFailure(Exception):
+    """Raised by a stage for an input it cannot process; ``reason`` is one clear line."""
+
+    reason: str
+    detail: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def __repr__(self) -> str:  # Beam's dead-letter output carries repr(exception)
+        return self.reason
+
+
+def error_line(exc_type, exc_repr: str) -> str:
+    """One readable line for a failure: ``ValueError: bad thing`` (no traceback)."""
+    name = getattr(exc_type, "__name__", str(exc_type))
+    text = exc_repr
+    if text.startswith(name + "(") and text.endswith(")"):
+        text = text[len(name) + 1:-1].strip("'\"")
+    if name == "StageFailure":
+        return text
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{name}: {first}" if first else name

@@ -1,0 +1,36 @@
+"""Registries that make a new source kind or filter one small file plus one line.
+
+A module registers itself with a decorator; the package ``__init__`` imports the
+module (that import is the one line of registration).
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Dict[str, type]):
+    def __init__(self, what: str):
+        super().__init__()
+        self.what = what
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            if name in self and self[name] is not obj:
+                raise ValueError(f"{self.what} {name!r} registered twice")
+            self[name] = obj
+            setattr(obj, "registry_name", name)
+            return obj
+
+        return deco
+
+    def get_or_error(self, name: str):
+        if name not in self:
+            known = ", ".join(sorted(self)) or "none"
+            raise KeyError(f"unknown {self.what} {name!r} (known: {known})")
+        return self[name]
+
+
+SOURCES = Registry("source kind")  # kind -> SourceKind class (lists items, extracts documents)
+FILTERS = Registry("filter")  # name -> Filter class

@@ -1,0 +1,99 @@
+"""Source kinds: how a manifest source becomes input items, and an item becomes documents.
+
+A source kind is one class registered under a name (the manifest's ``kind``):
+
+* :meth:`SourceKind.list_items` expands the source's paths into :class:`SourceItem`\\ s
+  (files, or members a kind wants to treat separately). It runs inside the pipeline,
+  so a listing failure is a counted reject, not a crash.
+* :meth:`SourceKind.extract` turns one item into zero or more :class:`Document`\\ s,
+  or :class:`Dropped` markers for inputs skipped on purpose (e.g. a binary file in a
+  code tree). Raising an exception fails the item with that error as the reason.
+
+Neither knows about Beam, counting or output files.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, Optional, Union
+
+from telecom_etl import io
+from telecom_etl.outcome import Dropped
+from telecom_etl.record import Document, make_id
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One input of a source: a file (local or remote) and what listing learned about it."""
+
+    source: str  # manifest source name
+    kind: str
+    uri: str
+    root: Optional[str] = None  # the manifest path this item was found under
+    meta: Dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.uri.rstrip("/"))
+
+    @property
+    def relpath(self) -> str:
+        if self.root and not io.has_scheme(self.uri) and os.path.isdir(self.root):
+            return os.path.relpath(self.uri, self.root)
+        return self.name
+
+
+Extracted = Union[Document, Dropped]
+
+
+class SourceKind:
+    """Base class of a source kind. Subclasses override :meth:`extract` (and maybe listing)."""
+
+    registry_name = "source"
+    document_kind = "text"  # Document.kind of what this source produces
+
+    def __init__(self, config):
+        self.config = config  # telecom_etl.manifest.SourceConfig
+
+    @classmethod
+    def validate_options(cls, config) -> None:
+        """Raise ValueError for bad ``options`` of this kind (called at manifest load)."""
+        if config.options:
+            raise ValueError(f"source kind {config.kind!r} takes no options (got {sorted(config.options)})")
+
+    # -- listing ---------------------------------------------------------
+    def list_items(self) -> Iterator[Union[SourceItem, Dropped]]:
+        for root in self.config.paths:
+            for path in io.match(root):
+                yield SourceItem(self.config.name, self.config.kind, path, root=root)
+
+    # -- extraction ------------------------------------------------------
+    @property
+    def max_bytes(self) -> int:
+        return int(self.config.max_file_mb * 1024 * 1024)
+
+    def read(self, item: SourceItem) -> bytes:
+        return io.read_bytes(item.uri, self.max_bytes)
+
+    def extract(self, item: SourceItem) -> Iterator[Extracted]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def new_document(self, item: SourceItem, text: str, part: str = "", **fields: Any) -> Document:
+        """A document from ``item`` with the source's license and default metadata applied."""
+        cfg = self.config
+        values: Dict[str, Any] = {}
+        extra: Dict[str, str] = {}
+        from dataclasses import fields as dc_fields
+
+        known = {f.name for f in dc_fields(Document)}
+        for key, value in (cfg.metadata or {}).items():
+            if key in known:
+                values[key] = value
+            else:
+                extra[str(key)] = str(value)
+        values.update({k: v for k, v in fields.items() if v is not None})
+        extra.update(values.pop("extra", {}) or {})
+        values.setdefault("license", cfg.license)
+        values.setdefault("kind", self.document_kind)
+        return Document(id=make_id(cfg.name, item.uri, part), text=text, source=cfg.name,
+                        uri=item.uri + (f"#{part}" if part else ""), extra=extra, **values)

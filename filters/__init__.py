@@ -1,0 +1,6 @@
+"""Filters (``telecom_etl.filters``). Importing a module here registers its filters."""
+from telecom_etl.filters.base import Filter, FilterChain, build_filter  # noqa: F401
+from telecom_etl.registry import FILTERS  # noqa: F401
+
+# One line per filter module: the import is the registration.
+from telecom_etl.filters import length  # noqa: F401,E402

@@ -1,0 +1,1 @@
+"""Deduplication core (pure Python): representative policy, MinHash, LSH parameters."""

@@ -1,0 +1,148 @@
+"""``build-pretrain``: manifest -> extract -> normalise -> filter -> dedup -> Parquet shards.
+
+This module only composes stages; each stage's logic lives in extractors/, filters/
+and core. Outputs under ``OUT``:
+
+* ``pretrain/part-NNNNN-of-MMMMM.parquet``: kept records (:data:`PRETRAIN_SCHEMA`)
+* ``dropped/``: records dropped on purpose, with stage, rule and detail
+* ``rejects/``: inputs and records that failed, with stage and error
+* ``_stats/``: accounting events and written files (read back into ``report.json``)
+"""
+from __future__ import annotations
+
+from typing import List
+
+import apache_beam as beam
+import pyarrow as pa
+
+from telecom_etl import io
+from telecom_etl.manifest import Manifest
+from telecom_etl.normalize import normalize
+from telecom_etl.pipelines.dedup import ExactDedup
+from telecom_etl.pipelines.extract import ListAndExtract
+from telecom_etl.pipelines.stage import DocStage, DroppedRecord, SumStats
+from telecom_etl.pipelines.write import WriteJson, WriteShards
+from telecom_etl.record import PRETRAIN_SCHEMA, REJECT_SCHEMA, Document, Reject
+
+#: Document stages in order; each one's input is the previous one's kept output.
+DOC_STAGES: List[str] = ["extract_docs", "normalize", "filter", "dedup_exact"]
+
+DROPPED_SCHEMA = pa.schema(
+    list(PRETRAIN_SCHEMA)
+    + [("drop_stage", pa.string()), ("drop_rule", pa.string()), ("drop_detail", pa.string()),
+       ("duplicate_of", pa.string())],
+    metadata={b"telecom_etl.schema": b"dropped"},
+)
+
+
+def dropped_row(rec: DroppedRecord) -> dict:
+    row = rec.doc.to_row()
+    row.update(drop_stage=rec.stage, drop_rule=rec.why.rule, drop_detail=rec.why.detail,
+               duplicate_of=rec.why.duplicate_of)
+    return row
+
+
+class _FilterFn:
+    """Per-source filter chains (the manifest's profiles), built once per worker."""
+
+    def __init__(self, manifest: Manifest):
+        self.manifest = manifest
+
+    def __call__(self):
+        from telecom_etl.filters import FilterChain, build_filter
+
+        chains = {s.name: FilterChain([build_filter(spec) for spec in self.manifest.profile_for(s)])
+                  for s in self.manifest.sources}
+
+        def apply(doc: Document):
+            doc, dropped = chains[doc.source].apply(doc)
+            return dropped if dropped is not None else doc
+
+        return apply
+
+
+def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bool = True) -> None:
+    """Add the whole build-pretrain graph to ``pipeline``."""
+    out = manifest.output
+    shard_bytes = int(out.shard_max_mb * 1024 * 1024)
+
+    extracted = pipeline | "ListAndExtract" >> ListAndExtract(manifest.sources, progress=progress)
+    normalized = extracted.docs | "Normalize" >> DocStage("normalize", lambda: normalize, progress)
+    filtered = normalized.kept | "Filter" >> DocStage("filter", _FilterFn(manifest), progress)
+    stages = [normalized, filtered]
+    kept = filtered.kept
+    if manifest.dedup.exact:
+        exact = kept | "DedupExact" >> ExactDedup()
+        stages.append(exact)
+        kept = exact.kept
+
+    shards = []
+    shards.append(kept | "WritePretrain" >> WriteShards(
+        io.join(output, "pretrain"), "part", PRETRAIN_SCHEMA, Document.to_row, key=lambda d: d.id,
+        size=lambda d: len(d.text), shard_max_bytes=shard_bytes, row_group_rows=out.row_group_rows,
+        compression=out.compression))
+
+    failed = (extracted.failed, *[s.failed for s in stages]) | "AllFailed" >> beam.Flatten()
+    shards.append(failed | "WriteRejects" >> WriteShards(
+        io.join(output, "rejects"), "rejects", REJECT_SCHEMA, Reject.to_row,
+        key=lambda r: f"{r.stage}\x00{r.source}\x00{r.uri}\x00{r.id or ''}", size=lambda r: len(r.error) + 200,
+        shard_max_bytes=shard_bytes, compression=out.compression))
+
+    if out.write_dropped:
+        dropped = tuple(s.dropped for s in stages) | "AllDropped" >> beam.Flatten()
+        shards.append(dropped | "WriteDropped" >> WriteShards(
+            io.join(output, "dropped"), "dropped", DROPPED_SCHEMA, dropped_row,
+            key=lambda r: f"{r.stage}\x00{r.doc.id}", size=lambda r: len(r.doc.text),
+            shard_max_bytes=shard_bytes, row_group_rows=out.row_group_rows, compression=out.compression))
+    (shards | "AllShards" >> beam.Flatten()
+     | "ShardNames" >> beam.Map(lambda pr: [pr[0], pr[1]])
+     | "WriteShardList" >> WriteJson(io.join(output, "_stats", "files.json")))
+
+    events = (extracted.events, *[s.events for s in stages]) | "AllEvents" >> beam.Flatten()
+    (events
+     | "SumEvents" >> beam.CombinePerKey(SumStats())
+     | "AsJson" >> beam.Map(lambda kv: {"key": list(kv[0]), "n": kv[1][0], "chars": kv[1][1],
+                                        "tokens": kv[1][2], "examples": list(kv[1][3])})
+     | "WriteStats" >> WriteJson(io.join(output, "_stats", "stats.json"), sort_key=lambda e: e["key"]))
+
+
+OUTPUT_FOLDERS = ("pretrain", "rejects", "dropped")
+
+
+def remove_stale(output: str) -> int:
+    """Delete shards of an earlier run (different shard count) and temporary files of a killed one."""
+    import json
+
+    written = {p for p, _ in json.loads(io.read_bytes(io.join(output, "_stats", "files.json")))}
+    removed = 0
+    for folder in OUTPUT_FOLDERS:
+        path = io.join(output, folder)
+        if not io.exists(path):
+            continue
+        for f in io.match(io.join(path, "*")):
+            name = f.rsplit("/", 1)[-1]
+            if (name.endswith(".parquet") and f not in written) or name.startswith(".tmp-"):
+                io.remove_matching(path, name)
+                removed += 1
+    return removed
+
+
+def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = True) -> dict:
+    """Run the pipeline to completion and return the report (also written to OUT/report.json)."""
+    from telecom_etl.manifest import manifest_digest
+    from telecom_etl.pipelines.options import pipeline_options
+    from telecom_etl.pipelines.report import build_report, write_report
+    from telecom_etl.pipelines.stage import Progress
+
+    options = pipeline_options(beam_args)
+    Progress.enabled = progress
+    io.makedirs(output)
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, manifest, output, progress=progress)
+    result = pipeline.run()
+    result.wait_until_finish()
+    remove_stale(output)
+    report = build_report(output, DOC_STAGES, manifest_path=manifest.path,
+                          manifest_digest=manifest_digest(manifest))
+    write_report(output, report)
+    return report

@@ -1,0 +1,81 @@
+"""Beam pipeline options: pass-through of every standard Beam flag, with local defaults.
+
+* No ``--runner``: the DirectRunner (multi-process with ``--direct_running_mode
+  multi_processing --direct_num_workers N``).
+* A remote runner (Dataflow, Flink, Spark, ...) needs the toolkit on its workers: when
+  the user gives no ``--setup_file``/``--extra_package``/container image, the
+  ``setup.py`` of the source checkout is used (Beam builds an sdist of it and installs
+  it on every worker).
+* A misspelt or unknown flag is an error, not silently ignored.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import List, Optional
+
+from apache_beam.options.pipeline_options import (PipelineOptions, SetupOptions, StandardOptions,
+                                                  WorkerOptions)
+
+LOCAL_RUNNERS = {"directrunner", "fnapirunner", "bundlebaseddirectrunner", "swappingrunner", "prismrunner",
+                 "interactiverunner"}
+
+
+class OptionsError(ValueError):
+    """A bad pipeline option, as one line."""
+
+
+def _all_option_classes():
+    seen, todo = [], list(PipelineOptions.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        if cls not in seen:
+            seen.append(cls)
+            todo.extend(cls.__subclasses__())
+    return seen
+
+
+def unknown_options(beam_args: List[str]) -> List[str]:
+    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+    for cls in _all_option_classes():
+        try:
+            cls._add_argparse_args(parser)
+        except argparse.ArgumentError:  # an option defined by two classes
+            pass
+    _, unknown = parser.parse_known_args(beam_args)
+    return [u for u in unknown if u.startswith("-")]
+
+
+def source_setup_file() -> Optional[str]:
+    """The setup.py of the source checkout this toolkit runs from, if any."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidate = os.path.join(os.path.dirname(here), "setup.py")
+    return candidate if os.path.exists(candidate) else None
+
+
+def is_local(runner: Optional[str]) -> bool:
+    if runner is None:
+        return True
+    name = runner if isinstance(runner, str) else type(runner).__name__
+    return name.rsplit(".", 1)[-1].lower() in LOCAL_RUNNERS
+
+
+def pipeline_options(beam_args: List[str], setup_file: Optional[str] = None) -> PipelineOptions:
+    beam_args = list(beam_args)
+    bad = unknown_options(beam_args)
+    if bad:
+        raise OptionsError(f"unknown pipeline option(s): {' '.join(bad)} (see 'telecom-etl build-pretrain --help')")
+    opts = PipelineOptions(beam_args)
+    std = opts.view_as(StandardOptions)
+    if not std.runner:
+        std.runner = "DirectRunner"
+    if not is_local(std.runner):
+        setup = opts.view_as(SetupOptions)
+        worker = opts.view_as(WorkerOptions)
+        if not (setup.setup_file or setup.extra_packages or getattr(worker, "sdk_container_image", None)):
+            setup.setup_file = setup_file or source_setup_file()
+            if not setup.setup_file:
+                raise OptionsError(f"runner {std.runner} needs the toolkit on its workers: pass --setup_file "
+                                   "(the repository's setup.py), --extra_package (a built wheel) or "
+                                   "--sdk_container_image")
+    return opts

@@ -1,0 +1,162 @@
+"""The run report: what every stage kept, dropped (by rule) and failed, per source.
+
+Built by the driver after the pipeline finishes, from the accounting events the
+pipeline wrote to ``OUT/_stats/stats.json`` and from the Parquet footers of the shards
+actually written. It checks that the counts add up: each document stage's input equals
+the previous stage's kept output, and the rows in ``pretrain/`` equal the last stage's
+kept count. ``report.json`` is written next to the shards; :func:`summary` is the text
+printed at the end of a run.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Dict, List, Optional
+
+import pyarrow.parquet as pq
+
+from telecom_etl import __version__, io
+
+STAGE_UNITS = {"list": "sources", "extract": "files", "extract_parts": "parts"}
+
+
+def _blank():
+    return {"in": 0, "kept": 0, "dropped": 0, "failed": 0, "chars_in": 0, "tokens_in": 0,
+            "chars_kept": 0, "tokens_kept": 0, "dropped_by_rule": {}, "failed_by_error": {}, "examples": {}}
+
+
+def aggregate(events: List[dict]) -> Dict[str, dict]:
+    """stage -> totals plus ``by_source`` -> source -> totals."""
+    stages: Dict[str, dict] = {}
+    for ev in events:
+        stage, unit, source, outcome, rule = ev["key"]
+        st = stages.setdefault(stage, {**_blank(), "unit": unit, "by_source": {}})
+        for bucket in (st, st["by_source"].setdefault(source, _blank())):
+            bucket["in"] += ev["n"]
+            bucket[outcome] += ev["n"]
+            bucket["chars_in"] += ev["chars"]
+            bucket["tokens_in"] += ev["tokens"]
+            if outcome == "kept":
+                bucket["chars_kept"] += ev["chars"]
+                bucket["tokens_kept"] += ev["tokens"]
+            elif outcome == "dropped":
+                bucket["dropped_by_rule"][rule] = bucket["dropped_by_rule"].get(rule, 0) + ev["n"]
+                ex = bucket["examples"].setdefault(rule, [])
+                bucket["examples"][rule] = sorted(set(ex) | set(ev["examples"]))[:3]
+            elif outcome == "failed":
+                bucket["failed_by_error"][rule] = bucket["failed_by_error"].get(rule, 0) + ev["n"]
+                ex = bucket["examples"].setdefault("failed:" + rule, [])
+                bucket["examples"]["failed:" + rule] = sorted(set(ex) | set(ev["examples"]))[:3]
+    for st in stages.values():
+        if st.get("unit") == "files" or st.get("unit") == "sources" or st.get("unit") == "parts":
+            for b in [st, *st["by_source"].values()]:
+                for k in ("chars_in", "tokens_in", "chars_kept", "tokens_kept"):
+                    b.pop(k, None)
+    return stages
+
+
+def shard_rows(folder: str) -> Dict[str, int]:
+    """Rows per Parquet shard actually present in ``folder`` (read from the footers)."""
+    out = {}
+    for path in io.match(io.join(folder, "*.parquet")):
+        if io.has_scheme(path):
+            from apache_beam.io.filesystems import FileSystems
+
+            with FileSystems.open(path) as fh:
+                out[path] = pq.ParquetFile(fh).metadata.num_rows
+        else:
+            out[path] = pq.ParquetFile(path).metadata.num_rows
+    return out
+
+
+def build_report(output: str, doc_stages: List[str], manifest_path: Optional[str] = None,
+                 manifest_digest: Optional[str] = None, extra: Optional[dict] = None) -> dict:
+    with open_text(io.join(output, "_stats", "stats.json")) as text:
+        events = json.loads(text)
+    stages = aggregate(events)
+    checks = []
+    present = [s for s in doc_stages if s in stages or s == doc_stages[0]]
+    for prev, cur in zip(present, present[1:]):
+        expected = stages.get(prev, _blank())["kept"]
+        got = stages.get(cur, _blank())["in"]
+        checks.append({"check": f"{cur}.in == {prev}.kept", "ok": expected == got, "left": got, "right": expected})
+    for name, st in stages.items():
+        total = st["kept"] + st["dropped"] + st["failed"]
+        checks.append({"check": f"{name}: in == kept + dropped + failed", "ok": total == st["in"],
+                       "left": st["in"], "right": total})
+    last = stages.get(present[-1], _blank())["kept"] if present else 0
+    rows = shard_rows(io.join(output, "pretrain"))
+    checks.append({"check": "rows in pretrain/ == last stage kept", "ok": sum(rows.values()) == last,
+                   "left": sum(rows.values()), "right": last})
+    extract = stages.get("extract", _blank())
+    extract_docs = stages.get("extract_docs", _blank())
+    final = stages.get(present[-1], _blank()) if present else _blank()
+    report = {
+        "toolkit": "telecom-etl", "version": __version__,
+        "manifest": manifest_path, "manifest_digest": manifest_digest,
+        "output": output,
+        "totals": {
+            "files_in": extract["in"], "files_failed": extract["failed"], "files_dropped": extract["dropped"],
+            "docs_extracted": extract_docs["kept"], "docs_out": last,
+            "chars_out": final.get("chars_kept", 0), "tokens_out": final.get("tokens_kept", 0),
+            "rejects": sum(st["failed"] for st in stages.values()),
+        },
+        "doc_stages": present,
+        "stages": stages,
+        "shards": {p.rsplit("/", 1)[-1]: n for p, n in sorted(rows.items())},
+        "checks": checks,
+        "balanced": all(c["ok"] for c in checks),
+    }
+    if extra:
+        report.update(extra)
+    return report
+
+
+class open_text:
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self) -> str:
+        return io.read_bytes(self.path).decode("utf-8")
+
+    def __exit__(self, *exc):
+        return False
+
+
+def write_report(output: str, report: dict) -> str:
+    path = io.join(output, "report.json")
+    io.write_bytes_atomic(path, json.dumps(report, indent=2, sort_keys=True).encode())
+    return path
+
+
+def _fmt(n: int) -> str:
+    return f"{n:,}"
+
+
+def summary(report: dict) -> str:
+    """A short human-readable table of the run."""
+    lines = []
+    t = report["totals"]
+    lines.append(f"telecom-etl build-pretrain: {_fmt(t['files_in'])} files -> {_fmt(t['docs_out'])} documents, "
+                 f"{_fmt(t['chars_out'])} chars, ~{_fmt(t['tokens_out'])} tokens; {_fmt(t['rejects'])} rejects")
+    lines.append(f"{'stage':<14}{'unit':<8}{'in':>9}{'kept':>9}{'dropped':>9}{'failed':>8}  top reasons")
+    order = ["list", "extract", "extract_parts"] + list(report["doc_stages"])
+    for name in order:
+        st = report["stages"].get(name)
+        if not st:
+            continue
+        reasons = sorted(st["dropped_by_rule"].items(), key=lambda kv: (-kv[1], kv[0]))
+        reasons += sorted(((f"FAILED {k}", v) for k, v in st["failed_by_error"].items()), key=lambda kv: -kv[1])
+        why = ", ".join(f"{k}={v}" for k, v in reasons[:4])
+        lines.append(f"{name:<14}{st['unit']:<8}{st['in']:>9}{st['kept']:>9}{st['dropped']:>9}{st['failed']:>8}  {why}")
+    per_source = defaultdict(int)
+    last = report["doc_stages"][-1] if report["doc_stages"] else None
+    if last and last in report["stages"]:
+        for src, b in report["stages"][last]["by_source"].items():
+            per_source[src] = b["kept"]
+    if per_source:
+        lines.append("kept per source: " + ", ".join(f"{k}={v}" for k, v in sorted(per_source.items())))
+    bad = [c for c in report["checks"] if not c["ok"]]
+    lines.append("accounting: all counts add up" if not bad else
+                 "accounting: MISMATCH " + "; ".join(f"{c['check']} ({c['left']} vs {c['right']})" for c in bad))
+    return "\n".join(lines)
