@@ -15,6 +15,10 @@ from telecom_etl import __version__
 #: command name -> "module:attribute" of a click command
 COMMANDS = {
     "build-pretrain": "telecom_etl.commands.pretrain:build_pretrain",
+    "train-classifier": "telecom_etl.commands.train_classifier:train_classifier",
+    "synth-instructions": "telecom_etl.commands.synth_instructions:synth_instructions",
+    "synth-preferences": "telecom_etl.commands.synth_preferences:synth_preferences",
+    "inspect": "telecom_etl.commands.inspect:inspect",
 }
 
 
@@ -29,14 +33,19 @@ class UserError(click.ClickException):
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
-        return sorted(COMMANDS)
+        return sorted(name for name in COMMANDS if self.get_command(ctx, name) is not None)
 
     def get_command(self, ctx, name):
         target = COMMANDS.get(name)
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:  # a command not built yet in this checkout
+                return None
+            raise
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
