@@ -70,6 +70,17 @@ def list_tree(root: str) -> List[str]:
     return sorted(out)
 
 
+def listdir(folder: str) -> List[str]:
+    """Full paths of the entries directly in ``folder`` (hidden ones included), sorted."""
+    if has_scheme(folder):
+        from apache_beam.io.filesystems import FileSystems
+
+        found = FileSystems.match([join(folder, "*")])[0].metadata_list
+        return sorted(m.path for m in found)
+    folder = _strip_file(folder)
+    return sorted(os.path.join(folder, n) for n in os.listdir(folder)) if os.path.isdir(folder) else []
+
+
 def size(path: str) -> int:
     if has_scheme(path):
         from apache_beam.io.filesystems import FileSystems

@@ -119,7 +119,7 @@ def remove_stale(output: str) -> int:
         path = io.join(output, folder)
         if not io.exists(path):
             continue
-        for f in io.match(io.join(path, "*")):
+        for f in io.listdir(path):
             name = f.rsplit("/", 1)[-1]
             if (name.endswith(".parquet") and f not in written) or name.startswith(".tmp-"):
                 io.remove_matching(path, name)
