@@ -66,3 +66,7 @@ def main():
 
 def run():  # pragma: no cover - console entry point wrapper
     sys.exit(main())
+
+
+if __name__ == "__main__":  # python -m telecom_etl.cli
+    main()

@@ -210,7 +210,7 @@ def load_manifest(path: str) -> Manifest:
                 build_filter(spec)
             except (KeyError, TypeError, ValueError) as exc:
                 line = _line_for(node, ("filters", "profiles", pname, k))
-                msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+                msg = str(exc)
                 raise ManifestError(f"{path}:{line}: filters.profiles.{pname}[{k}]: {msg}") from None
     return manifest
 

@@ -10,6 +10,13 @@ from typing import Callable, Dict, TypeVar
 T = TypeVar("T")
 
 
+class UnknownName(KeyError, ValueError):
+    """An unknown registry name (a KeyError for lookups, a ValueError for validators)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class Registry(Dict[str, type]):
     def __init__(self, what: str):
         super().__init__()
@@ -28,7 +35,7 @@ class Registry(Dict[str, type]):
     def get_or_error(self, name: str):
         if name not in self:
             known = ", ".join(sorted(self)) or "none"
-            raise KeyError(f"unknown {self.what} {name!r} (known: {known})")
+            raise UnknownName(f"unknown {self.what} {name!r} (known: {known})")
         return self[name]
 
 
