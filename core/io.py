@@ -90,7 +90,13 @@ def size(path: str) -> int:
 
 
 def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """The file's bytes; raises ValueError when it is larger than ``max_bytes``."""
+    """The file's bytes; raises ValueError when it is larger than ``max_bytes``.
+
+    The size is checked before reading, so an oversized input costs no memory.
+    """
+    if size(path) > max_bytes:
+        raise ValueError(f"file of {size(path) / 1048576:.1f} MiB is over the {max_bytes / 1048576:.0f} MiB limit "
+                         "(raise the source's max_file_mb to accept it)")
     if has_scheme(path):
         from apache_beam.io.filesystems import FileSystems
 
@@ -100,7 +106,7 @@ def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         with open(_strip_file(path), "rb") as fh:
             data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ValueError(f"file larger than the {max_bytes // (1024 * 1024)} MiB limit")
+        raise ValueError(f"file grew over the {max_bytes / 1048576:.0f} MiB limit while being read")
     return data
 
 

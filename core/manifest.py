@@ -46,7 +46,7 @@ class SourceConfig(_Model):
     metadata: Dict[str, Any] = Field(default_factory=dict)
     filter_profile: Optional[str] = None  # defaults to the profile named like the kind, else "default"
     options: Dict[str, Any] = Field(default_factory=dict)  # kind-specific, validated by the source kind
-    max_file_mb: float = Field(default=256, gt=0)
+    max_file_mb: float = Field(default=100, gt=0)  # larger inputs fail with a clear reason
 
     @field_validator("kind")
     @classmethod

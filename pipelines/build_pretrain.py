@@ -6,6 +6,7 @@ and core. Outputs under ``OUT``:
 * ``pretrain/part-NNNNN-of-MMMMM.parquet``: kept records (:data:`PRETRAIN_SCHEMA`)
 * ``dropped/``: records dropped on purpose, with stage, rule and detail
 * ``rejects/``: inputs and records that failed, with stage and error
+* ``dropped_inputs/``: input files skipped on purpose (empty, binary, excluded), with the rule
 * ``_stats/``: accounting events and written files (read back into ``report.json``)
 """
 from __future__ import annotations
@@ -32,6 +33,13 @@ DROPPED_SCHEMA = pa.schema(
     + [("drop_stage", pa.string()), ("drop_rule", pa.string()), ("drop_detail", pa.string()),
        ("duplicate_of", pa.string())],
     metadata={b"telecom_etl.schema": b"dropped"},
+)
+
+
+DROPPED_INPUT_SCHEMA = pa.schema(
+    [("source", pa.string()), ("uri", pa.string()), ("stage", pa.string()), ("rule", pa.string()),
+     ("detail", pa.string())],
+    metadata={b"telecom_etl.schema": b"dropped_inputs"},
 )
 
 
@@ -88,6 +96,14 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
         key=lambda r: f"{r.stage}\x00{r.source}\x00{r.uri}\x00{r.id or ''}", size=lambda r: len(r.error) + 200,
         shard_max_bytes=shard_bytes, compression=out.compression))
 
+    # input files skipped on purpose (binary, empty, excluded...): listed one by one, always
+    skipped = extracted.files | "SkippedInputs" >> beam.Filter(lambda f: f.outcome == "dropped")
+    shards.append(skipped | "WriteDroppedInputs" >> WriteShards(
+        io.join(output, "dropped_inputs"), "dropped_inputs", DROPPED_INPUT_SCHEMA,
+        lambda f: {"source": f.source, "uri": f.uri, "stage": "extract", "rule": f.rule, "detail": f.detail},
+        key=lambda f: f"{f.source}\x00{f.uri}", size=lambda f: len(f.uri) + len(f.detail) + 100,
+        shard_max_bytes=shard_bytes, compression=out.compression))
+
     if out.write_dropped:
         dropped = tuple(s.dropped for s in stages) | "AllDropped" >> beam.Flatten()
         shards.append(dropped | "WriteDropped" >> WriteShards(
@@ -106,7 +122,7 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
      | "WriteStats" >> WriteJson(io.join(output, "_stats", "stats.json"), sort_key=lambda e: e["key"]))
 
 
-OUTPUT_FOLDERS = ("pretrain", "rejects", "dropped")
+OUTPUT_FOLDERS = ("pretrain", "rejects", "dropped", "dropped_inputs")
 
 
 def remove_stale(output: str) -> int:

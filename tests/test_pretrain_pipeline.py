@@ -87,6 +87,10 @@ def test_build_writes_shards_rejects_and_a_balanced_report(tmp_path):
     extract = report["stages"]["extract"]
     assert extract["failed"] == 1
     assert extract["by_source"]["papers"]["dropped_by_rule"] == {"empty_file": 1}
+    skipped = pq.read_table(str(out / "dropped_inputs")).to_pylist()
+    assert {(r["uri"].rsplit("/", 1)[-1], r["rule"]) for r in skipped if r["source"] == "papers"} == {
+        ("empty.pdf", "empty_file")}
+    assert len(skipped) == extract["dropped"]
     assert extract["in"] == extract["kept"] + extract["dropped"] + extract["failed"]
     # per source: the spec source saw three files, the paper source two
     assert extract["by_source"]["specs"]["in"] == 3 and extract["by_source"]["specs"]["failed"] == 1
