@@ -1,0 +1,193 @@
+"""Generate the fault corpus: hostile, broken and odd inputs, reproducibly.
+
+    python tests/faults/make_corpus.py DIR
+
+writes DIR/{specs,papers,code,text,outside}/... and DIR/expected.json, which maps each
+fault input (path relative to DIR) to what must happen to it: "failed" or "dropped"
+(either is one counted, reasoned outcome) or "kept". The pipeline test
+(tests/test_faults.py) runs build-pretrain over it and checks every entry.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import sys
+import zipfile
+from typing import Dict
+
+BAD = "bad"  # must become exactly one failure or drop, never a kept document
+
+
+def _zip_bytes(members: Dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as zf:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = compression
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def _mark_encrypted(data: bytes) -> bytes:
+    """Set the 'encrypted' bit of every member, as a password-protected zip has."""
+    out = bytearray(data)
+    for sig, off in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while True:
+            i = out.find(sig, start)
+            if i < 0:
+                break
+            flags = struct.unpack_from("<H", out, i + off)[0]
+            struct.pack_into("<H", out, i + off, flags | 0x1)
+            start = i + 4
+    return bytes(out)
+
+
+def _zip_bomb(expanded_mb: int = 1024) -> bytes:
+    """One member that inflates to ``expanded_mb`` MiB of zeros (about 1 MiB compressed)."""
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = b"\0" * (1 << 20)
+    body = b"".join(comp.compress(chunk) for _ in range(expanded_mb)) + comp.flush()
+    crc = 0
+    for _ in range(expanded_mb):
+        crc = zlib.crc32(chunk, crc)
+    name = b"word/document.xml"
+    size = expanded_mb << 20
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(body), size, len(name), 0)
+    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc, len(body), size,
+                          len(name), 0, 0, 0, 0, 0, 0)
+    cd_offset = len(local) + len(name) + len(body)
+    cd = central + name
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(cd), cd_offset, 0)
+    return local + name + body + cd + end
+
+
+def _docx_with(document_xml: bytes) -> bytes:
+    content_types = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+                     b'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+                     b'<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                     b'officedocument.wordprocessingml.document.main+xml"/></Types>')
+    rels = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            b'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+    return _zip_bytes({"[Content_Types].xml": content_types, "_rels/.rels": rels, "word/document.xml": document_xml})
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r>
+<w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>"""
+
+
+def make(root: str, big_text_mb: int = 200) -> Dict[str, str]:
+    from telecom_etl.samples import make_code_tree, make_paper_pdf, make_spec_docx
+
+    expected: Dict[str, str] = {}
+
+    def put(rel: str, data: bytes, outcome: str = BAD) -> str:
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        expected[rel] = outcome
+        return path
+
+    # a good spec and a good paper next to the bad ones: the run must still produce them
+    good_docx = make_spec_docx(os.path.join(root, "specs", "38999-i10.docx"))
+    expected["specs/38999-i10.docx"] = "kept"
+    good_pdf = make_paper_pdf(os.path.join(root, "papers", "good.pdf"))
+    expected["papers/good.pdf"] = "kept"
+    docx_bytes = open(good_docx, "rb").read()
+    pdf_bytes = open(good_pdf, "rb").read()
+
+    # --- 3GPP inputs -----------------------------------------------------------------
+    put("specs/zero.docx", b"")
+    put("specs/zero.zip", b"")
+    put("specs/truncated.docx", docx_bytes[: len(docx_bytes) // 2])
+    put("specs/truncated.zip", _zip_bytes({"38999-i10.docx": docx_bytes})[:2000])
+    put("specs/password.zip", _mark_encrypted(_zip_bytes({"38999-i10.docx": docx_bytes}, zipfile.ZIP_STORED)))
+    put("specs/bomb.docx", _zip_bomb())
+    put("specs/bomb-in-archive.zip", _zip_bytes({"38999-i10.docx": _zip_bomb()}, zipfile.ZIP_STORED))
+    nested = b"no spec in here"
+    for depth in range(8):
+        nested = _zip_bytes({f"level{depth}.zip" if depth else "readme.txt": nested})
+    put("specs/nested.zip", nested)
+    put("specs/traversal.zip", _zip_bytes({"../../escaped.docx": docx_bytes, "/etc/absolute.docx": docx_bytes}))
+    put("specs/malformed-xml.docx", _docx_with(b"<w:document><w:body><w:p>unclosed"))
+    put("specs/entity-expansion.docx", _docx_with(BILLION_LAUGHS))
+    put("specs/not-a-doc.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(0) + b"\x00garbage" * 512)
+    put("specs/html-named.docx", b"<html><body>404 Not Found</body></html>")
+
+    # --- papers ------------------------------------------------------------------------
+    put("papers/zero.pdf", b"")
+    put("papers/truncated.pdf", pdf_bytes[:600])
+    put("papers/text-named.pdf", b"This is a plain text file that pretends to be a PDF.\n" * 20)
+    import pymupdf
+
+    doc = pymupdf.open(stream=pdf_bytes, filetype="pdf")
+    encrypted = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="owner", user_pw="secret")
+    doc.close()
+    put("papers/encrypted.pdf", encrypted)
+    # a file that disappears between listing and reading: a link whose target is gone
+    os.makedirs(os.path.join(root, "papers"), exist_ok=True)
+    gone = os.path.join(root, "papers", "vanished.pdf")
+    if os.path.lexists(gone):
+        os.unlink(gone)
+    os.symlink(os.path.join(root, "papers", "deleted-before-read.pdf"), gone)
+    expected["papers/vanished.pdf"] = BAD
+
+    # --- code tree -----------------------------------------------------------------------
+    code = os.path.join(root, "code")
+    make_code_tree(code)
+    expected["code/rrc/timers.py"] = "kept"
+    put("code/lib/firmware.bin", bytes(range(256)) * 64)
+    put("code/lib/latin1.c", "/* Réseau d'accès radio, contrôle */\nint main(void) { return 0; }\n"
+        .encode("latin-1") * 3, outcome="any")
+    os.makedirs(os.path.join(root, "outside"), exist_ok=True)
+    with open(os.path.join(root, "outside", "secret.py"), "w") as fh:
+        fh.write("API_KEY = 'must never be read through a link'\n" * 5)
+    for name, target in (("code/loop-a", "loop-b"), ("code/loop-b", "loop-a"),
+                         ("code/escape.py", os.path.join(root, "outside", "secret.py")),
+                         ("code/dir-escape", os.path.join(root, "outside"))):
+        path = os.path.join(root, name)
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.symlink(target, path)
+    expected["code/escape.py"] = "not_kept"
+    # --- plain text: one huge file, one duplicate name across sources ----------------------
+    big = os.path.join(root, "text", "huge.txt")
+    os.makedirs(os.path.dirname(big), exist_ok=True)
+    line = b"The gNB forwards the PDU session resource setup request to the UE over the Uu interface.\n"
+    with open(big, "wb") as fh:
+        block = line * (1 << 20 // len(line) + 1)
+        written = 0
+        while written < big_text_mb << 20:
+            fh.write(block)
+            written += len(block)
+    expected["text/huge.txt"] = BAD
+    put("text/timers.py", open(os.path.join(code, "rrc", "timers.py"), "rb").read(), outcome="kept")
+
+    with open(os.path.join(root, "expected.json"), "w") as fh:
+        json.dump(expected, fh, indent=1, sort_keys=True)
+    return expected
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else "fault-corpus"
+    for rel, outcome in sorted(make(target).items()):
+        print(f"{outcome:8} {rel}")
