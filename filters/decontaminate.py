@@ -1,0 +1,195 @@
+"""Benchmark decontamination (``decontaminate``): n-gram overlap with evaluation sets.
+
+A training document that contains a benchmark item's text (13 consecutive words by
+default, as in GPT-3 and most decontamination since) is dropped, or flagged with
+``action: flag``. The drop rule names the benchmark (``decontaminate.TeleQnA``) and the
+detail lists the matched item ids, so the report counts hits per benchmark.
+
+Benchmarks are files: TeleQnA's JSON (``{"question 0": {"question": ..., "option 1": ...,
+"answer": "option 2: ...", "category": ...}}``), a JSON list of objects, or JSONL. By
+default only the question is indexed: TeleQnA answers and explanations are often
+worded like the spec they were written from, so indexing them would flag the source
+specs themselves, not leaked test items. Items shorter than ``n`` words are indexed
+whole when they have at least ``min_words`` words (shorter ones are too generic).
+
+The matching core (:class:`BenchmarkIndex`, :func:`load_benchmark`) is pure and has no
+pipeline dependency, so synthesis validation reuses it on generated pairs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from telecom_etl.filters.base import Filter
+from telecom_etl.outcome import Dropped
+from telecom_etl.registry import FILTERS
+
+_WORD = re.compile(r"[^\W_]+")
+# TeleQnA appends "[3GPP Release 18]" to standards questions; the tag is not item text.
+_RELEASE_TAG = re.compile(r"\s*\[\s*3GPP Release \d+\s*\]\s*$", re.I)
+_OPTION_REF = re.compile(r"^\s*option\s*(\d+)\s*:\s*", re.I)
+
+
+def tokens(text: str) -> List[str]:
+    """Lower-cased word tokens; punctuation, case and spacing do not hide a match."""
+    return _WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class BenchmarkItem:
+    id: str  # "<benchmark>:<item key>", e.g. "TeleQnA_sample300:question 12"
+    texts: Tuple[str, ...]
+
+
+def _teleqna_texts(item: dict, fields: Sequence[str]) -> List[str]:
+    out = []
+    for f in fields:
+        value = item.get(f)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if f == "question":
+            value = _RELEASE_TAG.sub("", value)
+        elif f == "answer":
+            m = _OPTION_REF.match(value)  # "option 2: text" -> the option's text
+            if m:
+                value = item.get(f"option {m.group(1)}") or value[m.end():]
+        out.append(value)
+    return out
+
+
+def load_benchmark(path: str, fields: Sequence[str] = ("question",), name: Optional[str] = None,
+                   id_field: str = "id") -> List[BenchmarkItem]:
+    """Items of a benchmark file: TeleQnA JSON (dict of items), a JSON list, or JSONL."""
+    name = name or os.path.splitext(os.path.basename(path))[0]
+    with open(path, encoding="utf-8") as fh:
+        raw = fh.read()
+    try:
+        data = json.loads(raw)
+        records = list(data.items()) if isinstance(data, dict) else list(enumerate(data))
+    except json.JSONDecodeError:
+        records = []
+        for i, line in enumerate(raw.splitlines()):
+            if line.strip():
+                try:
+                    records.append((i, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{i + 1}: not JSON or JSONL: {exc.msg}") from None
+    items = []
+    for key, rec in records:
+        if isinstance(rec, str):
+            rec = {"question": rec}
+        if not isinstance(rec, dict):
+            raise ValueError(f"{path}: item {key!r} is not an object")
+        key = rec.get(id_field, key)
+        texts = _teleqna_texts(rec, fields)
+        if texts:
+            items.append(BenchmarkItem(f"{name}:{key}", tuple(texts)))
+    if not items:
+        raise ValueError(f"{path}: no benchmark items with fields {list(fields)}")
+    return items
+
+
+@dataclass
+class BenchmarkIndex:
+    """N-grams of benchmark items; :meth:`matches` finds the items a text contains."""
+
+    n: int = 13
+    min_words: int = 8
+    grams: Dict[int, Dict[Tuple[str, ...], Set[str]]] = field(default_factory=dict)  # length -> gram -> ids
+    firsts: Dict[int, Set[str]] = field(default_factory=dict)  # length -> first words (cheap pre-check)
+    n_items: int = 0
+    n_skipped_short: int = 0
+
+    def add(self, item: BenchmarkItem) -> None:
+        self.n_items += 1
+        indexed = False
+        for text in item.texts:
+            toks = tokens(text)
+            if len(toks) < self.min_words:
+                continue
+            size = min(self.n, len(toks))
+            table = self.grams.setdefault(size, {})
+            starts = self.firsts.setdefault(size, set())
+            for i in range(len(toks) - size + 1):
+                gram = tuple(toks[i:i + size])
+                table.setdefault(gram, set()).add(item.id)
+                starts.add(gram[0])
+            indexed = True
+        if not indexed:
+            self.n_skipped_short += 1
+
+    @classmethod
+    def build(cls, items: Iterable[BenchmarkItem], n: int = 13, min_words: int = 8) -> "BenchmarkIndex":
+        index = cls(n=int(n), min_words=int(min_words))
+        for item in items:
+            index.add(item)
+        return index
+
+    @classmethod
+    def from_files(cls, paths: Sequence[str], n: int = 13, min_words: int = 8,
+                   fields: Sequence[str] = ("question",)) -> "BenchmarkIndex":
+        index = cls(n=int(n), min_words=int(min_words))
+        for path in paths:
+            for item in load_benchmark(path, fields):
+                index.add(item)
+        return index
+
+    def matches(self, text: str) -> List[str]:
+        """Sorted ids of the benchmark items whose n-grams occur in ``text``."""
+        toks = tokens(text)
+        found: Set[str] = set()
+        for size, table in self.grams.items():
+            starts = self.firsts[size]
+            for i in range(len(toks) - size + 1):
+                if toks[i] in starts:
+                    ids = table.get(tuple(toks[i:i + size]))
+                    if ids:
+                        found.update(ids)
+        return sorted(found)
+
+
+_INDEX_CACHE: Dict[tuple, BenchmarkIndex] = {}
+
+
+@FILTERS.register("decontaminate")
+class Decontaminate(Filter):
+    def __init__(self, benchmarks: Sequence[str] = (), n: int = 13, min_words: int = 8,
+                 fields: Sequence[str] = ("question",), action: str = "drop", max_ids: int = 10):
+        if isinstance(benchmarks, str):
+            benchmarks = [benchmarks]
+        if not benchmarks:
+            raise ValueError("decontaminate: 'benchmarks' must list at least one benchmark file")
+        for p in benchmarks:
+            if not os.path.isfile(p):
+                raise ValueError(f"decontaminate: benchmark file not found: {p}")
+        if action not in ("drop", "flag"):
+            raise ValueError(f"decontaminate: action must be 'drop' or 'flag', not {action!r}")
+        if int(n) < 1 or int(min_words) < 1:
+            raise ValueError("decontaminate: n and min_words must be positive")
+        self.benchmarks = tuple(benchmarks)
+        self.n, self.min_words, self.fields = int(n), int(min_words), tuple(fields)
+        self.action, self.max_ids = action, int(max_ids)
+
+    def setup(self):
+        key = (self.benchmarks, self.n, self.min_words, self.fields)
+        if key not in _INDEX_CACHE:  # one index per worker process, shared by all profiles
+            _INDEX_CACHE[key] = BenchmarkIndex.from_files(self.benchmarks, self.n, self.min_words, self.fields)
+        self.index = _INDEX_CACHE[key]
+
+    def filter(self, doc):
+        if not hasattr(self, "index"):
+            self.setup()
+        ids = self.index.matches(doc.text)
+        if not ids:
+            return None
+        shown = ", ".join(ids[: self.max_ids]) + (f" (+{len(ids) - self.max_ids} more)" if len(ids) > self.max_ids else "")
+        if self.action == "flag":
+            if "benchmark_overlap" not in doc.flags:
+                doc.flags.append("benchmark_overlap")
+            doc.extra["benchmark_matches"] = ",".join(ids)
+            return None
+        benchmark = ids[0].split(":", 1)[0]
+        return Dropped(f"decontaminate.{benchmark}", f"{len(ids)} benchmark item(s): {shown}")
