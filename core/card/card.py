@@ -1,0 +1,362 @@
+"""The dataset card: ``OUT/README.md`` in the Hugging Face dataset-card format.
+
+The YAML header makes ``datasets.load_dataset("OUT")`` (or the folder pushed to the
+Hub) find every dataset of the folder as a config (``configs``/``data_files``, the
+first primary dataset is the default) and records exact row counts
+(``dataset_info.splits.num_examples``, which ``load_dataset`` verifies). The body is
+built as a list of :class:`Block` s that :func:`to_markdown` and
+:mod:`telecom_etl.card.html` both render, so the card and ``report.html`` always say
+the same thing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Sequence
+
+import yaml
+
+from telecom_etl import io
+from telecom_etl.card.plots import Plot
+from telecom_etl.card.stats import CardData, effective_params, human, pct, quantiles, size_category
+
+#: SPDX identifiers the Hub knows (lower-cased there); anything else makes the card "other".
+HUB_LICENSES = {
+    "apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "bsd-3-clause-clear", "isc", "unlicense", "cc0-1.0",
+    "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0", "cc-by-sa-4.0", "cc-by-nc-2.0",
+    "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-3.0", "cc-by-nc-nd-4.0", "cc-by-nc-sa-2.0",
+    "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0", "gpl-2.0", "gpl-3.0", "lgpl-2.1", "lgpl-3.0", "agpl-3.0", "mpl-2.0",
+    "epl-2.0", "odc-by", "odbl", "pddl", "cdla-permissive-2.0", "cdla-sharing-1.0", "artistic-2.0", "bsl-1.0",
+    "wtfpl", "zlib", "ecl-2.0", "postgresql", "ofl-1.1", "openrail",
+}
+DESCRIPTIONS = {
+    "pretrain": "clean, filtered, deduplicated documents for continual pre-training",
+    "sft": "synthetic instruction pairs (chat `messages`) for supervised fine-tuning",
+    "preference": "synthetic preference pairs (`prompt`, `chosen`, `rejected`) for DPO-style alignment",
+    "dropped": "records dropped on purpose, with `drop_stage`, `drop_rule`, `drop_detail`, `duplicate_of` (audit)",
+    "rejects": "inputs and records that failed, with the stage and error (audit)",
+}
+TASK_CATEGORIES = {"pretrain": "text-generation", "sft": "text-generation", "preference": "text-generation"}
+TAGS = {"pretrain": ["pretraining"], "sft": ["synthetic", "instruction-tuning", "sft"],
+        "preference": ["synthetic", "preference", "dpo"]}
+
+
+@dataclass
+class Block:
+    """One piece of the card: kind is h2, h3, p, table, img, code or details."""
+
+    kind: str
+    text: str = ""
+    headers: Sequence[str] = ()
+    rows: Sequence[Sequence[Any]] = ()
+    plot: Optional[Plot] = None
+    lang: str = ""
+    children: List["Block"] = field(default_factory=list)
+
+
+def _n(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and not x.is_integer():
+        return f"{x:,.4g}"
+    return f"{int(x):,}"
+
+
+def hub_license(data: CardData) -> dict:
+    """The card's ``license`` keys: the sources' licences when the Hub knows them all, else ``other``."""
+    names = sorted({lic for row in data.sources if not data_is_audit(data, row.dataset) for lic in row.licenses})
+    ids = [n.strip().lower() for n in names]
+    if ids and all(i in HUB_LICENSES for i in ids):
+        return {"license": ids[0] if len(ids) == 1 else ids}
+    return {"license": "other", "license_name": "mixed-per-source" if len(names) > 1 else "see-dataset-card"}
+
+
+def data_is_audit(data: CardData, name: str) -> bool:
+    return any(d.name == name and d.is_audit for d in data.datasets)
+
+
+def header(data: CardData) -> dict:
+    """The YAML metadata of the card, as a dict (see the Hub's dataset-card spec)."""
+    meta: dict = {"pretty_name": data.title}
+    meta.update(hub_license(data))
+    langs = [code for code, _ in data.languages if code and len(code) in (2, 3) and code.isalpha()]
+    if langs:
+        meta["language"] = langs[:20]
+    primary = [d for d in data.primary if d.total_rows]
+    cats = sorted({TASK_CATEGORIES.get(d.name, "text-generation") for d in primary})
+    if cats:
+        meta["task_categories"] = cats
+    tags = ["telecom", "telecom-etl"]
+    kinds = sorted({k for r in data.sources for k in r.kinds})
+    tags += [k for k in kinds if k not in tags] + [t for d in primary for t in TAGS.get(d.name, [])]
+    meta["tags"] = list(dict.fromkeys(tags))
+    if primary:
+        meta["size_categories"] = [size_category(primary[0].total_rows)]
+    configs, infos = [], []
+    default_done = False
+    for ds in data.datasets:
+        if not ds.total_rows:
+            continue
+        cfg = {"config_name": ds.name}
+        if not ds.is_audit and not default_done:
+            cfg["default"] = True
+            default_done = True
+        cfg["data_files"] = [{"split": s, "path": ds.data_files(s) if len(ds.data_files(s)) > 1
+                              else ds.data_files(s)[0]} for s in ds.splits]
+        configs.append(cfg)
+        infos.append({"config_name": ds.name,
+                      "splits": [{"name": s, "num_examples": ds.rows[s]} for s in ds.splits],
+                      "download_size": ds.total_bytes})
+    if configs:
+        meta["configs"] = configs
+        meta["dataset_info"] = infos
+    return meta
+
+
+def _img(plots: dict, name: str) -> List[Block]:
+    return [Block("img", plot=plots[name])] if name in plots else []
+
+
+def _manifest_text(data: CardData) -> Optional[str]:
+    path = data.manifest.get("path") or data.report.get("manifest")
+    if path:
+        try:
+            if io.exists(path):
+                return io.read_bytes(path, 1024 * 1024).decode("utf-8")
+        except (OSError, ValueError, UnicodeDecodeError):
+            pass
+    if data.manifest:
+        return yaml.safe_dump({k: v for k, v in data.manifest.items() if k != "path"}, sort_keys=False)
+    return None
+
+
+def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
+    """The card body, section by section; sections without data are left out."""
+    pl_by = {p.name: p for p in plots}
+    out: List[Block] = []
+    rep = data.report
+    primary = [d for d in data.primary]
+    # -- headline ------------------------------------------------------------
+    if data.description:
+        out.append(Block("p", data.description))
+    totals = ", ".join(f"**{d.name}**: {d.total_rows:,} rows" for d in primary) or "no output rows"
+    tok = sum(r.tokens for r in data.sources)
+    made_by = f"Built by telecom-etl {data.version}"
+    if rep.get("manifest") or data.manifest.get("path"):
+        made_by += f" from manifest `{rep.get('manifest') or data.manifest.get('path')}`"
+    if rep.get("manifest_digest"):
+        made_by += f" (digest `{rep['manifest_digest']}`)"
+    out.append(Block("p", f"{made_by}. {totals}; about {human(tok)} tokens (estimated at ~4 characters per token)."))
+    if "balanced" in rep:
+        checks = rep.get("checks") or []
+        out.append(Block("p", f"Accounting: all {len(checks)} checks pass (every record is kept, dropped with a "
+                              f"rule, or failed with an error)." if rep["balanced"] else
+                         "Accounting: **MISMATCH** - see the checks below."))
+    # -- contents ------------------------------------------------------------
+    out.append(Block("h2", "Contents"))
+    rows = []
+    for ds in data.datasets:
+        for s in ds.splits:
+            rows.append([f"`{ds.name}`", s, _n(ds.rows[s]), human(ds.num_bytes[s]) + "B", len(ds.splits[s]),
+                         DESCRIPTIONS.get(ds.name, "")])
+    out.append(Block("table", headers=["config", "split", "rows", "size", "shards", "what"], rows=rows))
+    loads = []
+    default = next((d for d in data.primary if d.total_rows), None)
+    if default is not None:
+        loads.append("from datasets import load_dataset\n\n"
+                     f"ds = load_dataset(\"{data.output}\", \"{default.name}\")  # or the Hub repo it was pushed to")
+        loads.append("import polars as pl\n\n"
+                     f"df = pl.read_parquet(\"{data.output}/{default.data_files(next(iter(default.splits)))[0]}\")")
+    if loads:
+        out.append(Block("code", "\n\n".join(loads), lang="python"))
+    out.append(Block("p", f"Look inside from a terminal: `telecom-etl inspect {data.output}` "
+                          f"(counts, schema, sample records; `--source`, `--where`)."))
+    # -- sources -------------------------------------------------------------
+    src = [r for r in data.sources if r.documents]
+    if src:
+        out.append(Block("h2", "Sources"))
+        total_tok = {}
+        for r in src:
+            total_tok[r.dataset] = total_tok.get(r.dataset, 0) + r.tokens
+        multi = len({r.dataset for r in src}) > 1
+        hdr = (["dataset"] if multi else []) + ["source", "kind", "license", "files read", "files skipped",
+                                                "files failed", "documents", "characters", "tokens", "token share"]
+        rows = [([r.dataset] if multi else []) + [
+            f"`{r.source}`", ", ".join(r.kinds) or "-", "; ".join(r.licenses) or "-", _n(r.files_in),
+            _n(r.files_skipped), _n(r.files_failed), _n(r.documents), _n(r.chars), _n(r.tokens),
+            pct(r.tokens, total_tok[r.dataset])] for r in src]
+        out.append(Block("table", headers=hdr, rows=rows))
+        out.extend(_img(pl_by, "sources.png"))
+    # -- licences ------------------------------------------------------------
+    if data.licenses:
+        out.append(Block("h2", "Licenses"))
+        out.append(Block("p", "Each record keeps its source's licence in the `license` column. The collection is "
+                              "only as redistributable as its most restrictive source: check every row below "
+                              "before publishing."))
+        out.append(Block("table", headers=["license", "sources", "documents", "tokens"],
+                         rows=[[lic, ", ".join(f"`{s}`" for s in srcs), _n(d), _n(t)]
+                               for lic, d, t, srcs in data.licenses]))
+    if data.languages:
+        out.append(Block("h2", "Languages"))
+        total = sum(n for _, n in data.languages)
+        out.append(Block("table", headers=["lang", "documents", "share"],
+                         rows=[[code, _n(n), pct(n, total)] for code, n in data.languages[:20]]))
+    # -- lengths -------------------------------------------------------------
+    if data.lengths:
+        out.append(Block("h2", "Document lengths"))
+        rows = []
+        for group, vals in sorted(data.lengths.items()):
+            q = quantiles(vals)
+            if q:
+                rows.append([f"`{group}`", _n(len(vals)), _n(q["min"]), _n(q["p05"]), _n(q["median"]),
+                             _n(q["p95"]), _n(q["max"])])
+        if data.dropped_lengths:
+            q = quantiles(data.dropped_lengths)
+            rows.append(["dropped (all)", _n(len(data.dropped_lengths)), _n(q["min"]), _n(q["p05"]),
+                         _n(q["median"]), _n(q["p95"]), _n(q["max"])])
+        out.append(Block("table", headers=["group", "documents", "min chars", "p5", "median", "p95", "max"],
+                         rows=rows))
+        out.extend(_img(pl_by, "lengths.png"))
+    # -- filters and thresholds ---------------------------------------------
+    profiles = (data.manifest.get("filters") or {}).get("profiles") or {}
+    if profiles:
+        out.append(Block("h2", "Filters and thresholds"))
+        users = {}
+        for s in data.manifest.get("sources") or []:
+            prof = s.get("filter_profile") or (s.get("kind") if s.get("kind") in profiles else "default")
+            users.setdefault(prof, []).append(s.get("name"))
+        rows = []
+        for prof in sorted(profiles):
+            for i, spec in enumerate(profiles[prof] or []):
+                spec = dict(spec)
+                name = spec.pop("name", "?")
+                params = ", ".join(f"{k}={v}" for k, v in sorted(spec.items())) or "(defaults)"
+                defaults = {k: v for k, v in effective_params(name, {}).items()
+                            if k not in spec and (isinstance(v, (int, float)) or v is None)}
+                rows.append([f"`{prof}`", i + 1, f"`{name}`", params,
+                             ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())) or "-",
+                             ", ".join(f"`{u}`" for u in users.get(prof, [])) or "-"])
+        out.append(Block("p", "Filters run in order per profile; the first one that drops a record decides its "
+                              "`drop_rule`."))
+        out.append(Block("table", headers=["profile", "#", "filter", "set in manifest", "defaults in effect",
+                                           "used by sources"], rows=rows))
+    if data.scores:
+        out.append(Block("h2", "Quality scores"))
+        rows = []
+        for d in data.scores:
+            qk, qd = quantiles(d.kept), quantiles(d.dropped)
+            rows.append([f"`{d.key}`", _n(len(d.kept)), _n(qk.get("median")) if qk else "-",
+                         _n(len(d.dropped)), _n(qd.get("median")) if qd else "-",
+                         ", ".join(f"{t.label} = {t.value:g}" for t in d.thresholds) or "-"])
+        out.append(Block("table", headers=["score", "kept", "kept median", "dropped", "dropped median",
+                                           "threshold"], rows=rows))
+        out.extend(_img(pl_by, "scores.png"))
+    # -- stages --------------------------------------------------------------
+    if data.stages:
+        out.append(Block("h2", "Processing stages"))
+        rows = []
+        for name, st in data.stages:
+            reasons = sorted((st.get("dropped_by_rule") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            reasons += sorted(((f"FAILED {k}", v) for k, v in (st.get("failed_by_error") or {}).items()),
+                              key=lambda kv: (-kv[1], kv[0]))
+            rows.append([f"`{name}`", st.get("unit", ""), _n(st.get("in")), _n(st.get("kept")),
+                         _n(st.get("dropped")), _n(st.get("failed")),
+                         pct(st.get("dropped", 0) + st.get("failed", 0), st.get("in", 0)),
+                         ", ".join(f"{k} ({v:,})" for k, v in reasons[:5]) or "-"])
+        out.append(Block("table", headers=["stage", "unit", "in", "kept", "dropped", "failed", "removed",
+                                           "top reasons"], rows=rows))
+        out.extend(_img(pl_by, "drops.png"))
+    # -- dedup ---------------------------------------------------------------
+    dedup_cfg = data.manifest.get("dedup") or {}
+    if data.dedup_stages or data.cluster_sizes or dedup_cfg:
+        out.append(Block("h2", "Deduplication"))
+        if dedup_cfg:
+            out.append(Block("p", "Settings: " + ", ".join(f"`{k}={v}`" for k, v in dedup_cfg.items()) + "."))
+        rows = []
+        for name, st in data.dedup_stages:
+            c = data.cluster_sizes.get(name, {})
+            rows.append([f"`{name}`", _n(st.get("in")), _n(st.get("dropped")),
+                         pct(st.get("dropped", 0), st.get("in", 0)), _n(sum(c.values())) if c else "-",
+                         _n(max(c)) if c else "-"])
+        for name, c in sorted(data.cluster_sizes.items()):
+            if name not in dict(data.dedup_stages):
+                rows.append([f"`{name}`", "-", _n(sum((s - 1) * n for s, n in c.items())), "-",
+                             _n(sum(c.values())), _n(max(c))])
+        if rows:
+            out.append(Block("table", headers=["stage", "in", "removed", "removed %", "clusters",
+                                               "largest cluster"], rows=rows))
+        out.extend(_img(pl_by, "dedup.png"))
+    # -- synthetic -----------------------------------------------------------
+    if data.facets or data.numeric:
+        out.append(Block("h2", "Synthetic data"))
+        for ds_name in sorted(set(data.facets) | set(data.numeric)):
+            out.append(Block("h3", f"`{ds_name}`"))
+            for col, counts in (data.facets.get(ds_name) or {}).items():
+                total = sum(n for _, n in counts)
+                out.append(Block("table", headers=[col, "records", "share"],
+                                 rows=[[f"`{k}`", _n(n), pct(n, total)] for k, n in counts[:30]]))
+            num = data.numeric.get(ds_name) or {}
+            if num:
+                out.append(Block("table", headers=["column", "count", "mean", "p5", "median", "p95", "sum"],
+                                 rows=[[f"`{c}`", _n(v["count"]), _n(v["mean"]), _n(v["p05"]), _n(v["median"]),
+                                        _n(v["p95"]), _n(v["sum"])] for c, v in num.items()]))
+        out.extend(_img(pl_by, "synth.png"))
+    if data.run_facts:
+        out.append(Block("h2", "Run facts"))
+        out.append(Block("p", "Further figures the command recorded in `report.json` (teachers, prompt versions, "
+                              "usage and cost when it ran teacher models)."))
+        out.append(Block("code", yaml.safe_dump(data.run_facts, sort_keys=True, default_flow_style=False,
+                                                allow_unicode=True).rstrip(), lang="yaml"))
+    # -- reproduce -----------------------------------------------------------
+    checks = rep.get("checks") or []
+    bad = [c for c in checks if not c.get("ok")]
+    if bad:
+        out.append(Block("h2", "Accounting mismatches"))
+        out.append(Block("table", headers=["check", "left", "right"],
+                         rows=[[c["check"], _n(c.get("left")), _n(c.get("right"))] for c in bad]))
+    out.append(Block("h2", "Reproduce"))
+    command = rep.get("command")
+    if not command and any(d.name == "pretrain" for d in data.datasets):
+        command = f"telecom-etl build-pretrain -m {rep.get('manifest') or data.manifest.get('path') or 'MANIFEST'} -o OUT"
+    out.append(Block("code", f"# telecom-etl {data.version}" + (f"\n{command}" if command else ""), lang="sh"))
+    text = _manifest_text(data)
+    if text:
+        out.append(Block("details", "The manifest", children=[Block("code", text.rstrip(), lang="yaml")]))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# markdown
+# ---------------------------------------------------------------------------
+
+def _cell(x) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(items: Sequence[Block]) -> str:
+    lines: List[str] = []
+    for b in items:
+        if b.kind in ("h2", "h3"):
+            lines += [("## " if b.kind == "h2" else "### ") + b.text, ""]
+        elif b.kind == "p":
+            lines += [b.text, ""]
+        elif b.kind == "table":
+            lines.append("| " + " | ".join(_cell(h) for h in b.headers) + " |")
+            lines.append("|" + "|".join("---" for _ in b.headers) + "|")
+            lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in b.rows]
+            lines.append("")
+        elif b.kind == "img":
+            lines += [f"![{b.plot.title}](plots/{b.plot.name})", "", f"*{b.plot.caption}*", ""]
+        elif b.kind == "code":
+            fence = "````" if "```" in b.text else "```"
+            lines += [fence + b.lang, b.text, fence, ""]
+        elif b.kind == "details":
+            lines += ["<details>", f"<summary>{b.text}</summary>", "", to_markdown(b.children).rstrip(), "",
+                      "</details>", ""]
+    return "\n".join(lines)
+
+
+def render_card(data: CardData, plots: Sequence[Plot]) -> str:
+    """The whole ``README.md``: YAML front matter, then the body."""
+    meta = yaml.safe_dump(header(data), sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
+    body = to_markdown(blocks(data, plots))
+    return f"---\n{meta}---\n\n# {data.title}\n\n{body.rstrip()}\n"

@@ -1,0 +1,212 @@
+"""Find the datasets in an output folder and read their columns, locally or on gs://.
+
+An output folder of any telecom-etl command holds one folder of Parquet shards per
+dataset (``pretrain/``, ``sft/``, ``preference/``, ``dropped/``, ``rejects/``, and
+whatever a future command adds); folders starting with ``_`` or ``.`` (``_stats``,
+``plots``) are bookkeeping. Nothing here knows the names in advance: a dataset is a
+folder with ``*.parquet`` in it, and its splits come from the shard names
+(``train-00000-of-00002.parquet``, ``test-...``) or from split sub-folders
+(``sft/train/*.parquet``), ``train`` otherwise.
+
+Counts come from the Parquet footers (cheap, exact); columns are read only when asked
+for, and only the asked-for ones (the ``text`` column of a big build is never loaded
+to draw a histogram of ``n_chars``). Paths with a scheme (``gs://``) go through Beam's
+FileSystems, the same layer the pipelines write with.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from telecom_etl import io
+
+#: Folders that are the point of a run, in the order a card lists them; the first one
+#: present is the default config of the card.
+PRIMARY_ORDER = ("pretrain", "sft", "preference")
+#: Folders kept for inspection, listed after everything else.
+AUDIT_ORDER = ("dropped", "rejects")
+SPLIT_NAMES = ("train", "validation", "test")
+_SPLIT_ALIASES = {"valid": "validation", "val": "validation", "dev": "validation", "eval": "test"}
+_SPLIT_PREFIX = re.compile(r"^(train|validation|valid|val|dev|test|eval)(?=[-_.])")
+
+
+@dataclass
+class Dataset:
+    """One dataset (a card config) of an output folder."""
+
+    name: str  # folder name, also the config name
+    folder: str
+    splits: Dict[str, List[str]]  # split -> sorted shard paths
+    rows: Dict[str, int] = field(default_factory=dict)  # split -> rows (Parquet footers)
+    num_bytes: Dict[str, int] = field(default_factory=dict)  # split -> bytes on disk
+    schema: Optional[pa.Schema] = None
+
+    @property
+    def files(self) -> List[str]:
+        return [f for split in self.splits for f in self.splits[split]]
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.num_bytes.values())
+
+    @property
+    def columns(self) -> List[str]:
+        return list(self.schema.names) if self.schema is not None else []
+
+    @property
+    def is_audit(self) -> bool:
+        return self.name in AUDIT_ORDER
+
+    def has(self, *columns: str) -> bool:
+        return all(c in self.columns for c in columns)
+
+    def data_files(self, split: str) -> List[str]:
+        """A split's shards relative to the dataset's parent folder, as Hugging Face
+        ``data_files`` wants them: one glob when a glob selects exactly these shards,
+        else the file list."""
+        rel = {s: [f"{self.name}/{f[len(self.folder):].lstrip('/')}" for f in fs] for s, fs in self.splits.items()}
+        everything = [r for fs in rel.values() for r in fs]
+        mine = rel[split]
+        for pattern in (f"{self.name}/*.parquet", f"{self.name}/{split}*.parquet", f"{self.name}/{split}/*.parquet"):
+            if sorted(r for r in everything if fnmatch.fnmatchcase(r, pattern) and r.count("/") == pattern.count("/")) == sorted(mine):
+                return [pattern]
+        return mine
+
+
+def _split_of(relative: str) -> str:
+    head = relative.split("/", 1)[0] if "/" in relative else relative
+    m = _SPLIT_PREFIX.match(head) if "/" not in relative else re.match(r"^(\w+)$", head)
+    if not m:
+        return "train"
+    name = m.group(1).lower()
+    name = _SPLIT_ALIASES.get(name, name)
+    return name if name in SPLIT_NAMES else "train"
+
+
+def _footer(path: str) -> pq.FileMetaData:
+    if io.has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        with FileSystems.open(path) as fh:
+            return pq.ParquetFile(fh).metadata
+    return pq.ParquetFile(path).metadata
+
+
+def _is_shard(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".parquet") and not name.startswith((".", "_"))
+
+
+def _order_key(name: str):
+    if name in PRIMARY_ORDER:
+        return (0, PRIMARY_ORDER.index(name), name)
+    if name in AUDIT_ORDER:
+        return (2, AUDIT_ORDER.index(name), name)
+    return (1, 0, name)
+
+
+def discover(output: str) -> List[Dataset]:
+    """Every dataset of ``output`` (primary ones first, then others, then dropped/rejects).
+
+    ``output`` may also be one dataset folder or a single Parquet file (``inspect`` uses
+    that): it is then returned as one dataset named after it.
+    """
+    output = output.rstrip("/") if len(output) > 1 else output
+    if output.endswith(".parquet"):
+        if not io.exists(output):
+            return []
+        name = output.rsplit("/", 1)[-1][: -len(".parquet")]
+        folder = output.rsplit("/", 1)[0] if "/" in output else "."
+        return [_with_footers(Dataset(name, folder, {"train": [output]}))]
+    found: Dict[str, Dict[str, List[str]]] = {}
+    direct = [p for p in io.match(io.join(output, "*.parquet")) if _is_shard(p)]
+    for depth in ("*", "*/*"):
+        for path in io.match(io.join(output, depth, "*.parquet")):
+            if not _is_shard(path):
+                continue
+            rel = path[len(output):].lstrip("/")
+            top, rest = rel.split("/", 1)
+            if top.startswith(("_", ".")):
+                continue
+            found.setdefault(top, {}).setdefault(_split_of(rest), []).append(path)
+    if direct and not found:  # ``output`` is itself a dataset folder
+        name = output.rsplit("/", 1)[-1] or "data"
+        splits: Dict[str, List[str]] = {}
+        for path in direct:
+            splits.setdefault(_split_of(path.rsplit("/", 1)[-1]), []).append(path)
+        return [_with_footers(Dataset(name, output, _ordered(splits)))]
+    datasets = [_with_footers(Dataset(name, io.join(output, name), _ordered(splits)))
+                for name, splits in found.items()]
+    return sorted(datasets, key=lambda d: _order_key(d.name))
+
+
+def _ordered(splits: Dict[str, List[str]]) -> Dict[str, List[str]]:
+    order = {s: i for i, s in enumerate(SPLIT_NAMES)}
+    return {s: sorted(splits[s]) for s in sorted(splits, key=lambda s: (order.get(s, 99), s))}
+
+
+def _with_footers(ds: Dataset) -> Dataset:
+    for split, files in ds.splits.items():
+        rows = 0
+        size = 0
+        for path in files:
+            meta = _footer(path)
+            rows += meta.num_rows
+            size += io.size(path)
+            if ds.schema is None:
+                ds.schema = meta.schema.to_arrow_schema()
+        ds.rows[split] = rows
+        ds.num_bytes[split] = size
+    return ds
+
+
+def _read_table(path: str, columns: Optional[Sequence[str]]) -> pa.Table:
+    if io.has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        with FileSystems.open(path) as fh:
+            return pq.read_table(fh, columns=list(columns) if columns is not None else None)
+    return pq.read_table(path, columns=list(columns) if columns is not None else None)
+
+
+def read(ds: Dataset, columns: Optional[Iterable[str]] = None, splits: Optional[Iterable[str]] = None,
+         with_split: bool = False) -> pl.DataFrame:
+    """The rows of ``ds`` as a polars frame, with only ``columns`` (those that exist).
+
+    ``with_split`` adds a ``split`` column. Missing columns are left out rather than
+    failing, so callers can ask for optional columns (``scores``, ``task``) blindly.
+    """
+    wanted = None
+    if columns is not None:
+        wanted = [c for c in dict.fromkeys(columns) if c in ds.columns]
+    frames = []
+    for split in (splits if splits is not None else ds.splits):
+        for path in ds.splits.get(split, []):
+            table = _read_table(path, wanted)
+            frame = pl.from_arrow(table)
+            if isinstance(frame, pl.Series):  # a single column comes back as a Series
+                frame = frame.to_frame()
+            if with_split:
+                frame = frame.with_columns(pl.lit(split).alias("split"))
+            frames.append(frame)
+    if not frames:
+        names = wanted if wanted is not None else ds.columns
+        return pl.DataFrame({n: [] for n in names})
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def find(datasets: Sequence[Dataset], name: str) -> Optional[Dataset]:
+    for ds in datasets:
+        if ds.name == name:
+            return ds
+    return None
