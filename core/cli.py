@@ -6,6 +6,7 @@ stays fast). A new command is one line in :data:`COMMANDS`.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -29,6 +30,29 @@ class UserError(click.ClickException):
 
     def show(self, file=None):
         click.echo(f"telecom-etl: error: {self.format_message()}", err=True, file=file)
+
+
+#: Beam messages that say nothing to a user of this tool (import-time and graph-construction notes)
+BEAM_NOISE = ("requested in with_outputs() but not declared", "apitools not found",
+              "Discarding unparseable args", "Make sure that locally built Python SDK docker image")
+
+
+class _QuietBeam(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in BEAM_NOISE)
+
+
+def setup_logging(level: int = logging.WARNING) -> None:
+    """One handler on the root logger (Beam logs through it), without Beam's noise."""
+    root = logging.getLogger()
+    if not any(getattr(h, "telecom_etl", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.telecom_etl = True
+        handler.setFormatter(logging.Formatter("telecom-etl: %(levelname)s: %(name)s: %(message)s"))
+        handler.addFilter(_QuietBeam())
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 class LazyGroup(click.Group):
@@ -62,6 +86,7 @@ def main():
     Every command runs on Apache Beam (DirectRunner locally, Dataflow or any runner
     with the usual Beam options) and writes a report of what it kept, dropped and why.
     """
+    setup_logging()  # before a command imports Beam (Beam warns at import time)
 
 
 def run():  # pragma: no cover - console entry point wrapper

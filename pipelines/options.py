@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from typing import List, Optional
 
@@ -59,19 +58,6 @@ def is_local(runner: Optional[str]) -> bool:
         return True
     name = runner if isinstance(runner, str) else type(runner).__name__
     return name.rsplit(".", 1)[-1].lower() in LOCAL_RUNNERS
-
-
-class _BeamNoise(logging.Filter):
-    """Hides Beam graph-construction warnings that say nothing to a user of this tool."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "requested in with_outputs() but not declared" not in record.getMessage()
-
-
-def quiet_beam_logging() -> None:
-    for handler in logging.getLogger().handlers or []:
-        handler.addFilter(_BeamNoise())
-    logging.getLogger().addFilter(_BeamNoise())
 
 
 def pipeline_options(beam_args: List[str], setup_file: Optional[str] = None) -> PipelineOptions:

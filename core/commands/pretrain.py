@@ -43,9 +43,7 @@ def build_pretrain(manifest_path, output, progress, check, beam_args):
         --runner DataflowRunner --project P --region europe-west1 \\
         --temp_location gs://BUCKET/tmp --output gs://BUCKET/out
     """
-    from telecom_etl.pipelines.options import OptionsError, pipeline_options, quiet_beam_logging
-
-    quiet_beam_logging()
+    from telecom_etl.pipelines.options import OptionsError, pipeline_options
 
     path = manifest_path or default_manifest()
     try:
