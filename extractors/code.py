@@ -1,30 +1,278 @@
-"""Source code trees (kind ``code``). Backbone version: text files with language by extension."""
+"""Code repositories (kind ``code``): local folders, git checkouts and git URLs.
+
+Each manifest path of a ``code`` source is one code tree:
+
+* a local folder (a plain tree, or a git checkout: then only tracked files count, and
+  the record carries the commit),
+* a git URL (``https://``, ``ssh://``, ``git@host:owner/repo``, ``file://.../repo.git``,
+  optionally ``#ref``) or a bare repository folder: cloned shallowly into the clone
+  cache (``options.clone_cache``); a failed clone fails the source as one reject,
+* a single file or a glob of files.
+
+Listing learns the tree's license once (LICENSE/COPYING files, see
+:mod:`~telecom_etl.extractors.coderepo.licenses`), its repo name and commit, and drops
+what is not source with a counted rule (symlinks out of the root, vendored folders,
+license texts, files over the size cap, excluded globs). Extraction reads one file:
+binary content, invalid UTF-8 and unknown languages are counted drops; a notebook
+becomes its cells. Quality rules (generated code, line lengths, alphabetic share, data
+file sizes, license policy) are filters (:mod:`telecom_etl.filters.code`).
+
+``options`` (all optional)::
+
+    include: ["src/**", "*.asn"]    # globs relative to the tree root; a name-only glob matches at any depth
+    exclude: ["tests/**"]
+    max_file_kb: 1000               # larger files are dropped at listing (too_large)
+    languages: [C, C++, ASN.1]      # keep only these languages (language_not_selected)
+    vendored: drop                  # or keep: also read node_modules/, third_party/, ...
+    decode_fallback: null           # or cp1252: read non-UTF-8 files as Windows-1252 instead of dropping
+    clone_cache: ~/.cache/telecom-etl/git
+    git_timeout_s: 120
+    ref: main                       # branch or tag to clone for URL paths (url#ref works too)
+"""
 from __future__ import annotations
 
+import errno
+import glob as globmod
 import os
+import stat
+from typing import Any, Dict, Iterator, Optional, Union
 
-from telecom_etl.extractors.base import SourceKind
-from telecom_etl.extractors.sniff import decode_text
-from telecom_etl.outcome import Dropped
+from telecom_etl import io
+from telecom_etl.extractors.base import SourceItem, SourceKind
+from telecom_etl.extractors.coderepo import git, languages, licenses, notebook, paths
+from telecom_etl.extractors.coderepo.tree import TreeFile, TreeWalker
+from telecom_etl.extractors.sniff import sniff
+from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.registry import SOURCES
 
-LANGUAGES = {".py": "Python", ".c": "C", ".h": "C", ".cc": "C++", ".cpp": "C++", ".hpp": "C++",
-             ".go": "Go", ".rs": "Rust", ".java": "Java", ".js": "JavaScript", ".ts": "TypeScript",
-             ".m": "MATLAB", ".sh": "Shell", ".asn": "ASN.1", ".asn1": "ASN.1"}
+OPTIONS: Dict[str, Any] = {
+    "include": [], "exclude": [], "max_file_kb": 1000, "languages": None, "vendored": "drop",
+    "decode_fallback": None, "clone_cache": None, "git_timeout_s": git.DEFAULT_TIMEOUT_S, "ref": None,
+}
+DECODE_FALLBACKS = ("cp1252", "latin-1")
+
+
+def _str_list(config, key: str) -> list:
+    value = config.options.get(key, OPTIONS[key])
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"{key} must be a list of non-empty strings, got {value!r}")
+    return value
 
 
 @SOURCES.register("code")
 class CodeSource(SourceKind):
     document_kind = "code"
 
-    def extract(self, item):
-        ext = os.path.splitext(item.uri)[1].lower()
-        language = LANGUAGES.get(ext)
-        if language is None:
-            yield Dropped("not_code", f"extension {ext or '(none)'}", uri=item.uri)
+    # -- options ---------------------------------------------------------
+    @classmethod
+    def validate_options(cls, config) -> None:
+        opts = config.options or {}
+        unknown = sorted(set(opts) - set(OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown option(s) {', '.join(unknown)} for kind 'code' (known: {', '.join(sorted(OPTIONS))})")
+        for key in ("include", "exclude"):
+            for pattern in _str_list(config, key):
+                paths.glob_regex(pattern)
+        langs = _str_list(config, "languages")
+        bad = [lang for lang in langs if lang not in languages.KNOWN_LANGUAGES]
+        if bad:
+            raise ValueError(f"languages: unknown language(s) {', '.join(bad)} (names as in GitHub Linguist, e.g. C, C++, Python, ASN.1)")
+        for key in ("max_file_kb", "git_timeout_s"):
+            value = opts.get(key, OPTIONS[key])
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{key} must be a positive number, got {value!r}")
+        if opts.get("vendored", "drop") not in ("drop", "keep"):
+            raise ValueError(f"vendored must be 'drop' or 'keep', got {opts.get('vendored')!r}")
+        fallback = opts.get("decode_fallback")
+        if fallback is not None and fallback not in DECODE_FALLBACKS:
+            raise ValueError(f"decode_fallback must be null or one of {', '.join(DECODE_FALLBACKS)}, got {fallback!r}")
+        for key in ("clone_cache", "ref"):
+            value = opts.get(key)
+            if value is not None and (not isinstance(value, str) or not value.strip() or value.startswith("-")):
+                raise ValueError(f"{key} must be a non-empty string, got {value!r}")
+
+    def option(self, key: str):
+        value = (self.config.options or {}).get(key, OPTIONS[key])
+        return OPTIONS[key] if value is None else value
+
+    # -- listing ---------------------------------------------------------
+    def list_items(self) -> Iterator[Union[SourceItem, Dropped]]:
+        selector = paths.PathSelector(_str_list(self.config, "include"), _str_list(self.config, "exclude"))
+        for path in self.config.paths:
+            yield from self._list_path(path, selector)
+
+    def _git_timeout(self) -> float:
+        return float(self.option("git_timeout_s"))
+
+    def _list_path(self, path: str, selector: paths.PathSelector):
+        url, ref = git.split_ref(path)
+        local = io._strip_file(path) if path.startswith("file://") and not path.endswith(".git") else path
+        if git.is_git_url(url) or (os.path.isdir(local) and git.is_bare_repository(local)):
+            if not git.is_git_url(url):
+                url = os.path.abspath(local)
+            ref = ref or self.config.options.get("ref")
+            try:
+                checkout = git.clone(url, git.cache_dir(self.config.options.get("clone_cache")), ref,
+                                     timeout=self._git_timeout())
+            except (git.GitError, OSError) as exc:
+                raise StageFailure(f"git clone failed: {git.redact(url)}: {exc}") from None
+            repo_url = git.redact(url)
+            yield from self._list_tree(checkout, selector, top=checkout, repo_url=repo_url,
+                                       uri_base=repo_url)
             return
-        text = decode_text(self.read(item))
+        if io.has_scheme(path):
+            raise StageFailure(f"code sources read local folders and git URLs, not {path.split('://')[0]}:// paths")
+        if os.path.isdir(local):
+            top = git.toplevel(local, timeout=self._git_timeout())
+            yield from self._list_tree(local, selector, top=top, repo_url=None, uri_base=None)
+            return
+        magic = any(c in local for c in "*?[")
+        files = sorted(globmod.glob(local, recursive=True)) if magic else [local]
+        files = [os.path.abspath(f) for f in files if os.path.lexists(f) and not (os.path.isdir(f) and not os.path.islink(f))]
+        if not files:
+            raise StageFailure(f"no such file or folder: {path}")
+        # a glob or a single file: the tree root is the folder before the first wildcard
+        root = os.path.abspath(local)
+        while any(c in root for c in "*?[") or root == os.path.abspath(local):
+            root = os.path.dirname(root)
+        yield from self._list_tree(root, selector, top=git.toplevel(root, timeout=self._git_timeout()),
+                                   repo_url=None, uri_base=None, only=files)
+
+    def _list_tree(self, root: str, selector, top: Optional[str], repo_url: Optional[str],
+                   uri_base: Optional[str], only: Optional[list] = None):
+        timeout = self._git_timeout()
+        tracked = commit = None
+        if top is not None:
+            try:
+                tracked = git.tracked_files(top, timeout=timeout)
+            except git.GitError as exc:
+                raise StageFailure(f"git ls-files failed in {top}: {exc}") from None
+            rel_root = os.path.relpath(os.path.realpath(root), top).replace(os.sep, "/")
+            prefix = "" if rel_root == "." else rel_root + "/"
+            if not tracked or not any(p.startswith(prefix) for p in tracked):
+                top = tracked = None  # an untracked folder inside a checkout: a plain tree
+            else:
+                commit = git.head_commit(top, timeout=timeout)
+        if repo_url is None and top is not None:
+            origin = git.origin_url(top, timeout=timeout)
+            repo = git.repo_name(origin) if origin else os.path.basename(top)
+        elif repo_url is not None:
+            repo = git.repo_name(repo_url)
+        else:
+            repo = os.path.basename(os.path.abspath(root).rstrip(os.sep)) or "code"
+        license_expr, license_from = licenses.detect_license(root, stop_at=top)
+        walker = TreeWalker(root, selector, int(float(self.option("max_file_kb")) * 1024), tracked=tracked,
+                            top=top, drop_vendored=self.option("vendored") == "drop")
+        meta = {"repo": repo, "commit": commit, "license": license_expr, "license_from": license_from,
+                "repo_url": repo_url}
+        outcomes = walker.walk() if only is None else (walker.one(f) for f in only)
+        for out in outcomes:
+            if isinstance(out, Dropped):
+                if uri_base is not None and out.uri:
+                    out = Dropped(out.rule, out.detail, uri=self._uri(uri_base, commit, _rel(out.uri, root)))
+                yield out
+                continue
+            path = out.rel if top is None else walker._top_rel(out.local)
+            uri = out.local if uri_base is None else self._uri(uri_base, commit, out.rel)
+            yield SourceItem(self.config.name, self.config.kind, uri, root=root,
+                             meta={**meta, "local": out.local, "path": path, "size": out.size})
+
+    @staticmethod
+    def _uri(base: str, commit: Optional[str], rel: str) -> str:
+        return f"{base}@{commit or 'HEAD'}/{rel}"
+
+    # -- extraction ------------------------------------------------------
+    def _read(self, item: SourceItem) -> bytes:
+        local = item.meta.get("local", item.uri)
+        limit = int(float(self.option("max_file_kb")) * 1024)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(local, flags)
+        except FileNotFoundError:
+            raise StageFailure("file disappeared between listing and reading") from None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EMLINK):  # it became a symlink after listing
+                raise StageFailure("file was replaced by a symbolic link after listing") from None
+            raise StageFailure(f"cannot read file: {exc.strerror or exc}") from None
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise StageFailure("not a regular file any more when read")
+            data = fh.read(limit + 1)
+        return data
+
+    def extract(self, item: SourceItem):
+        meta = item.meta
+        data = self._read(item)
+        limit = int(float(self.option("max_file_kb")) * 1024)
+        if len(data) > limit:
+            yield Dropped("too_large", f"grew past {limit} bytes after listing", uri=item.uri)
+            return
+        if not data.strip():
+            yield Dropped("empty_file", "no content" if not data else "whitespace only", uri=item.uri)
+            return
+        kind = sniff(data[:8192])
+        if kind in ("binary", "pdf", "zip", "ole"):
+            yield Dropped("binary_file", f"{kind} content", uri=item.uri)
+            return
+        text, encoding = self._decode(data)
         if text is None:
-            yield Dropped("binary_file", "not text", uri=item.uri)
+            yield Dropped("not_utf8", encoding, uri=item.uri)
             return
-        yield self.new_document(item, text, title=item.relpath, path=item.relpath, code_language=language)
+        path = meta.get("path") or item.relpath
+        language = languages.detect_language(path, text)
+        if language is None:
+            ext = os.path.splitext(path)[1]
+            yield Dropped("unknown_language", f"no language for {'extension ' + ext if ext else 'this file name'}",
+                          uri=item.uri)
+            return
+        extra = {"size_bytes": str(len(data))}
+        if language == "Jupyter Notebook":
+            text, language, cells = notebook.notebook_to_text(text)
+            if not cells:
+                yield Dropped("empty_notebook", "no code or markdown cell with content", uri=item.uri)
+                return
+            extra.update(notebook="true", notebook_cells=str(cells))
+        wanted = _str_list(self.config, "languages")
+        if wanted and language not in wanted:
+            yield Dropped("language_not_selected", language, uri=item.uri)
+            return
+        if encoding != "utf-8":
+            extra["encoding"] = encoding
+        file_license = licenses.spdx_header(text)
+        license_expr, license_from = self.config.license, "manifest"
+        if not license_expr and file_license:
+            license_expr, license_from = file_license, "spdx_header"
+        if not license_expr and meta.get("license"):
+            license_expr, license_from = meta["license"], meta.get("license_from") or "license_file"
+        if meta.get("license"):
+            extra["repo_license"] = meta["license"]
+        extra["license_from"] = license_from if license_expr else "none"
+        if meta.get("repo_url"):
+            extra["repo_url"] = meta["repo_url"]
+        yield self.new_document(item, text, title=path, repo=meta.get("repo"), commit=meta.get("commit"),
+                                path=path, code_language=language, license=license_expr, extra=extra)
+
+    def _decode(self, data: bytes):
+        """(text, encoding) or (None, reason): UTF-8 (or UTF-16 with BOM), else the fallback or a drop."""
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            try:
+                return data.decode("utf-16"), "utf-16"
+            except UnicodeDecodeError as exc:
+                return None, f"invalid UTF-16 at byte {exc.start}"
+        try:
+            return data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError as exc:
+            fallback = self.option("decode_fallback")
+            if fallback:
+                return data.decode(fallback, errors="replace"), fallback
+            return None, f"invalid UTF-8 at byte {exc.start}"
+
+
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+

@@ -1,0 +1,187 @@
+"""Git, run safely: list arguments (no shell), a timeout, no prompts, clones in a cache.
+
+A git URL (``https://``, ``ssh://``, ``git://``, ``file://``, ``git@host:owner/repo``) is
+cloned shallowly (``--depth 1``, one branch, no tags, no submodules) into a temporary
+folder of the clone cache and renamed into place when complete, so a killed or failed
+clone never leaves a half-made checkout behind and two workers cloning the same URL
+do not collide. Every failure is a :class:`GitError` with one line saying what failed;
+credentials in URLs never appear in messages or records.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from typing import Dict, List, Optional, Tuple
+
+DEFAULT_TIMEOUT_S = 120.0
+_URL = re.compile(r"^(https?|ssh|git|file)://", re.I)
+_SCP = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")  # git@github.com:owner/repo.git
+
+
+class GitError(Exception):
+    """A git command failed; ``str()`` is one line without credentials."""
+
+
+def is_git_url(path: str) -> bool:
+    return bool(_URL.match(path) or _SCP.match(path))
+
+
+def redact(url: str) -> str:
+    """The URL without user:password@ (tokens in https URLs must not reach logs or records)."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1", url, flags=re.I)
+
+
+def repo_name(url_or_path: str) -> str:
+    """``owner/name`` of a git URL or remote (``name`` when there is no owner)."""
+    text = redact(url_or_path.strip()).rstrip("/")
+    text = re.sub(r"\.git$", "", text)
+    if _SCP.match(text):
+        text = text.split(":", 1)[1]
+    else:
+        text = re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", text, flags=re.I)
+    parts = [p for p in text.split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else (parts[0] if parts else "repo")
+
+
+def _env() -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="/bin/false", SSH_ASKPASS="/bin/false",
+               GIT_SSH_COMMAND="ssh -o BatchMode=yes -o ConnectTimeout=30", GIT_CONFIG_NOSYSTEM="1",
+               LC_ALL="C")
+    return env
+
+
+# never let a URL run a command (ext::) or read a local repository it was not given
+_SAFE_CONFIG = ["-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*"]
+
+
+def run_git(args: List[str], cwd: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT_S) -> str:
+    """stdout of ``git <args>``; raises GitError (non-zero exit, timeout, git missing)."""
+    git = shutil.which("git")
+    if git is None:
+        raise GitError("git is not installed")
+    cmd = [git, *_SAFE_CONFIG, *args]
+    try:
+        # own process group: on timeout the helpers (git-remote-https, index-pack) die too
+        proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.communicate()
+        raise GitError(f"timed out after {timeout:g} s") from None
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
+        fatal = [ln for ln in lines if ln.lower().startswith(("fatal:", "error:"))]
+        msg = (fatal or lines or [f"exit status {proc.returncode}"])[-1]
+        raise GitError(redact_text(msg))
+    return out.decode("utf-8", "replace")
+
+
+def redact_text(text: str) -> str:
+    return re.sub(r"([a-z][a-z0-9+.-]*://)[^/@\s]*@", r"\1", text, flags=re.I)
+
+
+def cache_dir(option: Optional[str] = None) -> str:
+    if option:
+        return os.path.abspath(os.path.expanduser(option))
+    base = os.environ.get("TELECOM_ETL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "telecom-etl")
+    return os.path.join(base, "git")
+
+
+def clone(url: str, cache: str, ref: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT_S) -> str:
+    """Local checkout of ``url`` (at ``ref``, else the default branch) in ``cache``; cloned once.
+
+    A checkout already in the cache is reused as it is (delete it to refresh), so a
+    rebuild reads the same commit.
+    """
+    if url.startswith("-") or (ref or "").startswith("-"):
+        raise GitError(f"refusing a URL or ref that starts with '-': {redact(url)}")
+    key = hashlib.sha1(f"{redact(url)}\x00{ref or ''}".encode()).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", repo_name(url))[:60]
+    dest = os.path.join(cache, f"{name}-{key}")
+    if os.path.isdir(os.path.join(dest, ".git")):
+        return dest
+    os.makedirs(cache, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".clone-{name}-", dir=cache)
+    try:
+        args = ["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--no-recurse-submodules"]
+        if ref:
+            args += ["--branch", ref]
+        run_git([*args, "--", url, os.path.join(tmp, "repo")], cwd=tmp, timeout=timeout)
+        try:
+            os.rename(os.path.join(tmp, "repo"), dest)
+        except OSError:
+            if not os.path.isdir(os.path.join(dest, ".git")):  # not a concurrent clone that won
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def toplevel(path: str, timeout: float = 30) -> Optional[str]:
+    """The work tree top level containing ``path``, or None when it is not in a git checkout."""
+    if not os.path.isdir(path) or shutil.which("git") is None:
+        return None
+    try:
+        top = run_git(["rev-parse", "--show-toplevel"], cwd=path, timeout=timeout).strip()
+    except GitError:
+        return None
+    return os.path.realpath(top) if top else None
+
+
+def head_commit(path: str, timeout: float = 30) -> Optional[str]:
+    try:
+        sha = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=path, timeout=timeout).strip()
+    except GitError:
+        return None  # a fresh repository without commits
+    return sha if re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
+
+
+def origin_url(path: str, timeout: float = 30) -> Optional[str]:
+    try:
+        url = run_git(["config", "--get", "remote.origin.url"], cwd=path, timeout=timeout).strip()
+    except GitError:
+        return None
+    return redact(url) if url else None
+
+
+GITLINK, SYMLINK = "160000", "120000"
+
+
+def tracked_files(top: str, timeout: float = 120) -> Dict[str, str]:
+    """{path relative to ``top``: git mode} of the files in the index (``-z``: no quoting)."""
+    out = run_git(["ls-files", "-z", "--stage"], cwd=top, timeout=timeout)
+    files = {}
+    for entry in out.split("\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition("\t")
+        files[path] = meta.split(" ", 1)[0]
+    return files
+
+
+def is_bare_repository(path: str) -> bool:
+    """A bare repository folder (``repo.git`` with HEAD, objects/ and refs/, no work tree)."""
+    return (os.path.isfile(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects"))
+            and os.path.isdir(os.path.join(path, "refs")) and not os.path.exists(os.path.join(path, ".git")))
+
+
+def split_ref(path: str) -> Tuple[str, Optional[str]]:
+    """``url#ref`` -> (url, ref); a URL without ``#`` has no ref."""
+    if "#" in path and is_git_url(path):
+        url, _, ref = path.rpartition("#")
+        return url, ref or None
+    return path, None

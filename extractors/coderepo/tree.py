@@ -1,0 +1,158 @@
+"""Walk a code tree into files to read and counted drops, never following links out.
+
+Every regular file under the root becomes exactly one :class:`TreeFile` or one
+:class:`Dropped` with a rule: a symlink is never followed (a link leaving the root is
+``symlink_outside_root``, one pointing at an ancestor or itself ``symlink_loop``, a
+dangling one ``symlink_broken``, one to a file inside the tree ``symlink_duplicate``: the
+target is read where it lives). Version-control metadata (``.git``) is not part of the
+tree and is not walked. In a git checkout only tracked files count; an untracked folder
+or a submodule is one drop for the whole folder (a build folder can hold many files).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from typing import Dict, Iterator, Optional, Set, Union
+
+from telecom_etl.extractors.coderepo import git, licenses, paths
+from telecom_etl.outcome import Dropped
+
+
+@dataclass(frozen=True)
+class TreeFile:
+    local: str  # path to open
+    rel: str  # path relative to the walked root (posix)
+    size: int
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+class TreeWalker:
+    """Lists one root. ``tracked`` ({path relative to ``top``: git mode}) switches on git mode."""
+
+    def __init__(self, root: str, selector: paths.PathSelector, max_bytes: int,
+                 tracked: Optional[Dict[str, str]] = None, top: Optional[str] = None,
+                 drop_vendored: bool = True):
+        self.root = os.path.abspath(root)
+        self.real_root = os.path.realpath(root)
+        self.selector, self.max_bytes, self.drop_vendored = selector, max_bytes, drop_vendored
+        self.tracked = tracked
+        self.top = os.path.realpath(top) if top else None
+        self.tracked_dirs: Set[str] = set()
+        if tracked is not None:
+            for path, mode in tracked.items():
+                parts = path.split("/")
+                for i in range(1, len(parts)):
+                    self.tracked_dirs.add("/".join(parts[:i]))
+
+    # -- helpers ----------------------------------------------------------
+    def _top_rel(self, local: str) -> str:
+        """Path relative to the git top level (through the real root, as git sees it)."""
+        real = os.path.join(self.real_root, os.path.relpath(local, self.root))
+        return _rel(real, self.top)
+
+    def _symlink(self, local: str) -> Dropped:
+        try:
+            target_stat = os.stat(local)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return Dropped("symlink_loop", "symbolic link loop", uri=local)
+            return Dropped("symlink_broken", f"link target missing: {os.readlink(local)}", uri=local)
+        target = os.path.realpath(local)
+        if not _within(target, self.real_root):
+            return Dropped("symlink_outside_root", f"link leaves the source root (-> {os.readlink(local)})", uri=local)
+        here = os.path.realpath(os.path.dirname(local))
+        if stat.S_ISDIR(target_stat.st_mode) and _within(here, target):
+            return Dropped("symlink_loop", f"link to its own ancestor folder {_rel(target, self.real_root) or '.'}",
+                           uri=local)
+        return Dropped("symlink_duplicate", f"link to {_rel(target, self.real_root)} (read there)", uri=local)
+
+    # -- walking ----------------------------------------------------------
+    def walk(self) -> Iterator[Union[TreeFile, Dropped]]:
+        yield from self._walk_dir(self.root, vendored=None, cache=None)
+
+    def _walk_dir(self, folder: str, vendored: Optional[str], cache: Optional[str]):
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield Dropped("unreadable_dir", f"cannot list folder: {exc.strerror or exc}", uri=folder)
+            return
+        for entry in entries:
+            local = entry.path
+            if entry.name in paths.VCS_DIRS and entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.is_symlink():
+                if self.tracked is not None and self._top_rel(local) not in self.tracked:
+                    yield Dropped("untracked", "not tracked by git", uri=local)
+                else:
+                    yield self._symlink(local)
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                yield Dropped("file_vanished", "removed while listing", uri=local)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                yield from self._enter(entry, local, vendored, cache)
+            elif stat.S_ISREG(st.st_mode):
+                yield self._file(local, entry.name, st.st_size, vendored, cache)
+            else:
+                yield Dropped("special_file", "not a regular file (device, FIFO or socket)", uri=local)
+
+    def _enter(self, entry, local: str, vendored: Optional[str], cache: Optional[str]):
+        if self.tracked is not None:
+            top_rel = self._top_rel(local)
+            if self.tracked.get(top_rel) == git.GITLINK or os.path.exists(os.path.join(local, ".git")):
+                yield Dropped("submodule", "git submodule or nested repository (its own source)", uri=local)
+                return
+            if top_rel not in self.tracked_dirs:
+                yield Dropped("untracked", "folder holds no file tracked by git", uri=local)
+                return
+        if vendored is None and self.drop_vendored and entry.name in paths.VENDORED_DIRS:
+            vendored = _rel(local, self.root)
+        if cache is None and entry.name in paths.CACHE_DIRS:
+            cache = _rel(local, self.root)
+        yield from self._walk_dir(local, vendored, cache)
+
+    def _file(self, local: str, name: str, size: int, vendored: Optional[str], cache: Optional[str]):
+        rel = _rel(local, self.root)
+        if self.tracked is not None and self._top_rel(local) not in self.tracked:
+            return Dropped("untracked", "not tracked by git", uri=local)
+        if cache is not None:
+            return Dropped("cache_dir", f"tool cache folder {cache}/", uri=local)
+        if vendored is not None:
+            return Dropped("vendored", f"in vendored folder {vendored}/", uri=local)
+        why = self.selector.why_not(rel)
+        if why:
+            return Dropped("excluded", why, uri=local)
+        if licenses.is_license_file(name):
+            return Dropped("license_file", "license text (recorded as the tree's license)", uri=local)
+        if size > self.max_bytes:
+            return Dropped("too_large", f"{size} bytes > {self.max_bytes}", uri=local)
+        return TreeFile(local, rel, size)
+
+    def one(self, local: str) -> Union[TreeFile, Dropped]:
+        """One named file (a glob match) judged like a walked one."""
+        if self.tracked is not None and self._top_rel(local) not in self.tracked:
+            return Dropped("untracked", "not tracked by git", uri=local)
+        if os.path.islink(local):
+            return self._symlink(local)
+        try:
+            st = os.lstat(local)
+        except FileNotFoundError:
+            return Dropped("file_vanished", "removed while listing", uri=local)
+        if not stat.S_ISREG(st.st_mode):
+            return Dropped("special_file", "not a regular file (device, FIFO or socket)", uri=local)
+        rel = _rel(local, self.root)
+        vendored = paths.vendored_dir(rel) if self.drop_vendored else None
+        cache = paths.vendored_dir(rel, paths.CACHE_DIRS)
+        return self._file(local, os.path.basename(local), st.st_size, vendored and vendored + "/..", cache)
