@@ -1,0 +1,320 @@
+"""Preference records: the item that flows through the pipeline and the DPO Parquet schema.
+
+An SFT record (``OUT/sft/*.parquet`` of ``synth-instructions``, or any shards with a
+``messages`` column) becomes a :class:`PreferenceItem`: the prompt (every message
+before the final assistant answer), the task, its answer kind, the reference answer
+when there is one, and provenance. Candidates, verdicts and judge scores are added to
+it stage by stage; selection turns it into one :data:`PREFERENCE_SCHEMA` row.
+
+The row is TRL's conversational preference format, which ``DPOTrainer`` loads as is:
+``prompt`` is a list of ``{role, content}`` messages (system/user, and earlier turns),
+``chosen`` and ``rejected`` are one-message lists ``[{role: assistant, content}]``.
+The other columns (ids, scores, margin, models, judge rationale) ride along; trainers
+ignore columns they do not use.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import pyarrow as pa
+
+from telecom_etl.record import SCHEMA_VERSION, estimate_tokens
+
+PREFERENCE_FORMAT = "preference/1"
+
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.large_string())])
+MESSAGES = pa.list_(MESSAGE)
+
+CANDIDATE_SUMMARY = pa.struct([
+    ("model", pa.string()), ("teacher", pa.string()), ("temperature", pa.float64()), ("sample", pa.int32()),
+    ("finish_reason", pa.string()), ("verdict", pa.string()), ("extracted", pa.string()),
+    ("judge_score", pa.float64()), ("judge_error", pa.string()),
+])
+
+PREFERENCE_SCHEMA = pa.schema(
+    [
+        ("prompt", MESSAGES),
+        ("chosen", MESSAGES),
+        ("rejected", MESSAGES),
+        ("id", pa.string()),
+        ("sft_id", pa.string()),
+        ("source_id", pa.string()),
+        ("source", pa.string()),
+        ("clause_path", pa.string()),
+        ("task", pa.string()),
+        ("answer_kind", pa.string()),
+        ("decided_by", pa.string()),  # reference | judge
+        ("chosen_score", pa.float64()),  # on the deciding scale: 1/0 (reference) or 1-10 (judge)
+        ("rejected_score", pa.float64()),
+        ("margin", pa.float64()),
+        ("chosen_model", pa.string()),
+        ("rejected_model", pa.string()),
+        ("chosen_temperature", pa.float64()),
+        ("rejected_temperature", pa.float64()),
+        ("chosen_verdict", pa.string()),  # correct / wrong / unparsed against the reference, or null
+        ("rejected_verdict", pa.string()),
+        ("reference", pa.large_string()),
+        ("chosen_judge_score", pa.float64()),
+        ("rejected_judge_score", pa.float64()),
+        ("chosen_judge_scores", pa.map_(pa.string(), pa.float64())),
+        ("rejected_judge_scores", pa.map_(pa.string(), pa.float64())),
+        ("chosen_rationale", pa.large_string()),
+        ("rejected_rationale", pa.large_string()),
+        ("judge_agrees", pa.string()),  # reference-decided pairs the judge also scored: agree/disagree/tie
+        ("judge_model", pa.string()),
+        ("judge_prompt_version", pa.string()),
+        ("prompt_version", pa.string()),  # of the SFT record the prompt comes from
+        ("candidates", pa.list_(CANDIDATE_SUMMARY)),
+        ("schema_version", pa.string()),
+    ],
+    metadata={b"telecom_etl.schema": b"preference", b"telecom_etl.schema_version": SCHEMA_VERSION.encode(),
+              b"telecom_etl.preference_format": PREFERENCE_FORMAT.encode()},
+)
+
+
+@dataclass
+class Candidate:
+    """One sampled answer to an item's prompt, with what verification and the judge said."""
+
+    teacher: str  # role name of the endpoint (e.g. "teacher", "student")
+    model: str
+    temperature: Optional[float]
+    sample: int
+    text: Optional[str] = None
+    finish_reason: Optional[str] = None
+    error: Optional[str] = None  # generation failure kind
+    verdict: Optional[str] = None  # correct / wrong / unparsed
+    extracted: Optional[str] = None
+    judge_score: Optional[float] = None
+    judge_scores: Dict[str, float] = field(default_factory=dict)
+    rationale: Optional[str] = None
+    judge_error: Optional[str] = None  # judge_parse_failure / a request failure kind
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.text and self.text.strip())
+
+    def summary(self) -> dict:
+        return {"model": self.model, "teacher": self.teacher, "temperature": self.temperature,
+                "sample": self.sample, "finish_reason": self.finish_reason or self.error,
+                "verdict": self.verdict, "extracted": self.extracted, "judge_score": self.judge_score,
+                "judge_error": self.judge_error}
+
+
+@dataclass
+class PreferenceItem:
+    """One prompt on its way to a preference pair. ``source`` is the task, so the run report
+    (which groups by source) shows every stage per task."""
+
+    id: str
+    sft_id: str
+    task: str
+    answer_kind: str
+    prompt: List[Dict[str, str]]
+    uri: str  # the SFT shard it came from
+    reference: Optional[str] = None
+    passage: Optional[str] = None
+    source_id: Optional[str] = None
+    origin: Optional[str] = None  # the SFT record's own source (manifest source name)
+    clause_path: Optional[str] = None
+    prompt_version: Optional[str] = None
+    sft_answer: Optional[str] = None
+    sft_model: Optional[str] = None
+    options: Dict[int, str] = field(default_factory=dict)  # MCQ options when the record lists them
+    labels: List[str] = field(default_factory=list)  # allowed labels of a classification task
+    reference_error: Optional[str] = None  # the reference could not be used (then the judge decides)
+    candidates: List[Candidate] = field(default_factory=list)
+    calls: List[dict] = field(default_factory=list)  # usage rows of every endpoint call for this item
+
+    @property
+    def source(self) -> str:
+        return self.task
+
+    @property
+    def text(self) -> str:  # what the accounting counts in chars / tokens: the prompt
+        return "\n".join(str(m.get("content") or "") for m in self.prompt)
+
+    @property
+    def n_tokens(self) -> int:
+        return estimate_tokens(self.text)
+
+    def replace(self, **changes: Any) -> "PreferenceItem":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class Pair:
+    """A selected preference pair (becomes one Parquet row)."""
+
+    item: PreferenceItem
+    chosen: Candidate
+    rejected: Candidate
+    decided_by: str
+    chosen_score: float
+    rejected_score: float
+    judge_model: Optional[str] = None
+    judge_agrees: Optional[str] = None
+
+    # the accounting reads these like a record's
+    @property
+    def id(self) -> str:
+        return self.item.id
+
+    @property
+    def source(self) -> str:
+        return self.item.task
+
+    @property
+    def uri(self) -> str:
+        return self.item.uri
+
+    @property
+    def text(self) -> str:
+        return self.item.text
+
+    @property
+    def margin(self) -> float:
+        return round(self.chosen_score - self.rejected_score, 6)
+
+    def to_row(self) -> dict:
+        it, c, r = self.item, self.chosen, self.rejected
+        return {
+            "prompt": [{"role": m["role"], "content": m["content"]} for m in it.prompt],
+            "chosen": [{"role": "assistant", "content": c.text}],
+            "rejected": [{"role": "assistant", "content": r.text}],
+            "id": it.id, "sft_id": it.sft_id, "source_id": it.source_id, "source": it.origin,
+            "clause_path": it.clause_path, "task": it.task, "answer_kind": it.answer_kind,
+            "decided_by": self.decided_by, "chosen_score": self.chosen_score, "rejected_score": self.rejected_score,
+            "margin": self.margin, "chosen_model": c.model, "rejected_model": r.model,
+            "chosen_temperature": c.temperature, "rejected_temperature": r.temperature,
+            "chosen_verdict": c.verdict, "rejected_verdict": r.verdict, "reference": it.reference,
+            "chosen_judge_score": c.judge_score, "rejected_judge_score": r.judge_score,
+            "chosen_judge_scores": sorted(c.judge_scores.items()), "rejected_judge_scores": sorted(r.judge_scores.items()),
+            "chosen_rationale": c.rationale, "rejected_rationale": r.rationale,
+            "judge_agrees": self.judge_agrees, "judge_model": self.judge_model,
+            "judge_prompt_version": None if self.judge_model is None else _judge_version(),
+            "prompt_version": it.prompt_version,
+            "candidates": [x.summary() for x in it.candidates],
+            "schema_version": SCHEMA_VERSION,
+        }
+
+
+def _judge_version() -> str:
+    from telecom_etl.synth.preferences.judge import JUDGE_PROMPT_VERSION
+
+    return JUDGE_PROMPT_VERSION
+
+
+# ---------------------------------------------------------------------------
+# reading SFT records
+# ---------------------------------------------------------------------------
+
+#: columns (or ``extra``/``metadata`` keys) that hold a reference answer, most specific first
+REFERENCE_FIELDS = ("reference", "reference_answer", "gold", "gold_answer", "answer", "label", "target")
+PASSAGE_FIELDS = ("passage", "source_passage", "context", "source_text", "grounding")
+ID_FIELDS = ("id", "sft_id", "record_id")
+SOURCE_ID_FIELDS = ("source_id", "doc_id", "document_id", "source_doc_id")
+
+
+class SFTRecordError(ValueError):
+    """An SFT row that cannot become a prompt (one line)."""
+
+
+def _mapping(value) -> Dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    try:
+        return dict(value)  # Arrow map columns arrive as a list of (key, value)
+    except (TypeError, ValueError):
+        return {}
+
+
+def _first(row: dict, names, *maps: Dict[str, Any]) -> Optional[Any]:
+    for name in names:
+        for source in (row, *maps):
+            value = source.get(name)
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                return value
+    return None
+
+
+def _text(value) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value)
+    return str(value)
+
+
+def item_from_sft(row: dict, uri: str, kind_of) -> PreferenceItem:
+    """A :class:`PreferenceItem` from one SFT row (a dict as pyarrow's ``to_pylist`` gives it).
+
+    ``kind_of(task, declared)`` names the answer kind. The prompt is every message
+    before the last assistant message (a record whose last message is not the
+    assistant's is prompt-only). The reference is an explicit column (``reference``,
+    ``answer``, ``label``, ...; also inside ``extra``/``metadata``); failing that, for a
+    verifiable task, the SFT answer itself, which ``synth-instructions`` validated.
+    """
+    messages = row.get("messages")
+    if not isinstance(messages, (list, tuple)) or not messages:
+        raise SFTRecordError("record has no 'messages' list")
+    clean = []
+    for m in messages:
+        m = _mapping(m)
+        role, content = m.get("role"), m.get("content")
+        if role not in ("system", "user", "assistant", "tool", "developer") or content is None:
+            raise SFTRecordError(f"bad message {str(m)[:60]!r}: needs role and content")
+        clean.append({"role": str(role), "content": str(content)})
+    answer = None
+    if clean[-1]["role"] == "assistant":
+        answer = clean[-1]["content"]
+        clean = clean[:-1]
+    if not any(m["role"] == "user" for m in clean):
+        raise SFTRecordError("record has no user message")
+    extra = _mapping(row.get("extra"))
+    meta = _mapping(row.get("metadata"))
+    validation = _mapping(row.get("validation"))
+    task = str(_first(row, ("task", "task_name"), extra, meta) or "unknown")
+    declared = _first(row, ("answer_kind", "answer_type"), extra, meta)
+    kind = kind_of(task, str(declared) if declared else None)
+    reference = _text(_first(row, REFERENCE_FIELDS, extra, meta, validation))
+    if reference is None and kind != "free":
+        reference = answer
+    sft_id = _first(row, ID_FIELDS, extra, meta)
+    if sft_id is None:  # no id column: the content is the identity
+        payload = json.dumps([clean, answer, task], sort_keys=True, ensure_ascii=False)
+        sft_id = hashlib.sha1(payload.encode("utf-8")).hexdigest()[:20]
+    options_raw = _first(row, ("options", "choices"), extra, meta)
+    options = {}
+    if isinstance(options_raw, str):
+        options_raw = _mapping(options_raw) or [x for x in options_raw.splitlines() if x.strip()]
+    if isinstance(options_raw, dict):
+        from telecom_etl.synth.preferences.verify import option_index
+
+        options = {option_index(str(k)): str(v) for k, v in options_raw.items() if option_index(str(k))}
+    elif isinstance(options_raw, (list, tuple)):
+        options = {i + 1: str(v) for i, v in enumerate(options_raw)}
+    labels_raw = _first(row, ("labels", "label_set", "classes"), extra, meta)
+    labels = [str(x) for x in labels_raw] if isinstance(labels_raw, (list, tuple)) else []
+    pair_id = hashlib.sha1(f"preference\x00{sft_id}".encode("utf-8")).hexdigest()[:20]
+    return PreferenceItem(
+        id=pair_id, sft_id=str(sft_id), task=task, answer_kind=kind, prompt=clean, uri=uri,
+        reference=reference, passage=_text(_first(row, PASSAGE_FIELDS, extra, meta)),
+        source_id=_text(_first(row, SOURCE_ID_FIELDS, extra, meta)),
+        origin=_text(_first(row, ("source",), extra, meta)),
+        clause_path=_text(_first(row, ("clause_path", "clause"), extra, meta)),
+        prompt_version=_text(_first(row, ("prompt_version",), extra, meta)),
+        sft_answer=answer, sft_model=_text(_first(row, ("teacher_model", "model"), extra, meta)),
+        options=options, labels=labels)
