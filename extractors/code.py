@@ -130,17 +130,30 @@ class CodeSource(SourceKind):
             top = git.toplevel(local, timeout=self._git_timeout())
             yield from self._list_tree(local, selector, top=top, repo_url=None, uri_base=None)
             return
-        magic = any(c in local for c in "*?[")
-        files = sorted(globmod.glob(local, recursive=True)) if magic else [local]
-        files = [os.path.abspath(f) for f in files if os.path.lexists(f) and not (os.path.isdir(f) and not os.path.islink(f))]
-        if not files:
-            raise StageFailure(f"no such file or folder: {path}")
-        # a glob or a single file: the tree root is the folder before the first wildcard
-        root = os.path.abspath(local)
-        while any(c in root for c in "*?[") or root == os.path.abspath(local):
-            root = os.path.dirname(root)
-        yield from self._list_tree(root, selector, top=git.toplevel(root, timeout=self._git_timeout()),
-                                   repo_url=None, uri_base=None, only=files)
+        if not any(c in local for c in "*?["):
+            if not os.path.lexists(local):
+                raise StageFailure(f"no such file or folder: {path}")
+            root = os.path.dirname(os.path.abspath(local))
+            yield from self._list_tree(root, selector, top=git.toplevel(root, timeout=self._git_timeout()),
+                                       repo_url=None, uri_base=None, only=[os.path.abspath(local)])
+            return
+        # a glob: walk the folder before the first wildcard (glob.glob would follow
+        # symlinked folders, loops included) and keep what the pattern matches
+        parts = os.path.abspath(local).split(os.sep)
+        first = next(i for i, p in enumerate(parts) if any(c in p for c in "*?["))
+        root = os.sep.join(parts[:first]) or os.sep
+        if not os.path.isdir(root):
+            raise StageFailure(f"no such folder: {root}")
+        wanted = paths.glob_regex("/".join(parts[first:]), anchored=True)
+        matched = False
+        for out in self._list_tree(root, selector, top=git.toplevel(root, timeout=self._git_timeout()),
+                                   repo_url=None, uri_base=None):
+            uri = out.uri if isinstance(out, Dropped) else out.meta["local"]
+            if uri and wanted.match(_rel(uri, root)):
+                matched = True
+                yield out
+        if not matched:
+            raise StageFailure(f"no file matches {path}")
 
     def _list_tree(self, root: str, selector, top: Optional[str], repo_url: Optional[str],
                    uri_base: Optional[str], only: Optional[list] = None):

@@ -78,6 +78,8 @@ _PHRASES: List[Tuple[str, Tuple[str, ...]]] = [
     ("Apache-2.0", ("apache license", "version 2.0")),
     ("Apache-2.0", ("licensed under the apache license, version 2.0",)),
     ("CDDL-1.0", ("common development and distribution license",)),
+    ("GFDL-1.3-only", ("gnu free documentation license", "version 1.3")),
+    ("GFDL-1.2-only", ("gnu free documentation license", "version 1.2")),
     ("LicenseRef-OAI-PL-1.1", ("openairinterface", "public license", "1.1")),
     ("LicenseRef-OAI-PL-1.0", ("openairinterface", "public license")),
     ("BSL-1.0", ("boost software license",)),

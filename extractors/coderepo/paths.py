@@ -69,18 +69,20 @@ def generated_name(relpath: str) -> Optional[str]:
     return None
 
 
-def glob_regex(pattern: str) -> Pattern[str]:
+def glob_regex(pattern: str, anchored: Optional[bool] = None) -> Pattern[str]:
     """A relative-path glob as a regex: ``**`` crosses folders, ``*`` and ``?`` do not.
 
     A pattern without ``/`` matches a file name at any depth (like .gitignore);
-    a pattern ending in ``/`` matches everything under such a folder.
+    a pattern ending in ``/`` matches everything under such a folder. ``anchored=True``
+    gives shell semantics (the pattern is matched from the root).
     """
     pat = pattern.strip()
     while pat.startswith("./"):
         pat = pat[2:]
     if pat.endswith("/"):
         pat += "**"
-    anchored = "/" in pat.rstrip("/")
+    if anchored is None:
+        anchored = "/" in pat.rstrip("/")
     out, i = [], 0
     while i < len(pat):
         c = pat[i]
