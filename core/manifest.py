@@ -70,6 +70,8 @@ class DedupConfig(_Model):
     verify: bool = True  # check candidate pairs' estimated Jaccard before linking them
     spec_policy: Literal["newest", "newest_per_release", "none"] = "newest"
     previous_index: Optional[str] = None  # signatures of an earlier build to dedup against
+    seed: int = Field(default=1, ge=0)  # MinHash permutations (signatures compare only with equal seed)
+    cc_rounds: int = Field(default=8, ge=1, le=64)  # large-star/small-star rounds unrolled in the graph
 
 
 class OutputConfig(_Model):
@@ -88,6 +90,8 @@ class Manifest(_Model):
     filters: FiltersConfig = Field(default_factory=FiltersConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    #: an input still being extracted after this many seconds fails (a hung parser never stalls the run)
+    extract_timeout_s: Optional[float] = Field(default=600, gt=0)
 
     # where the manifest was read from (not a YAML field)
     path: Optional[str] = Field(default=None, exclude=True)

@@ -19,14 +19,15 @@ import pyarrow as pa
 from telecom_etl import io
 from telecom_etl.manifest import Manifest
 from telecom_etl.normalize import normalize
-from telecom_etl.pipelines.dedup import ExactDedup
+from telecom_etl.pipelines.dedup import ExactDedup, NearDedup, SpecVersionDedup
 from telecom_etl.pipelines.extract import ListAndExtract
 from telecom_etl.pipelines.stage import DocStage, DroppedRecord, SumStats
 from telecom_etl.pipelines.write import WriteJson, WriteShards
 from telecom_etl.record import PRETRAIN_SCHEMA, REJECT_SCHEMA, Document, Reject
 
 #: Document stages in order; each one's input is the previous one's kept output.
-DOC_STAGES: List[str] = ["extract_docs", "normalize", "filter", "dedup_exact"]
+DOC_STAGES: List[str] = ["extract_docs", "normalize", "filter", "dedup_exact", "dedup_version",
+                         "dedup_near"]
 
 DROPPED_SCHEMA = pa.schema(
     list(PRETRAIN_SCHEMA)
@@ -74,7 +75,8 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
     out = manifest.output
     shard_bytes = int(out.shard_max_mb * 1024 * 1024)
 
-    extracted = pipeline | "ListAndExtract" >> ListAndExtract(manifest.sources, progress=progress)
+    extracted = pipeline | "ListAndExtract" >> ListAndExtract(manifest.sources, progress=progress,
+                                                             timeout=manifest.extract_timeout_s)
     normalized = extracted.docs | "Normalize" >> DocStage("normalize", lambda: normalize, progress)
     filtered = normalized.kept | "Filter" >> DocStage("filter", _FilterFn(manifest), progress)
     stages = [normalized, filtered]
@@ -83,6 +85,15 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
         exact = kept | "DedupExact" >> ExactDedup()
         stages.append(exact)
         kept = exact.kept
+    if manifest.dedup.spec_policy != "none":
+        versions = kept | "DedupSpecVersion" >> SpecVersionDedup(manifest.dedup.spec_policy)
+        stages.append(versions)
+        kept = versions.kept
+    if manifest.dedup.near:
+        near = kept | "DedupNear" >> NearDedup.from_config(
+            manifest.dedup, stats_path=io.join(output, "_stats", "dedup.json"))
+        stages.append(near)
+        kept = near.kept
 
     shards = []
     shards.append(kept | "WritePretrain" >> WriteShards(
@@ -145,6 +156,7 @@ def remove_stale(output: str) -> int:
 
 def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = True) -> dict:
     """Run the pipeline to completion and return the report (also written to OUT/report.json)."""
+    from telecom_etl.card import write_card
     from telecom_etl.manifest import manifest_digest
     from telecom_etl.pipelines.options import pipeline_options
     from telecom_etl.pipelines.report import build_report, write_report
@@ -161,4 +173,5 @@ def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = 
     report = build_report(output, DOC_STAGES, manifest_path=manifest.path,
                           manifest_digest=manifest_digest(manifest))
     write_report(output, report)
+    write_card(output, report, manifest)  # OUT/README.md, OUT/plots/, OUT/report.html
     return report

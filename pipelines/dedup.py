@@ -1,11 +1,37 @@
-"""Deduplication stages as Beam transforms (the ranking and hashing live in filters/dedup)."""
+"""Deduplication stages as Beam transforms (ranking, hashing and graph steps live in filters/dedup).
+
+Three stages, in this order in ``build-pretrain``:
+
+* ``dedup_exact`` (:class:`ExactDedup`): same normalised-content hash -> one record.
+* ``dedup_version`` (:class:`SpecVersionDedup`): of the versions of one 3GPP spec
+  (optionally per release) only the newest version's records stay.
+* ``dedup_near`` (:class:`NearDedup`): MinHash + LSH near-duplicate clusters, connected
+  components by large-star/small-star rounds, one representative per cluster.
+
+Every dropped record carries ``Dropped(rule, detail, duplicate_of=<kept id>)``.
+"""
 from __future__ import annotations
 
-import apache_beam as beam
+from typing import Optional
 
-from telecom_etl.filters.dedup.policy import choose
+import apache_beam as beam
+import xxhash
+from apache_beam.metrics import Metrics
+
+from telecom_etl.filters.dedup.components import (BucketMember, large_star, link_bucket, small_star,
+                                                  star_check)
+from telecom_etl.filters.dedup.lsh import band_keys, lsh_params
+from telecom_etl.filters.dedup.policy import (choose, id_of_rank, link_tag, rank_string, spec_identity,
+                                              version_group)
 from telecom_etl.outcome import Dropped
-from telecom_etl.pipelines.stage import DroppedRecord, StageResult, doc_event
+from telecom_etl.pipelines.stage import NAMESPACE, DroppedRecord, StageResult, doc_event
+from telecom_etl.record import content_hash
+
+
+def _events(stage: str, kept, dropped):
+    return ((kept | "KeptEvents" >> beam.Map(lambda d: doc_event(stage, d, "kept")),
+             dropped | "DropEvents" >> beam.Map(lambda r: doc_event(stage, r.doc, "dropped", r.why.rule)))
+            | "Events" >> beam.Flatten())
 
 
 class ExactDedup(beam.PTransform):
@@ -25,11 +51,265 @@ class ExactDedup(beam.PTransform):
                     stage, other, Dropped("exact_duplicate", f"same content as {keep.id}", duplicate_of=keep.id)))
 
         out = (docs
-               | "ByHash" >> beam.Map(lambda d: (d.content_hash, d))
+               | "ByHash" >> beam.Map(lambda d: (d.content_hash or content_hash(d.text), d))
                | "Group" >> beam.GroupByKey()
                | "Pick" >> beam.FlatMap(pick).with_outputs("dropped", main="kept"))
         failed = docs.pipeline | "NoFailures" >> beam.Create([])
-        events = ((out.kept | "KeptEvents" >> beam.Map(lambda d: doc_event(stage, d, "kept")),
-                   out.dropped | "DropEvents" >> beam.Map(lambda r: doc_event(stage, r.doc, "dropped", r.why.rule)))
-                  | "Events" >> beam.Flatten())
-        return StageResult(out.kept, out.dropped, failed, events)
+        return StageResult(out.kept, out.dropped, failed, _events(stage, out.kept, out.dropped))
+
+
+def _version_text(version) -> str:
+    return ".".join(str(v) for v in version)
+
+
+class SpecVersionDedup(beam.PTransform):
+    """Stage ``dedup_version``: only the newest version of each 3GPP spec stays.
+
+    Records are grouped by :func:`policy.version_group` (spec number, plus the clause for
+    clause-level records, plus the release under ``newest_per_release``); every record of
+    the newest version in its group stays (a version published as several Word files keeps
+    all of them), older ones are dropped as ``superseded_spec_version`` naming the best
+    record of the newest version. Records without a known spec number and version pass.
+    One CoGroupByKey: a worker holds the records of one spec group at a time, never all.
+    """
+
+    stage = "dedup_version"
+
+    def __init__(self, spec_policy: str = "newest"):
+        super().__init__()
+        self.spec_policy = spec_policy
+
+    def expand(self, docs):
+        stage, policy = self.stage, self.spec_policy
+
+        def route(doc):
+            group = version_group(doc, policy)
+            if group is None:
+                yield beam.pvalue.TaggedOutput("unversioned", doc)
+            else:
+                yield group, doc
+
+        routed = docs | "Route" >> beam.FlatMap(route).with_outputs("unversioned", main="versioned")
+        best = (routed.versioned
+                | "RankInGroup" >> beam.Map(lambda kd: (kd[0], (tuple(-v for v in spec_identity(kd[1])[1]),
+                                                                rank_string(kd[1]))))
+                | "Newest" >> beam.CombinePerKey(min))
+
+        def decide(group):
+            _, joined = group
+            (best_neg, best_rank), = joined["best"]
+            newest = tuple(-v for v in best_neg)
+            for doc in joined["docs"]:
+                number, version = spec_identity(doc)
+                if version == newest:
+                    yield doc
+                else:
+                    yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
+                        "superseded_spec_version",
+                        f"{number} V{_version_text(version)} superseded by V{_version_text(newest)}",
+                        duplicate_of=id_of_rank(best_rank))))
+
+        out = ({"docs": routed.versioned, "best": best}
+               | "Join" >> beam.CoGroupByKey()
+               | "Decide" >> beam.FlatMap(decide).with_outputs("dropped", main="kept"))
+        kept = (out.kept, routed.unversioned) | "Kept" >> beam.Flatten()
+        failed = docs.pipeline | "NoFailures" >> beam.Create([])
+        return StageResult(kept, out.dropped, failed, _events(stage, kept, out.dropped))
+
+
+class _SignFn(beam.DoFn):
+    """Document -> BucketMember (rank, link tag, MinHash signature); one MinHasher per worker."""
+
+    def __init__(self, num_perm: int, ngram: int, seed: int, spec_policy: str):
+        self.num_perm, self.ngram, self.seed, self.spec_policy = num_perm, ngram, seed, spec_policy
+
+    def setup(self):
+        from telecom_etl.filters.dedup.minhash import MinHasher
+
+        self.hasher = MinHasher(self.num_perm, self.ngram, self.seed)
+        self.signed = Metrics.counter(NAMESPACE, "dedup_near.signed")
+        self.wordless = Metrics.counter(NAMESPACE, "dedup_near.no_words")
+        self.bytes = Metrics.counter(NAMESPACE, "dedup_near.signed_chars")
+
+    def process(self, doc):
+        from telecom_etl.filters.dedup.minhash import is_empty, signature_bytes
+
+        sig = self.hasher.signature(doc.text)
+        if is_empty(sig):  # no word at all: nothing to compare, the record passes
+            self.wordless.inc()
+            yield beam.pvalue.TaggedOutput("wordless", doc.id)
+            return
+        self.signed.inc()
+        self.bytes.inc(len(doc.text))
+        yield BucketMember(rank_string(doc), link_tag(doc, self.spec_policy), signature_bytes(sig))
+
+
+class StarComponents(beam.PTransform):
+    """Connected components of (child, parent) edges by ``rounds`` of large-star + small-star.
+
+    Input and output: PCollections of ``(larger, smaller)`` node pairs; the output pairs
+    each node with its component minimum once converged (see filters/dedup/components.py
+    for the algorithm and the convergence argument). Each step is one GroupByKey on a node,
+    so no worker ever needs all edges.
+    """
+
+    def __init__(self, rounds: int):
+        super().__init__()
+        self.rounds = rounds
+
+    def expand(self, edges):
+        for i in range(self.rounds):
+            edges = (edges
+                     | f"BothWays{i}" >> beam.FlatMap(lambda e: ((e[0], e[1]), (e[1], e[0])))
+                     | f"ByNode{i}" >> beam.GroupByKey()
+                     | f"LargeStar{i}" >> beam.FlatMap(lambda kv: large_star(kv[0], kv[1]))
+                     | f"ByLarger{i}" >> beam.GroupByKey()
+                     | f"SmallStar{i}" >> beam.FlatMap(lambda kv: small_star(kv[0], kv[1]))
+                     | f"Distinct{i}" >> beam.Distinct())
+        return edges
+
+
+def _pair_order(pair) -> int:
+    """A fixed pseudo-random order of pairs, for a deterministic sample."""
+    return xxhash.xxh64_intdigest(f"{pair[0]}\x00{pair[1]}".encode("utf-8"))
+
+
+class NearDedup(beam.PTransform):
+    """Stage ``dedup_near``: MinHash/LSH near-duplicate clusters keep their best record.
+
+    1. Sign every record (vectorised MinHash over word n-grams) and emit one key per band.
+    2. GroupByKey on the band key: a bucket's members are candidates; each links to the
+       first better *leader* it matches (estimated Jaccard >= threshold when ``verify``).
+    3. Connected components of those links (:class:`StarComponents`), nodes named by rank
+       so every component's minimum is its representative.
+    4. CoGroupByKey the records with "duplicate of" decisions by id: kept or dropped.
+
+    Cluster statistics (sizes, removed per source, sample pairs with estimated Jaccard,
+    convergence) go to ``stats_path`` as JSON when given.
+    """
+
+    stage = "dedup_near"
+
+    def __init__(self, num_perm: int = 128, ngram: int = 5, threshold: float = 0.8, verify: bool = True,
+                 spec_policy: str = "newest", rounds: int = 8, seed: int = 1, max_leaders: int = 64,
+                 stats_path: Optional[str] = None, sample_pairs: int = 10):
+        super().__init__()
+        self.num_perm, self.ngram, self.threshold, self.verify = num_perm, ngram, threshold, verify
+        self.spec_policy, self.rounds, self.seed, self.max_leaders = spec_policy, rounds, seed, max_leaders
+        self.stats_path, self.sample_pairs = stats_path, sample_pairs
+        self.bands, self.rows = lsh_params(threshold, num_perm)
+
+    @classmethod
+    def from_config(cls, config, stats_path: Optional[str] = None) -> "NearDedup":
+        return cls(num_perm=config.num_perm, ngram=config.ngram, threshold=config.threshold, verify=config.verify,
+                   spec_policy=config.spec_policy, rounds=getattr(config, "cc_rounds", 8),
+                   seed=getattr(config, "seed", 1), stats_path=stats_path)
+
+    def expand(self, docs):
+        stage = self.stage
+        bands, rows, threshold, verify, max_leaders = (self.bands, self.rows, self.threshold, self.verify,
+                                                       self.max_leaders)
+        import numpy as np
+
+        signed = docs | "Sign" >> beam.ParDo(_SignFn(self.num_perm, self.ngram, self.seed, self.spec_policy)
+                                             ).with_outputs("wordless", main="members")
+        members = signed.members
+
+        def to_bands(member):
+            sig = np.frombuffer(member.sig, dtype="<u4")
+            for key in band_keys(sig, bands, rows):
+                yield key, member
+
+        links = (members
+                 | "BandKeys" >> beam.FlatMap(to_bands)
+                 | "Buckets" >> beam.GroupByKey()
+                 | "LinkBuckets" >> beam.FlatMap(lambda kv: link_bucket(kv[1], threshold, verify, max_leaders)))
+        pairs = (links
+                 | "PairKey" >> beam.Map(lambda link: ((link.child, link.parent), link.jaccard))
+                 | "UniquePairs" >> beam.CombinePerKey(max))
+        edges = pairs | "Edges" >> beam.Map(lambda kv: kv[0])
+        stars = edges | "Components" >> StarComponents(self.rounds)
+
+        decisions = stars | "ByChildId" >> beam.Map(lambda e: (id_of_rank(e[0]), id_of_rank(e[1])))
+
+        def split(group):
+            _, joined = group
+            roots = sorted(joined["dup"])
+            for doc in joined["doc"]:
+                if roots:
+                    yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
+                        "near_duplicate", f"near duplicate of {roots[0]}", duplicate_of=roots[0])))
+                else:
+                    yield doc
+
+        out = ({"doc": docs | "ById" >> beam.Map(lambda d: (d.id, d)), "dup": decisions}
+               | "Join" >> beam.CoGroupByKey()
+               | "Split" >> beam.FlatMap(split).with_outputs("dropped", main="kept"))
+        failed = docs.pipeline | "NoFailures" >> beam.Create([])
+        if self.stats_path:
+            self._write_stats(signed, links, pairs, stars, out.dropped)
+        return StageResult(out.kept, out.dropped, failed, _events(stage, out.kept, out.dropped))
+
+    def _write_stats(self, signed, links, pairs, stars, dropped) -> None:
+        from telecom_etl.pipelines.write import WriteJson
+
+        n_pairs = self.sample_pairs
+        count = beam.combiners.Count.Globally
+        sizes = (stars
+                 | "PerRoot" >> beam.Map(lambda e: (id_of_rank(e[1]), 1))
+                 | "ClusterSize" >> beam.CombinePerKey(sum)
+                 | "PlusRoot" >> beam.Map(lambda kv: (kv[0], kv[1] + 1)))
+        histogram = (sizes
+                     | "SizeKey" >> beam.Map(lambda kv: (str(kv[1]), 1))
+                     | "SizeHistogram" >> beam.CombinePerKey(sum))
+        largest = sizes | "Largest" >> beam.combiners.Top.Of(5, key=lambda kv: (kv[1], [-ord(c) for c in kv[0]]))
+        by_source = (dropped
+                     | "DropSource" >> beam.Map(lambda r: (r.doc.source, 1))
+                     | "RemovedPerSource" >> beam.CombinePerKey(sum))
+        sample = (pairs
+                  | "SamplePairs" >> beam.combiners.Top.Of(n_pairs, key=lambda kv: -_pair_order(kv[0]))
+                  | "PairRows" >> beam.Map(lambda top: sorted(
+                      ({"a": id_of_rank(k[1]), "b": id_of_rank(k[0]), "estimated_jaccard": round(j, 4)}
+                       for k, j in top), key=lambda r: (r["a"], r["b"]))))
+        lowest = (pairs
+                  | "LowestPairs" >> beam.combiners.Top.Of(3, key=lambda kv: (-kv[1], -_pair_order(kv[0])))
+                  | "LowestRows" >> beam.Map(lambda top: [
+                      {"a": id_of_rank(k[1]), "b": id_of_rank(k[0]), "estimated_jaccard": round(j, 4)}
+                      for k, j in top]))
+        unconverged = (stars
+                       | "Roles" >> beam.FlatMap(lambda e: ((e[0], "c"), (e[1], "p")))
+                       | "RolesByNode" >> beam.GroupByKey()
+                       | "Check" >> beam.FlatMap(lambda kv: [1] if star_check(kv[0], kv[1]) else [])
+                       | "Unconverged" >> beam.CombineGlobally(sum))
+        params = {"num_perm": self.num_perm, "ngram": self.ngram, "threshold": self.threshold,
+                  "bands": self.bands, "rows": self.rows, "verify": self.verify, "seed": self.seed,
+                  "spec_policy": self.spec_policy, "cc_rounds": self.rounds, "max_leaders": self.max_leaders}
+        side = beam.pvalue
+        stage = self.stage
+
+        def summary(_, signed_n, wordless_n, link_n, pair_n, hist, big, removed, sample_rows, low_rows, bad):
+            clusters = sum(hist.values()) if hist else 0
+            in_clusters = sum(int(size) * n for size, n in hist.items()) if hist else 0
+            return {
+                "stage": stage, "params": params,
+                "docs_signed": signed_n, "docs_without_words": wordless_n,
+                "candidate_links": link_n, "unique_edges": pair_n,
+                "clusters": clusters, "docs_in_clusters": in_clusters, "removed": in_clusters - clusters,
+                "cluster_sizes": dict(sorted(hist.items(), key=lambda kv: int(kv[0]))),
+                "largest_clusters": [{"representative": r, "size": s} for r, s in big],
+                "removed_per_source": dict(sorted(removed.items())),
+                "sample_pairs": sample_rows, "lowest_jaccard_pairs": low_rows,
+                "cc_converged": bad == 0, "cc_unconverged_nodes": bad,
+            }
+
+        p = stars.pipeline
+        (p | "StatsSeed" >> beam.Create([None])
+         | "Summary" >> beam.Map(
+             summary,
+             side.AsSingleton(signed.members | "CountSigned" >> count()),
+             side.AsSingleton(signed.wordless | "CountWordless" >> count()),
+             side.AsSingleton(links | "CountLinks" >> count()),
+             side.AsSingleton(pairs | "CountPairs" >> count()),
+             side.AsDict(histogram), side.AsSingleton(largest), side.AsDict(by_source),
+             side.AsSingleton(sample), side.AsSingleton(lowest), side.AsSingleton(unconverged))
+         | "WriteStats" >> WriteJson(self.stats_path, sort_key=lambda s: s["stage"]))

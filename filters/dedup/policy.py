@@ -1,29 +1,150 @@
 """Which record of a duplicate cluster to keep: one deterministic ranking for every dedup stage.
 
-For 3GPP specifications the newest version wins (a later release supersedes earlier
-text); otherwise the higher quality score, then the longer text, then the smallest id.
+Ranking (the smallest key is the representative):
+
+1. records of an earlier build (incremental dedup): they are already published;
+2. 3GPP specifications with a known version, newest version first (a later version
+   supersedes earlier text, and the spec is the authoritative copy of text that papers
+   and code quote);
+3. the higher quality score (``scores["quality"]``, else ``scores["relevance"]``);
+4. the longer text;
+5. the smallest id.
+
+:func:`rank_string` encodes that key as a string that sorts the same way, so the
+distributed connected-components step can use it directly as the node name: the
+minimum node of a component is its representative.
+
+Version grouping (stage ``dedup_version``): records of the same spec (and, with
+``newest_per_release``, the same release) are one group; only the newest version's
+records stay, whatever their text similarity.
 """
 from __future__ import annotations
 
-from typing import Iterable, List, Tuple
+import os
+import re
+import struct
+from typing import Iterable, List, Optional, Tuple
 
 from telecom_etl.record import Document
 
+SPEC_POLICIES = ("newest", "newest_per_release", "none")
 
-def version_tuple(version: str | None) -> Tuple[int, ...]:
+# 3GPP file names: 38211-i10 (V18.1.0, one base-36 character per field) or 24229-083700 (V8.37.0)
+_SPEC_FILE = re.compile(r"(?<![0-9])(\d{2})(\d{2,3})-([0-9a-z]{3}|\d{6})(?![0-9a-z])", re.IGNORECASE)
+
+
+def version_tuple(version: Optional[str]) -> Tuple[int, ...]:
+    """``"18.1.0"`` -> ``(18, 1, 0)``; unknown or malformed -> ``()``."""
     if not version:
         return ()
     try:
-        return tuple(int(x) for x in version.split("."))
+        return tuple(int(x) for x in version.strip().lstrip("vV").split("."))
     except ValueError:
         return ()
 
 
-def rank_key(doc: Document):
+def spec_from_filename(name: str) -> Tuple[Optional[str], Optional[str]]:
+    """(spec number, version) from a 3GPP file name such as ``38211-i10.docx``, else (None, None)."""
+    match = _SPEC_FILE.search(os.path.basename(name or ""))
+    if not match:
+        return None, None
+    series, number, code = match.groups()
+    code = code.lower()
+    if len(code) == 6:
+        fields = [int(code[i:i + 2]) for i in (0, 2, 4)]
+    else:
+        fields = [int(ch, 36) for ch in code]
+    return f"{series}.{number}", ".".join(str(f) for f in fields)
+
+
+def spec_identity(doc: Document) -> Tuple[Optional[str], Tuple[int, ...]]:
+    """(spec number, version tuple) of a 3GPP record: from its metadata, else from its file name."""
+    if doc.kind != "3gpp":
+        return None, ()
+    number, version = doc.spec_number, version_tuple(doc.spec_version)
+    if not number or not version:
+        name_number, name_version = spec_from_filename(doc.uri.rsplit("/", 1)[-1].split("!")[-1])
+        number = number or name_number
+        if not version and name_version and (doc.spec_number in (None, name_number)):
+            version = version_tuple(name_version)
+    return number, version
+
+
+def spec_release(doc: Document) -> Optional[int]:
+    if doc.spec_release is not None:
+        return int(doc.spec_release)
+    _, version = spec_identity(doc)
+    return version[0] if version else None
+
+
+def version_group(doc: Document, spec_policy: str) -> Optional[str]:
+    """The group whose records compete on version (None: the record is not versioned)."""
+    if spec_policy == "none":
+        return None
+    number, version = spec_identity(doc)
+    if not number or not version:
+        return None
+    group = f"{number}"
+    if doc.clause_path:  # clause-level records compete clause by clause
+        group += f"#{doc.clause_path}"
+    if spec_policy == "newest_per_release":
+        group += f"@Rel-{version[0]}"
+    return group
+
+
+def link_tag(doc: Document, spec_policy: str) -> str:
+    """Near-dedup never links two records whose tags are both set and differ.
+
+    With ``newest_per_release`` two releases of one spec are both kept on purpose, so they
+    must not end up as near-duplicates of each other; the tag is the spec and release.
+    """
+    if spec_policy != "newest_per_release":
+        return ""
+    number, version = spec_identity(doc)
+    if not number or not version:
+        return ""
+    return f"{number}@{version[0]}"
+
+
+def may_link(tag_a: str, tag_b: str) -> bool:
+    if not tag_a or not tag_b:
+        return True
+    spec_a, _, rel_a = tag_a.partition("@")
+    spec_b, _, rel_b = tag_b.partition("@")
+    return spec_a != spec_b or rel_a == rel_b
+
+
+def quality_of(doc: Document) -> float:
+    value = doc.scores.get("quality", doc.scores.get("relevance", 0.0))
+    return 0.0 if value != value else float(value)  # NaN ranks as 0
+
+
+def rank_key(doc: Document, previous: bool = False):
     """Sort key: the smallest key is the representative."""
-    quality = doc.scores.get("quality", doc.scores.get("relevance", 0.0))
-    newest = tuple(-x for x in version_tuple(doc.spec_version)) if doc.kind == "3gpp" else ()
-    return (newest, -quality, -len(doc.text), doc.id)
+    _, version = spec_identity(doc)
+    newest = tuple(-x for x in version)
+    return (0 if previous else 1, 0 if version else 1, newest, -quality_of(doc), -len(doc.text), doc.id)
+
+
+def _descending_float(value: float) -> str:
+    """16 hex digits that sort ascending as ``value`` descends (IEEE-754 order trick)."""
+    bits = struct.unpack(">Q", struct.pack(">d", -float(value)))[0]
+    bits = bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | (1 << 63)
+    return f"{bits:016x}"
+
+
+def rank_string(doc: Document, previous: bool = False) -> str:
+    """:func:`rank_key` as a string with the same order, ending in ``|id``."""
+    _, version = spec_identity(doc)
+    fields = (list(version) + [0, 0, 0])[:3]
+    newest = "".join(f"{9999 - min(max(f, 0), 9999):04d}" for f in fields)
+    length = f"{10 ** 15 - min(len(doc.text), 10 ** 15 - 1):015d}"
+    return (f"{0 if previous else 1}{0 if version else 1}{newest}"
+            f"{_descending_float(quality_of(doc))}{length}|{doc.id}")
+
+
+def id_of_rank(rank: str) -> str:
+    return rank.split("|", 1)[1]
 
 
 def choose(docs: Iterable[Document]) -> Tuple[Document, List[Document]]:

@@ -1,0 +1,201 @@
+"""Dedup core without Beam: MinHash accuracy, LSH parameters, connected components, the keep policy."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from telecom_etl.filters.dedup.components import (BucketMember, components_by_stars, components_reference,
+                                                  link_bucket)
+from telecom_etl.filters.dedup.lsh import band_keys, candidate_probability, lsh_params
+from telecom_etl.filters.dedup.minhash import (MinHasher, estimate_jaccard, exact_jaccard, is_empty,
+                                               shingle_hashes, signature_bytes, word_hashes)
+from telecom_etl.filters.dedup.policy import (choose, link_tag, may_link, rank_string, spec_from_filename,
+                                              spec_identity, version_group)
+from telecom_etl.record import Document
+
+
+def _words(rng, n, vocab=4000):
+    return [f"w{rng.randrange(vocab)}" for _ in range(n)]
+
+
+def _mutate(rng, words, rate, vocab=4000):
+    return [f"w{rng.randrange(vocab)}" if rng.random() < rate else w for w in words]
+
+
+# ---------------------------------------------------------------- minhash
+
+def test_words_ignore_case_punctuation_and_unicode_symbols():
+    a = word_hashes("The UE shall start timer T300; “RRCSetup” — done.")
+    b = word_hashes("the ue shall  start timer t300 \"rrcsetup\" - DONE")
+    assert a.size == 8 and np.array_equal(a, b)
+    assert not np.array_equal(word_hashes("ue shall"), word_hashes("shall ue"))
+    assert word_hashes("").size == 0 and word_hashes(" ,;— ").size == 0
+
+
+def test_shingles_are_word_ngrams_and_short_texts_are_one_shingle():
+    assert shingle_hashes("a b c d e f g", 5).size == 3
+    assert shingle_hashes("a b", 5).size == 1
+    assert shingle_hashes("a b", 5)[0] != shingle_hashes("a c", 5)[0]
+    # no separator collisions: "ab c" and "a bc" are different word sequences
+    assert shingle_hashes("ab c", 2)[0] != shingle_hashes("a bc", 2)[0]
+
+
+def test_signature_is_deterministic_and_seeded():
+    text = " ".join(_words(random.Random(1), 300))
+    assert np.array_equal(MinHasher(64, seed=3).signature(text), MinHasher(64, seed=3).signature(text))
+    assert not np.array_equal(MinHasher(64, seed=3).signature(text), MinHasher(64, seed=4).signature(text))
+    assert is_empty(MinHasher(64).signature("  ...  "))
+    assert MinHasher(64).signature(text).dtype == np.uint32
+
+
+def test_jaccard_estimate_error_no_worse_than_datasketch():
+    """Mean absolute error vs the exact shingle Jaccard, same pairs, same permutation count."""
+    rng = random.Random(7)
+    hasher = MinHasher(128, ngram=5)
+    ours, theirs = [], []
+    for trial in range(160):
+        a = _words(rng, rng.randint(80, 1500))
+        b = _mutate(rng, a, rng.choice([0.01, 0.03, 0.06, 0.12, 0.25]))
+        text_a, text_b = " ".join(a), " ".join(b)
+        truth = exact_jaccard(text_a, text_b, 5)
+        ours.append(abs(estimate_jaccard(hasher.signature(text_a), hasher.signature(text_b)) - truth))
+        sh_a = {" ".join(a[i:i + 5]).encode() for i in range(len(a) - 4)}
+        sh_b = {" ".join(b[i:i + 5]).encode() for i in range(len(b) - 4)}
+        ds_a, ds_b = MinHash(128, seed=trial), MinHash(128, seed=trial)
+        ds_a.update_batch(list(sh_a))
+        ds_b.update_batch(list(sh_b))
+        theirs.append(abs(ds_a.jaccard(ds_b) - len(sh_a & sh_b) / len(sh_a | sh_b)))
+    # both estimate the same quantity with the same number of samples: within sampling noise
+    assert np.mean(ours) <= np.mean(theirs) * 1.15 + 0.002
+    assert np.mean(ours) < 0.05
+
+
+def test_exact_jaccard_matches_python_sets():
+    rng = random.Random(2)
+    a = _words(rng, 200)
+    b = _mutate(rng, a, 0.1)
+    sa = {tuple(a[i:i + 3]) for i in range(len(a) - 2)}
+    sb = {tuple(b[i:i + 3]) for i in range(len(b) - 2)}
+    assert exact_jaccard(" ".join(a), " ".join(b), 3) == pytest.approx(len(sa & sb) / len(sa | sb))
+
+
+# ---------------------------------------------------------------- LSH
+
+def test_lsh_params_follow_datasketch_and_the_threshold():
+    from datasketch import MinHashLSH
+
+    for threshold, num_perm in ((0.8, 128), (0.7, 256), (0.5, 64)):
+        bands, rows = lsh_params(threshold, num_perm)
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert (bands, rows) == (lsh.b, lsh.r)
+        assert bands * rows <= num_perm
+        assert candidate_probability(threshold + 0.15, bands, rows) > 0.9
+        assert candidate_probability(threshold - 0.3, bands, rows) < 0.2
+    with pytest.raises(ValueError):
+        lsh_params(1.0, 128)
+
+
+def test_band_keys_match_only_on_equal_bands():
+    sig = np.arange(128, dtype=np.uint32)
+    other = sig.copy()
+    other[0] = 999  # only band 0 differs
+    keys, keys_other = band_keys(sig, 9, 13), band_keys(other, 9, 13)
+    assert len(keys) == 9 and len(set(keys)) == 9
+    assert keys[0] != keys_other[0] and keys[1:] == keys_other[1:]
+
+
+# ---------------------------------------------------------------- components
+
+def test_star_components_equal_union_find_on_random_graphs():
+    rng = random.Random(11)
+    for _ in range(60):
+        n = rng.randint(2, 200)
+        names = [f"{i:04d}" for i in range(n)]
+        edges = [(rng.choice(names), rng.choice(names)) for _ in range(rng.randint(1, 2 * n))]
+        chain = rng.sample(names, min(n, 40))
+        edges += list(zip(chain, chain[1:]))
+        edges = [e for e in edges if e[0] != e[1]]
+        labels, converged = components_by_stars(edges, rounds=12)
+        assert converged
+        assert labels == components_reference(edges)
+
+
+def test_star_components_flag_a_long_chain_that_needs_more_rounds():
+    names = [f"{i:05d}" for i in range(3000)]
+    random.Random(5).shuffle(names)
+    edges = list(zip(names, names[1:]))
+    _, converged = components_by_stars(edges, rounds=1)
+    assert not converged
+    labels, converged = components_by_stars(edges, rounds=16)
+    assert converged and set(labels.values()) == {"00000"}
+
+
+def test_link_bucket_links_matches_to_the_best_leader_and_verifies():
+    hasher = MinHasher(128)
+    rng = random.Random(3)
+    base = _words(rng, 400)
+    near = _mutate(rng, base, 0.01)
+    far = _words(rng, 400)
+    member = lambda rank, words: BucketMember(rank, "", signature_bytes(hasher.signature(" ".join(words))))
+    bucket = [member("2|near", near), member("1|base", base), member("3|far", far)]
+    links = list(link_bucket(bucket, threshold=0.8, verify=True))
+    assert [(l.child, l.parent) for l in links] == [("2|near", "1|base")]
+    assert links[0].jaccard > 0.8
+    unverified = list(link_bucket(bucket, threshold=0.8, verify=False))
+    assert {(l.child, l.parent) for l in unverified} == {("2|near", "1|base"), ("3|far", "1|base")}
+
+
+# ---------------------------------------------------------------- policy
+
+def _spec(version, text="x" * 100, id_="a", number="29.274", **kw):
+    return Document(id=id_, text=text, source="s", kind="3gpp", uri=f"/specs/{id_}.docx",
+                    spec_number=number, spec_version=version, **kw)
+
+
+def test_spec_file_names_give_number_and_version():
+    assert spec_from_filename("38211-i10.docx") == ("38.211", "18.1.0")
+    assert spec_from_filename("29274-j60.zip") == ("29.274", "19.6.0")
+    assert spec_from_filename("24229-083700.doc") == ("24.229", "8.37.0")
+    assert spec_from_filename("paper.pdf") == (None, None)
+    doc = Document(id="x", text="t", source="s", kind="3gpp", uri="/a/38999-h00.docx")
+    assert spec_identity(doc) == ("38.999", (17, 0, 0))
+
+
+def test_newest_spec_version_wins_then_quality_length_id():
+    old, new = _spec("17.7.0", id_="old", text="y" * 500), _spec("19.6.0", id_="new")
+    keep, others = choose([old, new])
+    assert keep.id == "new" and [o.id for o in others] == ["old"]
+    plain = [Document(id=i, text=t, source="s", kind="text", uri=i, scores=s) for i, t, s in
+             (("b", "x" * 10, {"quality": 0.9}), ("a", "x" * 50, {"quality": 0.5}), ("c", "x" * 50, {"quality": 0.9}))]
+    assert [d.id for d in sorted(plain, key=rank_string)] == ["c", "b", "a"]
+    ties = [Document(id=i, text="same", source="s", kind="text", uri=i) for i in ("z", "m", "q")]
+    assert choose(ties)[0].id == "m"
+
+
+def test_rank_string_sorts_like_rank_key():
+    from telecom_etl.filters.dedup.policy import rank_key
+
+    rng = random.Random(4)
+    docs = []
+    for i in range(200):
+        version = rng.choice([None, "17.0.0", "17.10.2", "18.1.0", "9.3.0"])
+        kind = "3gpp" if version and rng.random() < 0.8 else "paper"
+        docs.append(Document(id=f"d{i:03d}", text="x" * rng.randint(1, 50), source="s", kind=kind, uri=f"u{i}",
+                             spec_number="38.331" if kind == "3gpp" else None, spec_version=version,
+                             scores={"quality": rng.choice([0.0, 0.5, -1.5, 2.0])}))
+    assert sorted(docs, key=rank_string) == sorted(docs, key=rank_key)
+
+
+def test_version_groups_and_per_release_links():
+    a, b = _spec("17.7.0", id_="a"), _spec("19.6.0", id_="b")
+    assert version_group(a, "newest") == version_group(b, "newest") == "29.274"
+    assert version_group(a, "newest_per_release") != version_group(b, "newest_per_release")
+    assert version_group(a, "none") is None
+    assert version_group(_spec("17.7.0", clause_path="7.2.1"), "newest") == "29.274#7.2.1"
+    assert may_link(link_tag(a, "newest"), link_tag(b, "newest"))
+    assert not may_link(link_tag(a, "newest_per_release"), link_tag(b, "newest_per_release"))
+    assert may_link(link_tag(a, "newest_per_release"), link_tag(_spec("17.0.0", number="23.501"),
+                                                                 "newest_per_release"))

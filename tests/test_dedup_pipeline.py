@@ -1,0 +1,127 @@
+"""build-pretrain end to end with planted duplicates: exact, near, and two versions of one spec."""
+from __future__ import annotations
+
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+
+from telecom_etl.filters.dedup.synthetic import pair_scores, planted_corpus
+from telecom_etl.manifest import load_manifest
+from telecom_etl.pipelines.build_pretrain import run
+from telecom_etl.samples import DEFAULT_CLAUSES, make_spec_docx
+
+
+def _table(folder):
+    import pyarrow as pa
+
+    tables = [pq.read_table(os.path.join(folder, f)) for f in sorted(os.listdir(folder)) if f.endswith(".parquet")]
+    return pa.concat_tables(tables).to_pylist() if tables else []
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dedup")
+    texts = root / "texts"
+    texts.mkdir()
+    planted = planted_corpus(n_bases=12, seed=3, min_words=200, max_words=600)
+    for doc in planted:
+        (texts / f"{doc.id}.txt").write_text(doc.text)
+    (texts / "copy-of-base00000.txt").write_text(planted[0].text)  # byte-identical copy
+    specs = root / "specs"
+    specs.mkdir()
+    make_spec_docx(str(specs / "38999-h00.docx"), spec="38.999", version="17.0.0")
+    newer = DEFAULT_CLAUSES + [("5.3", "RRC release", [
+        "The purpose of this procedure is to release the RRC connection, including the release of the "
+        "established radio bearers and all radio resources, added in the later release."])]
+    make_spec_docx(str(specs / "38999-i10.docx"), spec="38.999", version="18.1.0", clauses=newer)
+    manifest = root / "manifest.yaml"
+    manifest.write_text(f"""
+version: 1
+name: dedup-test
+sources:
+  - name: planted
+    kind: text
+    paths: ["{texts}"]
+  - name: specs
+    kind: 3gpp
+    paths: ["{specs}"]
+dedup:
+  exact: true
+  near: true
+  threshold: 0.8
+  spec_policy: newest
+""")
+    out = root / "out"
+    report = run(load_manifest(str(manifest)), str(out), [], progress=False)
+    return planted, out, report
+
+
+def test_counts_add_up_and_every_stage_reports(built):
+    _, out, report = built
+    assert report["balanced"], [c for c in report["checks"] if not c["ok"]]
+    for stage in ("dedup_exact", "dedup_version", "dedup_near"):
+        assert stage in report["doc_stages"]
+    near = report["stages"]["dedup_near"]
+    assert near["in"] == near["kept"] + near["dropped"] and near["dropped"] > 0
+    assert near["dropped_by_rule"] == {"near_duplicate": near["dropped"]}
+    assert report["stages"]["dedup_exact"]["dropped_by_rule"].get("exact_duplicate", 0) >= 1
+
+
+def test_newest_spec_version_is_kept_and_the_old_one_names_it(built):
+    _, out, _ = built
+    kept = _table(out / "pretrain")
+    dropped = _table(out / "dropped")
+    spec_kept = [r for r in kept if r["source"] == "specs"]
+    spec_dropped = [r for r in dropped if r["source"] == "specs"]
+    assert len(spec_kept) == 1 and spec_kept[0]["uri"].endswith("38999-i10.docx")
+    assert len(spec_dropped) == 1 and spec_dropped[0]["uri"].endswith("38999-h00.docx")
+    assert spec_dropped[0]["drop_stage"] == "dedup_version"
+    assert spec_dropped[0]["drop_rule"] == "superseded_spec_version"
+    assert spec_dropped[0]["duplicate_of"] == spec_kept[0]["id"]
+
+
+def test_near_duplicates_removed_with_the_kept_id_named(built):
+    planted, out, _ = built
+    kept = {r["id"]: r for r in _table(out / "pretrain")}
+    dropped = [r for r in _table(out / "dropped") if r["source"] == "planted"]
+    by_uri = {os.path.basename(r["uri"]).rsplit(".", 1)[0]: r for r in list(kept.values()) + dropped}
+    by_id = {r["id"]: r for r in dropped}
+
+    def representative(row):
+        # duplicate_of names the record a stage matched; a later stage may drop that one in turn,
+        # so the chain through dropped/ ends at a kept record
+        for _ in range(4):
+            if row["id"] in kept:
+                return row["id"]
+            row = kept.get(row["duplicate_of"]) or by_id[row["duplicate_of"]]
+        raise AssertionError("duplicate_of chain does not end at a kept record")
+
+    for row in dropped:
+        assert row["duplicate_of"] and representative(row) in kept
+    # cluster quality against the planted labels
+    truth = {d.id: d.cluster for d in planted}
+    predicted = {}
+    for name, row in by_uri.items():
+        if name in truth:
+            predicted[name] = representative(row)
+    scores = pair_scores(truth, predicted)
+    assert scores["precision"] == 1.0 and scores["recall"] >= 0.9, scores
+    # every planted negative (partial quote, heavy edit) and unrelated document survives
+    for doc in planted:
+        if doc.kind in ("partial", "heavy_edit", "unrelated", "base"):
+            assert by_uri[doc.id]["id"] in kept or by_uri[doc.id].get("drop_stage") != "dedup_near" \
+                or doc.kind == "base"
+
+
+def test_dedup_stats_written_for_the_report(built):
+    planted, out, report = built
+    stats = json.loads((out / "_stats" / "dedup.json").read_text())
+    near = [s for s in stats if s["stage"] == "dedup_near"][0]
+    assert near["cc_converged"] is True
+    assert near["removed"] == report["stages"]["dedup_near"]["dropped"]
+    assert sum(int(k) * v for k, v in near["cluster_sizes"].items()) == near["docs_in_clusters"]
+    assert near["removed_per_source"] == {"planted": near["removed"]}
+    assert near["sample_pairs"] and all(p["estimated_jaccard"] >= 0.8 for p in near["sample_pairs"])
+    assert near["params"]["bands"] * near["params"]["rows"] <= near["params"]["num_perm"]
