@@ -71,8 +71,8 @@ FILENAMES = {
     "makefile": "Makefile", "gnumakefile": "Makefile", "kbuild": "Makefile",
     "cmakelists.txt": "CMake", "dockerfile": "Dockerfile", "containerfile": "Dockerfile",
     "kconfig": "Kconfig", "jenkinsfile": "Groovy", "vagrantfile": "Ruby", "rakefile": "Ruby",
-    "gemfile": "Ruby", "sconstruct": "Python", "sconscript": "Python", "build": "Starlark",
-    "workspace": "Starlark", "meson.build": "Meson", "meson_options.txt": "Meson",
+    "gemfile": "Ruby", "sconstruct": "Python", "sconscript": "Python", "build.bazel": "Starlark",
+    "workspace.bazel": "Starlark", "meson.build": "Meson", "meson_options.txt": "Meson",
     "go.mod": "Go Module", "rebar.config": "Erlang", "readme": "Text", "install": "Text",
     "changelog": "Text", "news": "Text", "todo": "Text", "authors": "Text",
     "configure.ac": "M4Sugar", "configure.in": "M4Sugar", "omnetpp.ini": "INI",
@@ -138,6 +138,12 @@ def detect_language(relpath: str, text: str = "") -> Optional[str]:
     """
     base = posixpath.basename(relpath.replace("\\", "/"))
     lower = base.lower()
+    if "." not in base and text.startswith("#!"):
+        found = shebang_language(text)
+        if found:
+            return found
+    if base in ("BUILD", "WORKSPACE"):  # Bazel; a lowercase "build" is usually a script
+        return "Starlark"
     if lower in FILENAMES:
         return FILENAMES[lower]
     if lower.startswith("dockerfile.") or lower.endswith(".dockerfile"):

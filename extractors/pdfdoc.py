@@ -1,0 +1,833 @@
+"""A PDF's text layer as clean markdown (any kind of PDF: papers, ETSI spec editions, reports).
+
+One entry point, :func:`pdf_to_markdown`, and its result :class:`PdfText`::
+
+    from telecom_etl.extractors.pdfdoc import PdfError, pdf_to_markdown
+    pdf = pdf_to_markdown(data)             # raises PdfError (a StageFailure) for bad input
+    pdf.markdown, pdf.page_count, pdf.metadata, pdf.title, pdf.quality, pdf.removed
+
+What it does, from PyMuPDF's positioned lines (``get_text("dict")``, one pass per page):
+
+* reading order: gutters are found from where lines do not cross, a page is cut into
+  bands at lines that span the gutter, and each band is read column by column;
+  pieces of one visual line (sub/superscripts, justified words) are merged back;
+* running headers/footers and page numbers go: lines that repeat across pages (digits
+  folded, so "Page 3" and "Page 4" are one line) or that sit in the page margin outside
+  the text area and look like banners/page numbers, and cover pages stamped by a
+  repository (a first or last page whose fonts or size the rest of the file never uses);
+* line-end hyphens are joined unless the document itself writes the word with a hyphen
+  ("multiple-input" stays, "poten-tial" becomes "potential"); ligatures are expanded;
+* figure debris (axis ticks, legends, block-diagram labels: short lines in small or
+  figure-only fonts) and rotated text (margin stamps, axis titles) are dropped;
+* headings (numbered "III. SYSTEM MODEL", "2.1 Setup", or short bold/caps/large lines)
+  become markdown headings; the References/Bibliography section is dropped when asked;
+* quality signals (control/replacement characters, broken words, empty pages, Type-3
+  fonts) say whether the text layer is garbage (``quality["garbage"]`` holds the reason):
+  the caller decides to fail, drop or flag.
+
+Speed: one ``get_text("dict")`` per page plus linear work in Python; see
+``benchmarks/bench_pdf.py`` for the ratio against a plain ``page.get_text()`` loop.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from telecom_etl.outcome import StageFailure
+
+__all__ = ["PdfError", "PdfText", "pdf_to_markdown", "clean_inline"]
+
+
+class PdfError(StageFailure):
+    """The bytes are not a readable PDF (not a PDF, encrypted, corrupt, no pages)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+
+
+@dataclass
+class PdfText:
+    markdown: str
+    page_count: int
+    metadata: Dict[str, str]  # PDF info dictionary, non-empty values only (dates as ISO)
+    title: Optional[str] = None  # largest text at the top of the first content page
+    front_lines: List[str] = field(default_factory=list)  # lines between the title and the first heading
+    stamps: List[str] = field(default_factory=list)  # removed margin/rotated text (arXiv stamps, banners)
+    quality: Dict[str, object] = field(default_factory=dict)  # signals, and "garbage": reason or None
+    removed: Dict[str, int] = field(default_factory=dict)  # lines removed, per reason
+
+
+# --------------------------------------------------------------------------------------------
+# text clean-up of one line
+
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+                            "\ufb05": "st", "\ufb06": "st", "\u00a0": " ", "\u2002": " ", "\u2003": " ",
+                            "\u2009": " ", "\u202f": " "})
+# TeX sets accents as a spacing accent before the letter ("Universit´a"): compose them
+_SPACING_ACCENTS = {"\u00b4": "\u0301", "`": "\u0300", "\u00a8": "\u0308", "\u02c6": "\u0302", "^": "\u0302",
+                    "\u02dc": "\u0303", "~": "\u0303", "\u00b8": "\u0327", "\u02c7": "\u030c", "\u02da": "\u030a"}
+_ACCENT_RE = re.compile(r"(?<=[A-Za-z])([\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da])\s?([A-Za-z\u0131])|"
+                        r"(?<![^\s(])([\u00b4\u00a8\u02c6\u02dc\u02c7\u02da])([A-Za-z])")
+
+
+def _compose_accent(m: re.Match) -> str:
+    accent, letter = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    letter = "i" if letter == "\u0131" else letter
+    return unicodedata.normalize("NFC", letter + _SPACING_ACCENTS[accent])
+
+
+def clean_inline(text: str) -> str:
+    """Ligatures expanded, odd spaces folded, TeX spacing accents composed ("Universit´a" -> "Università")."""
+    text = text.translate(_LIGATURES)
+    if any(ch in text for ch in "\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da"):
+        text = _ACCENT_RE.sub(_compose_accent, text)
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# lines and rows
+
+_BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi|medi(?!um)|[-,]bd|cmbx", re.I)
+_ITALIC_NAME = re.compile(r"ital|oblique|cmti|[-,]it\b", re.I)
+
+
+class _Line:
+    """One PyMuPDF line (or a merged visual row of several)."""
+
+    __slots__ = ("x0", "y0", "x1", "y1", "base", "text", "size", "font", "bold", "italic", "page", "nchars")
+
+    def __init__(self, x0, y0, x1, y1, base, text, size, font, bold, italic, page, nchars):
+        self.x0, self.y0, self.x1, self.y1, self.base = x0, y0, x1, y1, base
+        self.text, self.size, self.font, self.bold, self.italic = text, size, font, bold, italic
+        self.page, self.nchars = page, nchars
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    def __repr__(self) -> str:  # for debugging and test failure messages
+        return f"<{self.page}:{self.x0:.0f},{self.y0:.0f},{self.x1:.0f},{self.y1:.0f} {self.size:.1f} {self.text[:40]!r}>"
+
+
+def _page_lines(page, pno: int, rotated: List[str], font_stats: Dict[str, List[int]]) -> List[_Line]:
+    """Horizontal lines of a page; rotated text goes to ``rotated``; per-font [chars, words, broken words]."""
+    import pymupdf
+
+    flags = pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_PRESERVE_WHITESPACE  # ligatures expanded by MuPDF
+    out: List[_Line] = []
+    for block in page.get_text("dict", flags=flags)["blocks"]:
+        for line in block.get("lines", ()):
+            spans = line["spans"]
+            text = "".join(s["text"] for s in spans)
+            if not text.strip():
+                continue
+            dx, dy = line["dir"]
+            if dx < 0.98:  # rotated or vertical: margin stamps (arXiv id), axis titles
+                rotated.append(text.strip())
+                continue
+            for s in spans:
+                stats = font_stats.get(s["font"])
+                if stats is None:
+                    stats = font_stats[s["font"]] = [0, 0, 0]
+                words = _WORD.findall(s["text"])
+                stats[0] += len(s["text"])
+                stats[1] += len(words)
+                stats[2] += sum(1 for w in words if len(w) <= 2 and w.lower() not in _SHORT_WORDS)
+            best = max(spans, key=lambda s: len(s["text"]))
+            font = best["font"]
+            flags_ = best["flags"]
+            # the largest glyphs: small caps ("I. I" 10 pt + "NTRODUCTION" 8 pt) keep their size
+            size = max(s["size"] for s in spans if s["text"].strip())
+            x0, y0, x1, y1 = line["bbox"]
+            out.append(_Line(x0, y0, x1, y1, best["origin"][1], text, round(size, 1), font,
+                             bool(flags_ & 16) or bool(_BOLD_NAME.search(font)),
+                             bool(flags_ & 2) or bool(_ITALIC_NAME.search(font)), pno, len(text.strip())))
+    return out
+
+
+def _same_row(anchor: _Line, ln: _Line) -> bool:
+    """``ln`` belongs to the visual line of ``anchor``: same baseline, or a sub/superscript of it."""
+    if abs(ln.base - anchor.base) <= 0.3 * max(anchor.size, ln.size):
+        return True
+    small, big = (ln, anchor) if ln.size < anchor.size else (anchor, ln)
+    if small.size > 0.85 * big.size:
+        return False
+    # an index sits within the big line's x-height band, shifted up or down by less than a size
+    return abs(small.base - big.base) < 0.6 * big.size
+
+
+def _merge_rows(lines: List[_Line]) -> List[_Line]:
+    """Lines of one column top-down; pieces of one visual line (baseline, indices) joined left to right."""
+    lines = sorted(lines, key=lambda ln: (ln.base, ln.x0))
+    rows: List[List[_Line]] = []
+    anchor = None
+    for ln in lines:
+        if rows and _same_row(anchor, ln):
+            rows[-1].append(ln)
+            if ln.size > anchor.size:
+                anchor = ln
+            continue
+        rows.append([ln])
+        anchor = ln
+    merged = []
+    for row in rows:
+        if len(row) == 1:
+            merged.append(row[0])
+            continue
+        row.sort(key=lambda ln: ln.x0)
+        main = max(row, key=lambda ln: ln.nchars * ln.size)
+        parts = [row[0].text.strip()]
+        for prev, ln in zip(row, row[1:]):
+            piece = ln.text.strip()
+            tight = ln.x0 - prev.x1 < 0.15 * main.size  # a subscript glued to its symbol
+            parts.append(piece if tight else " " + piece)
+        merged.append(_Line(row[0].x0, min(ln.y0 for ln in row), max(ln.x1 for ln in row),
+                            max(ln.y1 for ln in row), main.base, "".join(parts), main.size, main.font, main.bold,
+                            main.italic, main.page, sum(ln.nchars for ln in row)))
+    return merged
+
+
+# --------------------------------------------------------------------------------------------
+# columns
+
+def _find_gutter(lines: Sequence[_Line], left: float, right: float) -> Optional[float]:
+    """x of the widest vertical gap that most lines do not cross, with text on both sides."""
+    width = right - left
+    if width < 100 or len(lines) < 6:
+        return None
+    step = 2.0
+    nbins = int(width / step) + 1
+    delta = [0] * (nbins + 1)
+    for ln in lines:
+        if ln.width > 0.6 * width:  # full-width lines (title, wide captions) do not tell columns
+            continue
+        delta[max(0, int((ln.x0 - left) / step))] += 1
+        delta[min(nbins, int((ln.x1 - left) / step) + 1)] -= 1
+    cover = list(accumulate(delta))
+    # a centred author line or page number may cross the gutter: tolerate a few
+    tol = max(2, int(0.04 * len(lines)))
+    lo, hi = int(0.2 * nbins), int(0.8 * nbins)
+    best: Optional[Tuple[int, int]] = None
+    start = None
+    for i in range(lo, hi + 1):
+        empty = i < hi and cover[i] <= tol
+        if empty and start is None:
+            start = i
+        elif not empty and start is not None:
+            if best is None or i - start > best[1] - best[0]:
+                best = (start, i)
+            start = None
+    if best is None or (best[1] - best[0]) * step < 4:
+        return None
+    gx = left + (best[0] + best[1]) / 2 * step
+    n_left = sum(1 for ln in lines if ln.x1 <= gx)
+    n_right = sum(1 for ln in lines if ln.x0 >= gx)
+    wide_left = sum(1 for ln in lines if ln.x1 <= gx and ln.width > 0.3 * width)
+    wide_right = sum(1 for ln in lines if ln.x0 >= gx and ln.width > 0.3 * width)
+    crossing = len(lines) - n_left - n_right
+    if min(wide_left, wide_right) < 3 or crossing > 0.35 * len(lines) or min(n_left, n_right) < 0.15 * len(lines):
+        return None
+    return gx
+
+
+def _reading_order(lines: List[_Line]) -> List[Tuple[int, List[_Line]]]:
+    """Rows of a page in reading order, as (column key, rows) runs; spanning lines cut bands."""
+    if not lines:
+        return []
+    left = min(ln.x0 for ln in lines)
+    right = max(ln.x1 for ln in lines)
+    gutters: List[float] = []
+    gx = _find_gutter(lines, left, right)
+    if gx is not None:
+        gutters.append(gx)
+        # a third column: look for a gutter again on each side
+        for side in ([ln for ln in lines if ln.x1 <= gx], [ln for ln in lines if ln.x0 >= gx]):
+            if side:
+                sub = _find_gutter(side, min(ln.x0 for ln in side), max(ln.x1 for ln in side))
+                if sub is not None and sub - min(ln.x0 for ln in side) > 120 and max(ln.x1 for ln in side) - sub > 120:
+                    gutters.append(sub)
+        gutters.sort()
+    if not gutters:
+        return [(0, _merge_rows(lines))]
+    tol = 2.0
+
+    bounds = [left - 1] + gutters + [right + 1]
+
+    def column_of(ln: _Line) -> int:
+        """The column holding the line; -1 when it spans; a line poking a little into the gutter
+        (an equation number, a long formula) stays in the column holding most of it."""
+        for i in range(len(bounds) - 1):
+            lo, hi = bounds[i], bounds[i + 1]
+            if ln.x0 >= lo - tol and ln.x1 <= hi + tol:
+                return i
+            inside = min(ln.x1, hi) - max(ln.x0, lo)
+            if inside > 0.6 * ln.width and ln.width - inside < 25:
+                return i
+        return -1
+
+    cols = {id(ln): column_of(ln) for ln in lines}
+    # a small piece across the gutter (an overflowing equation number) goes with the column
+    # that has text on its baseline, so it does not cut the page into bands
+    for ln in lines:
+        if cols[id(ln)] < 0 and ln.width < 40:
+            company = {cols[id(o)] for o in lines if o is not ln and cols[id(o)] >= 0
+                       and abs(o.base - ln.base) < 0.5 * ln.size}
+            if len(company) == 1:
+                cols[id(ln)] = company.pop()
+    out: List[Tuple[int, List[_Line]]] = []
+    band: Dict[int, List[_Line]] = defaultdict(list)
+    spanning: List[_Line] = []
+
+    def flush_band():
+        for col in sorted(band):
+            out.append((col, _merge_rows(band[col])))
+        band.clear()
+
+    for ln in sorted(lines, key=lambda ln: (ln.y0, ln.x0)):
+        col = cols[id(ln)]
+        if col < 0:
+            # a spanning line: everything above it in the columns is read first
+            flush_band()
+            spanning.append(ln)
+        else:
+            if spanning:
+                out.append((-1, _merge_rows(spanning)))
+                spanning = []
+            band[col].append(ln)
+    if spanning:
+        flush_band()
+        out.append((-1, _merge_rows(spanning)))
+    flush_band()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the document
+
+_DIGITS = re.compile(r"\d+")
+_PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?(?:\d{1,4}|[ivxlcdm]{1,7})(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.I)
+_HEADING_NUM = re.compile(r"^(?P<num>(?:[IVX]{1,5}|[A-Z]|\d{1,2}(?:\.\d{1,2}){0,3}))(?P<dot>[.)]?)\s+(?P<title>\S.*)$")
+_REFERENCES = re.compile(r"^(?:[IVX]{1,5}\.?\s+|\d{1,2}\.?\s+)?(references?|bibliography|literature cited|works cited|"
+                         r"references and notes|cited literature)\s*:?$", re.I)
+_CAPTION = re.compile(r"^(?:Fig\.|Figure|FIGURE|FIG\.|Table|TABLE|Algorithm|ALGORITHM)\s*[0-9IVX]+[a-z]?\s*[.:\u2014-]")
+_SENTENCE_END = re.compile(r"[.!?:;\u201d\"')\]]$")
+_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+_COMPOUND = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:-[A-Za-z\u00c0-\u024f]+)+")
+# frequent one- and two-letter English words: other short letter tokens count as broken words
+_SHORT_WORDS = frozenset("a i o an as at be by do go he if in is it me my no of on or so to up us we "
+                         "am et al eg ie vs db hz ms km ns".split())
+
+
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
+
+
+def _fold(text: str) -> str:
+    """A line's identity across pages: case, spacing and numbers ignored."""
+    return _DIGITS.sub("#", " ".join(text.lower().split()))
+
+
+def _iso_date(value: str) -> Optional[str]:
+    m = re.match(r"^D?:?(\d{4})(\d{2})?(\d{2})?", value or "")
+    if not m or not (1970 <= int(m.group(1)) <= 2100):
+        return None
+    parts = [m.group(1)] + [g for g in (m.group(2), m.group(3)) if g]
+    return "-".join(parts)
+
+
+def _open(data: bytes, password: Optional[str]):
+    import pymupdf
+
+    head = data[:1024]
+    if not data.strip():
+        raise PdfError("empty file")
+    if b"%PDF-" not in head:
+        raise PdfError("not a PDF (no %PDF- header)")
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:  # MuPDF's FileDataError and friends: one clear line
+        raise PdfError(f"corrupt PDF: {str(exc).strip() or type(exc).__name__}") from None
+    if doc.needs_pass and not (password is not None and doc.authenticate(password)):
+        doc.close()
+        raise PdfError("encrypted PDF (password required)")
+    if doc.page_count == 0:
+        doc.close()
+        raise PdfError("corrupt PDF: no pages")
+    return doc
+
+
+def pdf_to_markdown(data: bytes, *, drop_references: bool = True, drop_cover_pages: bool = True,
+                    drop_figure_text: bool = True, password: Optional[str] = None) -> PdfText:
+    """Clean markdown of a PDF's text layer, with metadata and quality signals.
+
+    Raises :class:`PdfError` (a :class:`~telecom_etl.outcome.StageFailure`) when ``data`` is not
+    a PDF, is encrypted, corrupt or has no pages. A garbage text layer does not raise: see
+    ``PdfText.quality["garbage"]``.
+    """
+    doc = _open(data, password)
+    try:
+        return _Extraction(doc, drop_references, drop_cover_pages, drop_figure_text).run()
+    finally:
+        doc.close()
+
+
+class _Extraction:
+    """The steps of :func:`pdf_to_markdown` over one open document.
+
+    A page is a list of runs ``(column, rows)`` in reading order (column -1: spanning rows).
+    """
+
+    def __init__(self, doc, drop_references: bool, drop_cover_pages: bool, drop_figure_text: bool):
+        self.doc = doc
+        self.drop_references, self.drop_cover_pages = drop_references, drop_cover_pages
+        self.drop_figure_text = drop_figure_text
+        self.removed: Counter = Counter()
+        self.stamps: List[str] = []
+        self.failed_pages = 0
+        self.font_stats: Dict[str, List[int]] = {}
+
+    # -- steps -----------------------------------------------------------------------------
+    def run(self) -> PdfText:
+        doc = self.doc
+        rotated: List[str] = []
+        pages = []
+        sizes: List[Tuple[float, float]] = []
+        for pno in range(doc.page_count):
+            try:
+                page = doc.load_page(pno)
+                sizes.append((page.rect.width, page.rect.height))
+                pages.append(_reading_order(_page_lines(page, pno, rotated, self.font_stats)))
+            except Exception:  # a broken page (truncated stream): counted, the rest still read
+                self.failed_pages += 1
+                sizes.append((0.0, 0.0))
+                pages.append([])
+        if self.failed_pages == doc.page_count:
+            raise PdfError(f"corrupt PDF: none of its {doc.page_count} pages could be read")
+        self.removed["rotated_text"] += len(rotated)
+        self.stamps.extend(rotated[:10])
+        self.page_sizes = sizes
+        self._document_stats(pages)
+        if self.drop_cover_pages:
+            pages = self._drop_cover_pages(pages)
+        pages = self._drop_running_rows(pages)
+        entries = self._ordered_rows(pages)
+        title, front, paragraphs = self._paragraphs(entries)
+        markdown = self._render(title, paragraphs)
+        quality = self._quality(pages, markdown)
+        return PdfText(markdown=markdown, page_count=doc.page_count, metadata=self._metadata(), title=title,
+                       front_lines=front, stamps=self.stamps, quality=quality,
+                       removed={k: v for k, v in sorted(self.removed.items()) if v})
+
+    def _metadata(self) -> Dict[str, str]:
+        out = {}
+        for key, value in sorted((self.doc.metadata or {}).items()):
+            if not value or key in ("format", "encryption", "trapped"):
+                continue
+            if key in ("creationDate", "modDate"):
+                value = _iso_date(value)
+                if not value:
+                    continue
+            out[key] = " ".join(str(value).split())
+        return out
+
+    @staticmethod
+    def _rows(page_runs):
+        for _, rows in page_runs:
+            yield from rows
+
+    def _document_stats(self, pages) -> None:
+        by_size: Counter = Counter()
+        by_font: Counter = Counter()
+        seen: Dict[str, set] = defaultdict(set)
+        for pno, runs in enumerate(pages):
+            for row in self._rows(runs):
+                seen[_fold(row.text)].add(pno)
+                if row.nchars >= 20:
+                    by_size[row.size] += row.nchars
+                    by_font[row.font] += row.nchars
+        self.body_size = by_size.most_common(1)[0][0] if by_size else 10.0
+        total = sum(by_font.values()) or 1
+        self.text_fonts = {f for f, n in by_font.items() if n >= 0.02 * total}
+        # the text area: where body-size rows start and end (rows repeated on other pages excluded)
+        tops, bottoms = [], []
+        for runs in pages:
+            body = [r for r in self._rows(runs) if abs(r.size - self.body_size) <= 1.0 and r.nchars >= 15
+                    and len(seen[_fold(r.text)]) == 1]
+            if body:
+                tops.append(min(r.y0 for r in body))
+                bottoms.append(max(r.y1 for r in body))
+        self.area_top = min(tops) if tops else 0.0
+        self.area_bottom = max(bottoms) if bottoms else 1e9
+
+    def _drop_cover_pages(self, pages):
+        """A first/last page added by a repository: other page size, or fonts the paper never uses."""
+        n = len(pages)
+        if n < 3:
+            return pages
+        usual = Counter((round(w), round(h)) for w, h in self.page_sizes).most_common(1)[0][0]
+        fonts_by_page = [Counter() for _ in pages]
+        for pno, runs in enumerate(pages):
+            for row in self._rows(runs):
+                fonts_by_page[pno][row.font] += row.nchars
+        for pno in (0, n - 1):
+            own = sum(fonts_by_page[pno].values())
+            if not own:
+                continue
+            others = Counter()
+            for q, fonts in enumerate(fonts_by_page):
+                if q != pno:
+                    others.update(fonts)
+            shared = sum(c for f, c in fonts_by_page[pno].items() if others[f] >= 200)
+            w, h = self.page_sizes[pno]
+            odd_size = abs(round(w) - usual[0]) > 0.03 * usual[0] or abs(round(h) - usual[1]) > 0.03 * usual[1]
+            if odd_size or (own >= 40 and shared < 0.2 * own):
+                self.removed["cover_page"] += 1
+                self.stamps.extend(r.text.strip() for r in list(self._rows(pages[pno]))[:40])
+                pages = pages[:pno] + [[]] + pages[pno + 1:]
+        return pages
+
+    def _drop_running_rows(self, pages):
+        """Headers, footers, page numbers, banners: repeated across pages or in the margin."""
+        with_text = sum(1 for runs in pages if runs) or 1
+        seen: Dict[str, set] = defaultdict(set)
+        ys: Dict[str, List[float]] = defaultdict(list)
+        for pno, runs in enumerate(pages):
+            for row in self._rows(runs):
+                key = _fold(row.text)
+                seen[key].add(pno)
+                ys[key].append(row.y0)
+        margin_repeat = max(2, 0.25 * with_text)
+        body_repeat = max(3, 0.5 * with_text)
+        out = []
+        for runs in pages:
+            new_runs = []
+            for col, rows in runs:
+                kept = []
+                for row in rows:
+                    key = _fold(row.text)
+                    in_margin = row.y1 <= self.area_top + 1 or row.y0 >= self.area_bottom - 1
+                    n = len(seen[key])
+                    reason = None
+                    if in_margin:
+                        if n >= margin_repeat:
+                            reason = "running_header_footer"
+                        elif _PAGE_NUMBER.match(row.text.strip()):
+                            reason = "page_number"
+                        elif row.size < self.body_size - 0.5 or row.font not in self.text_fonts:
+                            reason = "margin_banner"
+                    elif n >= body_repeat and len(key) >= 10 and max(ys[key]) - min(ys[key]) < 15:
+                        reason = "running_header_footer"
+                    if reason:
+                        self.removed[reason] += 1
+                        if len(self.stamps) < 60:
+                            self.stamps.append(row.text.strip())
+                    else:
+                        kept.append(row)
+                if kept:
+                    new_runs.append((col, kept))
+            out.append(new_runs)
+        return out
+
+    # -- reading order, debris, footnotes ---------------------------------------------------
+    def _is_figure_text(self, row: _Line, col_width: float) -> bool:
+        text = row.text.strip()
+        if "\ufffd" in text and text.count("\ufffd") >= 0.3 * len(text):
+            return True
+        if len(text) > 40 and row.width >= 0.5 * col_width:
+            return False
+        if row.size < 0.8 * self.body_size:
+            return True
+        # a font only figures use (plot labels), on a line without a real word
+        return row.font not in self.text_fonts and not any(len(w) >= 4 for w in _WORD.findall(text))
+
+    def _ordered_rows(self, pages):
+        """(row, run id, run left, run right, is_footnote) in reading order, debris dropped."""
+        entries = []
+        run_id = 0
+        for runs in pages:
+            for col, rows in runs:
+                run_id += 1
+                left = min(r.x0 for r in rows)
+                right = max(r.x1 for r in rows)
+                if self.drop_figure_text:
+                    width = max(right - left, 1.0)
+                    flags = [self._is_figure_text(r, width) for r in rows]
+                    kept = []
+                    for i, row in enumerate(rows):
+                        neighbour = (i > 0 and flags[i - 1]) or (i + 1 < len(rows) and flags[i + 1])
+                        if flags[i] and (neighbour or not any(len(w) >= 3 for w in _WORD.findall(row.text))):
+                            self.removed["figure_text"] += 1
+                        else:
+                            kept.append(row)
+                    rows = kept
+                    if not rows:
+                        continue
+                    left = min(r.x0 for r in rows)
+                    right = max(r.x1 for r in rows)
+                # footnotes: small rows under the last body row of a column
+                last_body = max((i for i, r in enumerate(rows) if r.size >= self.body_size - 0.5), default=-1)
+                for i, row in enumerate(rows):
+                    foot = col >= 0 and 0 <= last_body < i and row.size < self.body_size - 0.5
+                    entries.append((row, (run_id, col), left, right, foot))
+        return entries
+
+    # -- paragraphs and headings -------------------------------------------------------------
+    def _heading_level(self, row: _Line, left: float, right: float) -> Optional[int]:
+        text = " ".join(row.text.split())
+        if len(text) > 90 or len(text) < 2 or row.size < self.body_size - 0.6:
+            return None
+        if _REFERENCES.match(text):
+            return 2
+        words = text.split()
+        caps = sum(1 for ch in text if ch.isupper())
+        letters = sum(1 for ch in text if ch.isalpha()) or 1
+        all_caps = caps >= 0.8 * letters and letters >= 4
+        larger = row.size >= self.body_size + 0.9
+        center = (row.x0 + row.x1) / 2
+        centered = abs(center - (left + right) / 2) < 0.08 * (right - left) and row.width < 0.8 * (right - left)
+        m = _HEADING_NUM.match(text)
+        if m and len(words) <= 14 and not text.endswith((".", ",", ";")) and m.group("title")[:1].isupper():
+            num = m.group("num")
+            title = m.group("title")
+            styled = row.bold or larger or all_caps or centered or (row.italic and num.isalpha())
+            if not styled:
+                return None
+            if num.isdigit() or re.fullmatch(r"[IVX]+", num) and m.group("dot") == ".":
+                return 2
+            if num.count(".") >= 1:
+                return min(2 + num.count("."), 5)
+            if num.isalpha() and len(num) == 1 and m.group("dot") in (".", ")") and len(title) > 2 \
+                    and "," not in title and " and " not in title:  # "A. Author and B. Author" is a byline
+                return 3
+            return None
+        if len(words) <= 6 and not _SENTENCE_END.search(text) and (row.bold or larger or all_caps):
+            if not any(ch.isalpha() for ch in text):
+                return None
+            return 2 if (larger or all_caps) else 3
+        return None
+
+    def _paragraphs(self, entries):
+        body = self.body_size
+        # typical distance between the tops of two lines of one paragraph
+        pitches = [b[0].base - a[0].base for a, b in zip(entries, entries[1:])
+                   if a[1] == b[1] and abs(a[0].size - body) < 0.6 and abs(b[0].size - body) < 0.6
+                   and 0.9 * body < b[0].base - a[0].base < 2.2 * body]
+        pitch = statistics.median(pitches) if pitches else 1.2 * body
+
+        title = None
+        front: List[str] = []
+        first_page = min((e[0].page for e in entries), default=0)
+        title_rows = [e for e in entries[:12] if e[0].page == first_page and e[0].size >= 1.25 * body
+                      and e[0].y0 < 0.45 * self.page_sizes[first_page][1] and _WORD.search(e[0].text)]
+        if title_rows:
+            top_size = max(e[0].size for e in title_rows)
+            title_rows = [e for e in title_rows if e[0].size >= top_size - 0.6]
+            title = " ".join(" ".join(e[0].text.split()) for e in title_rows)
+            title_ids = {id(e[0]) for e in title_rows}
+            entries = [e for e in entries if id(e[0]) not in title_ids]
+
+        paragraphs: List[Tuple[str, List[_Line]]] = []  # (kind: "h2".."h5" / "p", rows)
+        pending_notes: List[List[_Line]] = []
+        cur: List[_Line] = []
+        cur_run = None
+        prev = None
+        skipping_refs = None  # heading level of the references section while skipping it
+        caption: Optional[List[_Line]] = None  # the figure/table caption being read
+        caption_run = None
+        float_between = False  # a caption came between the open paragraph and this row
+        seen_heading = False
+
+        def close():
+            nonlocal cur
+            if cur:
+                paragraphs.append(("p", cur))
+            cur = []
+            for note in pending_notes:
+                paragraphs.append(("p", note))
+            pending_notes.clear()
+
+        for row, run, left, right, foot in entries:
+            text = row.text.strip()
+            level = None if foot else self._heading_level(row, left, right)
+            if level is not None and level > 2 and not seen_heading:
+                level = None  # a paper's first heading is a top-level one: this is a byline or a list
+            if skipping_refs is not None:
+                if level is not None and level <= skipping_refs and not _REFERENCES.match(text):
+                    skipping_refs = None
+                else:
+                    self.removed["references"] += 1
+                    continue
+            if level is not None:
+                close()
+                seen_heading = True
+                if self.drop_references and _REFERENCES.match(" ".join(text.split())):
+                    skipping_refs = level
+                    self.removed["references"] += 1
+                    prev, cur_run = None, None
+                    continue
+                paragraphs.append((f"h{level}", [row]))
+                prev, cur_run = None, None
+                continue
+            if not seen_heading and row.page == first_page and len(front) < 15:
+                front.append(" ".join(text.split()))
+            if caption is not None:
+                if run == caption_run and not self._starts_new(caption[-1], row, left, right, pitch, same_run=True,
+                                                               across_columns=False):
+                    caption.append(row)
+                    continue
+                caption = None
+            if not foot and _CAPTION.match(text) and (
+                    row.size <= body - 0.5 or row.bold or re.match(r"^\S+\s*[0-9IVX]+[a-z]?\s*:", text)
+                    or not cur or self._starts_new(prev, row, left, right, pitch, same_run=(run == cur_run),
+                                                   across_columns=False)):
+                # a float: the paragraph it interrupts continues after it
+                caption, caption_run, float_between = [row], run, True
+                if not cur or _SENTENCE_END.search(cur[-1].text.rstrip()):
+                    close()
+                    paragraphs.append(("p", caption))
+                else:
+                    pending_notes.append(caption)
+                continue
+            if foot:
+                if pending_notes and pending_notes[-1][-1].page == row.page and not self._starts_new(
+                        pending_notes[-1][-1], row, left, right, pitch, same_run=True, across_columns=False):
+                    pending_notes[-1].append(row)
+                else:
+                    pending_notes.append([row])
+                continue
+            if cur and not self._starts_new(prev, row, left, right, pitch,
+                                            same_run=(run == cur_run and not float_between),
+                                            across_columns=(cur_run is not None and cur_run[1] >= 0 and run[1] >= 0)):
+                cur.append(row)
+            else:
+                close()
+                cur = [row]
+            prev, cur_run, float_between = row, run, False
+        close()
+        return title, front, paragraphs
+
+    def _starts_new(self, prev: _Line, row: _Line, left: float, right: float, pitch: float, same_run: bool,
+                    across_columns: bool) -> bool:
+        if prev is None:
+            return True
+        if abs(prev.size - row.size) > 1.0 and min(prev.nchars, row.nchars) > 3:
+            return True
+        ptext = prev.text.rstrip()
+        ended = bool(_SENTENCE_END.search(ptext))
+        indent = row.x0 - left
+        indented = 0.5 * row.size < indent < 5 * row.size
+        if same_run:
+            if row.base - prev.base > 1.45 * pitch:
+                return True
+            if indented and (ended or prev.x1 < right - 0.15 * (right - left)):
+                return True
+            if ended and prev.x1 < right - 0.25 * (right - left):
+                return True
+            return False
+        # a new column or page: continue a sentence that did not end (not from/to spanning text)
+        if not across_columns:
+            return True
+        if ptext.endswith(("-", "\u2010", "\u00ad")) and ptext[-2:-1].isalpha():
+            return False
+        if indented:  # a paragraph's first line is indented, its continuation in a new column is not
+            return True
+        if not ended:
+            return False
+        return row.text.strip()[:1].isupper() or not row.text.strip()[:1].isalpha()
+
+    # -- output ------------------------------------------------------------------------------
+    def _render(self, title: Optional[str], paragraphs) -> str:
+        vocab: Counter = Counter()
+        compounds: set = set()
+        for _, rows in paragraphs:
+            broken_start = False
+            for row in rows:
+                text = row.text.rstrip()
+                words = _WORD.findall(text)
+                broken_end = text.endswith(("-", "\u2010", "\u00ad"))
+                # the halves of a word broken at a line end are no evidence of words
+                words = words[1 if broken_start else 0:len(words) - (1 if broken_end else 0)]
+                vocab.update(w.lower() for w in words)
+                for c in _COMPOUND.findall(text):
+                    parts = c.lower().split("-")
+                    compounds.update(f"{a}-{b}" for a, b in zip(parts, parts[1:]))
+                broken_start = broken_end
+        out = []
+        if title:
+            out.append("# " + clean_inline(title))
+        for kind, rows in paragraphs:
+            if kind.startswith("h"):
+                out.append("#" * int(kind[1]) + " " + clean_inline(" ".join(rows[0].text.split())))
+                continue
+            text = self._join(rows, vocab, compounds)
+            if text:
+                out.append(text)
+        return "\n\n".join(out) + "\n" if out else ""
+
+    @staticmethod
+    def _join(rows: List[_Line], vocab: Counter, compounds: set) -> str:
+        text = ""
+        for row in rows:
+            piece = " ".join(clean_inline(row.text).split())
+            if not piece:
+                continue
+            if not text:
+                text = piece
+                continue
+            if text.endswith("\u00ad"):
+                text = text[:-1] + piece
+            elif text.endswith(("-", "\u2010")) and len(text) >= 2 and text[-2].isalpha() and piece[:1].islower():
+                left_m = re.search(r"([A-Za-z\u00c0-\u024f]+)[-\u2010]$", text)
+                right_m = re.match(r"[A-Za-z\u00c0-\u024f]+", piece)
+                left_w = left_m.group(1).lower() if left_m else ""
+                right_w = right_m.group(0).lower() if right_m else ""
+                joined = left_w + right_w
+                # a compound broken at its hyphen ("multiple-|input", "co-|pilot") keeps it when the
+                # document writes it so elsewhere, or when the right half is a word of its own and the
+                # joined form is not ("poten-|tial", "in-|crease" are joined)
+                keep_hyphen = f"{left_w}-{right_w}" in compounds or (
+                    vocab[joined] == 0 and vocab[right_w] > 0 and (vocab[left_w] > 0 or len(left_w) <= 3))
+                text = (text if keep_hyphen else text[:-1]) + piece
+            else:
+                text += " " + piece
+        return text.replace("\u00ad", "")
+
+    def _quality(self, pages, markdown: str) -> Dict[str, object]:
+        n = len(pages)
+        page_chars = [sum(r.nchars for r in self._rows(runs)) for runs in pages]
+        chars = sum(page_chars)
+        empty_pages = sum(1 for c in page_chars if c < 40)
+        total = sum(v[0] for v in self.font_stats.values())
+        bad = len(_BAD_CHARS.findall(markdown))
+        visible = len(markdown) - markdown.count(" ") - markdown.count("\n")
+        # broken words ("sym b ol", "pac k et") counted in the main text font, where maths
+        # variables (single letters in maths fonts) do not blur the signal
+        main = max(self.font_stats.items(), key=lambda kv: kv[1][0])[1] if self.font_stats else [0, 0, 0]
+        type3 = False
+        try:
+            type3 = any(f[2] == "Type3" for pno in range(min(n, 3)) for f in self.doc.get_page_fonts(pno))
+        except Exception:  # font listing is a signal only
+            pass
+        q: Dict[str, object] = {
+            "chars": chars,
+            "pages_without_text": empty_pages,
+            "failed_pages": self.failed_pages,
+            "bad_char_ratio": round(bad / visible, 4) if visible > 0 else 0.0,
+            "broken_word_ratio": round(main[2] / main[1], 4) if main[1] else 0.0,
+            "main_font_share": round(main[0] / total, 3) if total else 0.0,
+            "type3_fonts": type3,
+        }
+        reason = None
+        if chars == 0:
+            reason = "no text layer (scanned or image-only PDF?)"
+        elif empty_pages >= max(1, 0.5 * n) and chars / n < 200:
+            reason = f"{empty_pages} of {n} pages have no text (scanned pages?)"
+        elif q["bad_char_ratio"] > 0.03 or (q["broken_word_ratio"] > 0.12 and main[1] >= 50):
+            reason = (f"{q['bad_char_ratio']:.1%} control/unmapped characters, {q['broken_word_ratio']:.0%} "
+                      f"broken words in the main font" + (" (Type-3 fonts)" if type3 else ""))
+        q["garbage"] = reason
+        return q

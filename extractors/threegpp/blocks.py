@@ -1,0 +1,77 @@
+"""What a reader (Word or PDF) hands to the markdown stage: blocks in body order.
+
+A block is one paragraph, heading, table, code block or display equation, already in
+markdown; the markdown stage only groups them into clauses and removes boilerplate, so
+both readers share one set of rules.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+HEADING, TEXT, CODE, TABLE, MATH, TOC, COVER = "heading", "text", "code", "table", "math", "toc", "cover"
+
+
+@dataclass
+class Block:
+    kind: str  # one of the constants above
+    text: str  # markdown (for a heading: its title line without the number)
+    number: str = ""  # headings: clause number ("5.3.5", "A.1"); "" when unnumbered
+    depth: int = 0  # headings: 1 for "5", 2 for "5.3", ...
+    style: str = ""  # the Word style name (or a PDF role), for rules that need it
+
+
+@dataclass
+class ReadResult:
+    """Blocks of one document plus what the reader learned on the way."""
+
+    blocks: List[Block] = field(default_factory=list)
+    front_lines: List[Tuple[str, str]] = field(default_factory=list)  # (style, text) before the first heading
+    counts: Counter = field(default_factory=Counter)  # n_tables, n_equations, equation_placeholders, ...
+    core_title: Optional[str] = None  # document properties title, when any
+
+
+# "5.3.5", "4.2.0", "6.3.2.5.2A", "5a", "A.1.2", "B"
+_CLAUSE = re.compile(r"^(?P<num>(?:\d+[A-Za-z]?|[A-Z]{1,2})(?:\.\d+[A-Za-z]?)+|\d+[A-Za-z]?)\.?$")
+_ANNEX = re.compile(r"^Annex\s+(?P<num>[A-Z]{1,2})\b\s*(?:\((?P<kind>[^)]*)\))?\s*:?\s*(?P<title>.*)$", re.IGNORECASE | re.S)
+
+
+def split_heading(text: str) -> Tuple[str, str]:
+    """``"5.3.5\\tRRC reconfiguration"`` -> ``("5.3.5", "RRC reconfiguration")``;
+    ``"Annex A (informative):\\nChange history"`` -> ``("A", "Change history")``;
+    ``"Foreword"`` -> ``("", "Foreword")``."""
+    text = " ".join(text.split())
+    m = _ANNEX.match(text)
+    if m:
+        return m["num"].upper(), m["title"].strip() or f"Annex {m['num']}"
+    head, _, rest = text.partition(" ")
+    m = _CLAUSE.match(head)
+    if m and rest:
+        return m["num"], rest.strip()
+    return "", text
+
+
+def clause_depth(number: str) -> int:
+    return number.count(".") + 1 if number else 0
+
+
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+
+def squeeze(text: str) -> str:
+    """Prose whitespace: tabs and runs of spaces become one space; line breaks kept."""
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
+
+
+def markdown_table(rows: List[List[str]]) -> str:
+    """A markdown table: the first row is the header; ``|`` and line breaks escaped."""
+    width = max(len(r) for r in rows)
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [c.replace("|", "\\|").replace("\n", "<br>") for c in row] + [""] * (width - len(row))
+        lines.append("| " + " | ".join(cells) + " |")
+        if i == 0:
+            lines.append("|" + "---|" * width)
+    return "\n".join(lines)
