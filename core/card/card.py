@@ -33,6 +33,7 @@ DESCRIPTIONS = {
     "sft": "synthetic instruction pairs (chat `messages`) for supervised fine-tuning",
     "preference": "synthetic preference pairs (`prompt`, `chosen`, `rejected`) for DPO-style alignment",
     "dropped": "records dropped on purpose, with `drop_stage`, `drop_rule`, `drop_detail`, `duplicate_of` (audit)",
+    "dropped_inputs": "input files skipped on purpose (empty, binary, excluded), with the rule (audit)",
     "rejects": "inputs and records that failed, with the stage and error (audit)",
 }
 TASK_CATEGORIES = {"pretrain": "text-generation", "sft": "text-generation", "preference": "text-generation"}
@@ -285,10 +286,25 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
             out.append(Block("table", headers=["stage", "in", "removed", "removed %", "clusters",
                                                "largest cluster"], rows=rows))
         out.extend(_img(pl_by, "dedup.png"))
+        for name, st in sorted(data.dedup_stats.items()):
+            params = st.get("params") or {}
+            if params:
+                out.append(Block("p", f"`{name}` parameters: " + ", ".join(f"`{k}={v}`" for k, v in params.items())
+                                 + "."))
+            pairs = (st.get("sample_pairs") or [])[:10]
+            low = st.get("lowest_jaccard_pairs") or []
+            if pairs or low:
+                out.append(Block("p", f"`{name}`: sample duplicate pairs and the least similar pairs it linked "
+                                      f"(look at them with `telecom-etl inspect OUT --where id=ID`):"))
+                out.append(Block("table", headers=["pair", "a", "b", "estimated Jaccard"],
+                                 rows=[["sample", f"`{p.get('a')}`", f"`{p.get('b')}`", p.get("estimated_jaccard")]
+                                       for p in pairs]
+                                 + [["lowest", f"`{p.get('a')}`", f"`{p.get('b')}`", p.get("estimated_jaccard")]
+                                    for p in low]))
     # -- synthetic -----------------------------------------------------------
     if data.facets or data.numeric:
         out.append(Block("h2", "Synthetic data"))
-        for ds_name in sorted(set(data.facets) | set(data.numeric)):
+        for ds_name in [d.name for d in data.datasets if d.name in data.facets or d.name in data.numeric]:
             out.append(Block("h3", f"`{ds_name}`"))
             for col, counts in (data.facets.get(ds_name) or {}).items():
                 total = sum(n for _, n in counts)

@@ -30,7 +30,7 @@ from telecom_etl import io
 #: present is the default config of the card.
 PRIMARY_ORDER = ("pretrain", "sft", "preference")
 #: Folders kept for inspection, listed after everything else.
-AUDIT_ORDER = ("dropped", "rejects")
+AUDIT_ORDER = ("dropped", "dropped_inputs", "rejects")
 SPLIT_NAMES = ("train", "validation", "test")
 _SPLIT_ALIASES = {"valid": "validation", "val": "validation", "dev": "validation", "eval": "test"}
 _SPLIT_PREFIX = re.compile(r"^(train|validation|valid|val|dev|test|eval)(?=[-_.])")
@@ -210,3 +210,51 @@ def find(datasets: Sequence[Dataset], name: str) -> Optional[Dataset]:
         if ds.name == name:
             return ds
     return None
+
+
+def read_positions(ds: Dataset, columns: Optional[Iterable[str]] = None) -> pl.DataFrame:
+    """Like :func:`read`, plus ``__shard`` (index into ``ds.files``) and ``__row`` (row in
+    that shard), so a few rows picked from a filtered frame can be fetched in full later
+    with :func:`read_rows` without loading every shard's text."""
+    wanted = None if columns is None else [c for c in dict.fromkeys(columns) if c in ds.columns]
+    frames = []
+    for i, path in enumerate(ds.files):
+        table = _read_table(path, wanted)
+        frame = pl.from_arrow(table)
+        if isinstance(frame, pl.Series):
+            frame = frame.to_frame()
+        frame = frame.with_columns(pl.lit(i, dtype=pl.Int64).alias("__shard"),
+                                   pl.int_range(0, frame.height, dtype=pl.Int64).alias("__row"))
+        frames.append(frame)
+    if not frames:
+        return pl.DataFrame({"__shard": [], "__row": []}, schema={"__shard": pl.Int64, "__row": pl.Int64})
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _open_parquet(path: str):
+    if io.has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        return pq.ParquetFile(FileSystems.open(path))
+    return pq.ParquetFile(path)
+
+
+def read_rows(ds: Dataset, positions: Sequence[tuple]) -> List[dict]:
+    """Full rows at ``(shard index, row)`` positions, in the order given. Only the row
+    groups holding those rows are read."""
+    out: Dict[tuple, dict] = {}
+    by_shard: Dict[int, List[int]] = {}
+    for shard, row in positions:
+        by_shard.setdefault(int(shard), []).append(int(row))
+    for shard, rows in sorted(by_shard.items()):
+        pf = _open_parquet(ds.files[shard])
+        start = 0
+        for g in range(pf.metadata.num_row_groups):
+            n = pf.metadata.row_group(g).num_rows
+            inside = [r for r in rows if start <= r < start + n]
+            if inside:
+                group = pf.read_row_group(g).to_pylist()
+                for r in inside:
+                    out[(shard, r)] = group[r - start]
+            start += n
+    return [out[(int(s), int(r))] for s, r in positions if (int(s), int(r)) in out]

@@ -28,7 +28,7 @@ from typing import Callable, List, Optional, Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from telecom_etl.card.stats import CardData, human
 
@@ -84,7 +84,8 @@ def _barh(ax, labels: Sequence[str], values: Sequence[float], color, title: str,
     for y, v in zip(ys, values):
         ax.text(v + top * 0.01, y, human(v), va="center", fontsize=8)
     ax.set_xlim(0, top * 1.15 if top else 1)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v)))
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -94,6 +95,8 @@ def _barh(ax, labels: Sequence[str], values: Sequence[float], color, title: str,
 
 def plot_sources(data: CardData) -> Optional[Plot]:
     rows = [r for r in data.sources if r.documents]
+    if any(r.dataset == "pretrain" for r in rows):  # synthetic sets have their own plot
+        rows = [r for r in rows if r.dataset == "pretrain"]
     if not rows:
         return None
     multi = len({r.dataset for r in rows}) > 1
@@ -240,6 +243,8 @@ def plot_dedup(data: CardData) -> Optional[Plot]:
     ax.set_ylabel("clusters")
     if max(n for c in clusters.values() for n in c.values()) > 50:
         ax.set_yscale("log")
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Duplicate cluster sizes")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)

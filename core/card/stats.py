@@ -101,6 +101,7 @@ class CardData:
     drops: List[Drop] = field(default_factory=list)
     dedup_stages: List[Tuple[str, dict]] = field(default_factory=list)
     cluster_sizes: Dict[str, Counter] = field(default_factory=dict)  # dedup stage -> size -> clusters
+    dedup_stats: Dict[str, dict] = field(default_factory=dict)  # stage -> OUT/_stats/dedup.json entry
     facets: Dict[str, Dict[str, List[Tuple[str, int]]]] = field(default_factory=dict)  # dataset -> column -> counts
     numeric: Dict[str, Dict[str, Dict[str, float]]] = field(default_factory=dict)  # dataset -> column -> summary
     run_facts: Dict[str, Any] = field(default_factory=dict)
@@ -300,6 +301,7 @@ def collect(output: str, report: Optional[dict] = None, manifest=None, title: Op
     dropped = find(datasets, "dropped")
     if dropped is not None and dropped.total_rows:
         _collect_dropped(data, dropped)
+    _collect_dedup_stats(data)
     _collect_thresholds(data)
     data.run_facts = {k: v for k, v in sorted(report.items()) if k not in _REPORT_KNOWN}
     return data
@@ -413,16 +415,45 @@ def _collect_dropped(data: CardData, ds: Dataset) -> None:
             data.cluster_sizes[str(stage)] = Counter(int(n) + 1 for n in part["len"].to_list())
 
 
+def _collect_dedup_stats(data: CardData) -> None:
+    """Dedup stages that write ``OUT/_stats/dedup.json`` (one entry per stage, with
+    ``cluster_sizes`` {size: clusters}, ``params``, ``largest_clusters``, ``sample_pairs``)
+    know their clusters better than ``duplicate_of`` can tell: prefer theirs."""
+    path = io.join(data.output, "_stats", "dedup.json")
+    if not io.exists(path):
+        return
+    try:
+        entries = json.loads(io.read_bytes(path).decode("utf-8"))
+    except (ValueError, OSError):
+        return
+    for entry in entries if isinstance(entries, list) else [entries]:
+        if not isinstance(entry, dict) or not entry.get("stage"):
+            continue
+        data.dedup_stats[str(entry["stage"])] = entry
+        sizes = entry.get("cluster_sizes")
+        if isinstance(sizes, dict) and sizes:
+            data.cluster_sizes[str(entry["stage"])] = Counter({int(k): int(v) for k, v in sizes.items()})
+
+
 def _collect_thresholds(data: CardData) -> None:
+    """Thresholds per score (and length), one line per distinct value: profiles sharing a
+    value are named together ("language.min_score (3gpp, paper) = 0.65")."""
     keys = [d.key for d in data.scores]
-    by_key = {d.key: d for d in data.scores}
+    found: Dict[Tuple[str, str, float], List[str]] = {}  # (target, filter.param, value) -> profiles
     for profile, name, params in _filter_specs(data.manifest):
         if "length" in name:
             for param, value in sorted(params.items()):
                 if param.endswith("_chars") and _number(value):
-                    data.length_thresholds.append(Threshold(f"{profile}/{name}.{param}", float(value)))
+                    found.setdefault(("\0length", f"{name}.{param}", float(value)), []).append(profile)
         for param, key, value in _score_thresholds(name, params, keys):
-            by_key[key].thresholds.append(Threshold(f"{profile}/{name}.{param}", value))
+            found.setdefault((key, f"{name}.{param}", value), []).append(profile)
+    by_key = {d.key: d for d in data.scores}
+    for (target, what, value), profiles in sorted(found.items()):
+        t = Threshold(f"{what}, profile{'s' if len(profiles) > 1 else ''} {', '.join(profiles)}", value)
+        if target == "\0length":
+            data.length_thresholds.append(t)
+        else:
+            by_key[target].thresholds.append(t)
 
 
 # ---------------------------------------------------------------------------
