@@ -212,27 +212,45 @@ def _find_gutter(lines: Sequence[_Line], left: float, right: float) -> Optional[
     # a centred author line or page number may cross the gutter: tolerate a few
     tol = max(2, int(0.04 * len(lines)))
     lo, hi = int(0.2 * nbins), int(0.8 * nbins)
-    best: Optional[Tuple[int, int]] = None
+    runs: List[Tuple[int, int]] = []
     start = None
     for i in range(lo, hi + 1):
         empty = i < hi and cover[i] <= tol
         if empty and start is None:
             start = i
         elif not empty and start is not None:
-            if best is None or i - start > best[1] - best[0]:
-                best = (start, i)
+            if (i - start) * step >= 4:
+                runs.append((start, i))
             start = None
-    if best is None or (best[1] - best[0]) * step < 4:
-        return None
-    gx = left + (best[0] + best[1]) / 2 * step
-    n_left = sum(1 for ln in lines if ln.x1 <= gx)
-    n_right = sum(1 for ln in lines if ln.x0 >= gx)
-    wide_left = sum(1 for ln in lines if ln.x1 <= gx and ln.width > 0.3 * width)
-    wide_right = sum(1 for ln in lines if ln.x0 >= gx and ln.width > 0.3 * width)
-    crossing = len(lines) - n_left - n_right
-    if min(wide_left, wide_right) < 3 or crossing > 0.35 * len(lines) or min(n_left, n_right) < 0.15 * len(lines):
-        return None
-    return gx
+    # the gutter is the gap with most text fully on both sides (a gap inside a plot has little)
+    best, best_score = None, None
+    for a, b in sorted(runs, key=lambda r: r[0] - r[1])[:8]:
+        # the gutter proper is the emptiest stretch of the gap (a plot margin may extend it)
+        low = min(cover[a:b])
+        stretch, run_start = (a, a), None
+        for i in range(a, b + 1):
+            if i < b and cover[i] == low:
+                run_start = i if run_start is None else run_start
+            elif run_start is not None:
+                if i - run_start > stretch[1] - stretch[0]:
+                    stretch = (run_start, i)
+                run_start = None
+        gx = left + (stretch[0] + stretch[1]) / 2 * step
+        n_left = n_right = wide_left = wide_right = 0
+        for ln in lines:
+            if ln.x1 <= gx:
+                n_left += 1
+                wide_left += ln.width > 0.3 * width
+            elif ln.x0 >= gx:
+                n_right += 1
+                wide_right += ln.width > 0.3 * width
+        crossing = len(lines) - n_left - n_right
+        if min(wide_left, wide_right) < 3 or crossing > 0.35 * len(lines) or min(n_left, n_right) < 0.15 * len(lines):
+            continue
+        score = (min(wide_left, wide_right), b - a)
+        if best_score is None or score > best_score:
+            best, best_score = gx, score
+    return best
 
 
 def _reading_order(lines: List[_Line]) -> List[Tuple[int, List[_Line]]]:
@@ -323,6 +341,7 @@ _SHORT_WORDS = frozenset("a i o an as at be by do go he if in is it me my no of 
                          "am et al eg ie vs db hz ms km ns".split())
 
 
+_NUMBER = re.compile(r"[-\u2212+]?\d+(?:[.,]\d+)*%?")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
 
 
@@ -537,6 +556,11 @@ class _Extraction:
         text = row.text.strip()
         if "\ufffd" in text and text.count("\ufffd") >= 0.3 * len(text):
             return True
+        if row.size < self.body_size - 0.5:
+            tokens = text.split()
+            numeric = sum(1 for t in tokens if _NUMBER.fullmatch(t))
+            if numeric >= 4 and numeric >= 0.6 * len(tokens):  # a row of axis ticks
+                return True
         if len(text) > 40 and row.width >= 0.5 * col_width:
             return False
         if row.size < 0.8 * self.body_size:
