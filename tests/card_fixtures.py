@@ -118,7 +118,10 @@ def make_output(root: str) -> dict:
     }
     report = {"toolkit": "telecom-etl", "version": "0.1.0", "manifest": None, "manifest_digest": "abc123",
               "doc_stages": ["filter", "dedup_near"], "stages": stages, "checks": [], "balanced": True,
-              "cost": {"usd": 1.25, "requests": 59}}
+              "totals": {"docs_out": n_kept, "cost_usd": 1.25},
+              "usage": {"by_teacher": {"writer": {"model": "gpt-4o", "requests": 45, "cost_usd": 1.0},
+                                       "judge": {"model": "llama-3.1-70b", "requests": 14, "cost_usd": 0.25}},
+                        "total": {"requests": 59, "cost_usd": 1.25}}}
     with open(os.path.join(root, "report.json"), "w") as fh:
         json.dump(report, fh)
     return {"kept": n_kept, "dropped": len(dropped), "per_source": {n: c for n, _, _, c in SOURCES},

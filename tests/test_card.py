@@ -203,7 +203,10 @@ def test_rich_card_thresholds_dedup_and_synthetic(rich):
     teachers = {r[0].strip("`"): num(r[1]) for r in table_rows(sft, "teacher")}
     assert sum(teachers.values()) == exp["sft"]
     # anything else the command put in report.json
-    assert "## Run facts" in body and "usd: 1.25" in body
+    facts = section(body, "Run facts")
+    teachers = {r[0].strip("`"): r for r in table_rows(facts, "by_teacher")}
+    assert teachers["writer"][1:] == ["gpt-4o", "45", "1"] and teachers["judge"][3] == "0.25"
+    assert table_rows(facts, "key") == [["`requests`", "59"], ["`cost_usd`", "1.25"]]
     html = (out / "report.html").read_text(encoding="utf-8")
     names = {p.name for p in check_plots(out, body, html)}
     assert names == {"sources.png", "lengths.png", "scores.png", "drops.png", "dedup.png", "synth.png"}

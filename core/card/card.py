@@ -147,7 +147,10 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
     if rep.get("manifest_digest"):
         made_by += f" (digest `{rep['manifest_digest']}`)"
     out.append(Block("p", f"{made_by}. {totals}; about {human(tok)} tokens (estimated at ~4 characters per token)."))
-    if "balanced" in rep:
+    totals = {k: v for k, v in (rep.get("totals") or {}).items() if _scalar(v)}
+    if totals:
+        out.append(Block("table", headers=list(totals), rows=[[_fact(v) for v in totals.values()]]))
+    if "balanced" in rep and (rep.get("checks") or not rep["balanced"]):
         checks = rep.get("checks") or []
         out.append(Block("p", f"Accounting: all {len(checks)} checks pass (every record is kept, dropped with a "
                               f"rule, or failed with an error)." if rep["balanced"] else
@@ -320,8 +323,8 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
         out.append(Block("h2", "Run facts"))
         out.append(Block("p", "Further figures the command recorded in `report.json` (teachers, prompt versions, "
                               "usage and cost when it ran teacher models)."))
-        out.append(Block("code", yaml.safe_dump(data.run_facts, sort_keys=True, default_flow_style=False,
-                                                allow_unicode=True).rstrip(), lang="yaml"))
+        for key, value in data.run_facts.items():
+            out.extend(fact_blocks(key, value))
     # -- reproduce -----------------------------------------------------------
     checks = rep.get("checks") or []
     bad = [c for c in checks if not c.get("ok")]
@@ -338,6 +341,45 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
     if text:
         out.append(Block("details", "The manifest", children=[Block("code", text.rstrip(), lang="yaml")]))
     return out
+
+
+def _scalar(v) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def _fact(v) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v).lower()
+    if isinstance(v, (int, float)):
+        return _n(v)
+    return str(v)
+
+
+def fact_blocks(key: str, value, level: int = 0) -> List[Block]:
+    """A report.json entry as tables where its shape allows (a dict of records becomes
+    one table, a flat dict a key/value table), YAML otherwise; nothing is left out."""
+    title = Block("h3", f"`{key}`") if level == 0 else Block("p", f"**{key}**")
+    if _scalar(value):
+        return [Block("p", f"`{key}`: {_fact(value)}")]
+    if isinstance(value, dict) and value and all(_scalar(v) for v in value.values()):
+        return [title, Block("table", headers=["key", "value"], rows=[[f"`{k}`", _fact(v)] for k, v in value.items()])]
+    records = None
+    if isinstance(value, dict) and value and all(isinstance(v, dict) and v and all(_scalar(x) for x in v.values())
+                                                 for v in value.values()):
+        records = [{key: k, **v} for k, v in value.items()]
+    elif isinstance(value, list) and value and all(isinstance(v, dict) and all(_scalar(x) for x in v.values())
+                                                   for v in value):
+        records = value
+    if records:
+        cols = list(dict.fromkeys(c for r in records for c in r))
+        return [title, Block("table", headers=cols, rows=[[_fact(r.get(c)) for c in cols] for r in records])]
+    if isinstance(value, dict) and value and level < 1:
+        out = [title]
+        for k, v in value.items():
+            out.extend(fact_blocks(k, v, level + 1))
+        return out
+    return [title, Block("code", yaml.safe_dump(value, sort_keys=False, default_flow_style=False,
+                                                allow_unicode=True).rstrip(), lang="yaml")]
 
 
 # ---------------------------------------------------------------------------

@@ -256,13 +256,18 @@ def plot_dedup(data: CardData) -> Optional[Plot]:
 def plot_synth(data: CardData) -> Optional[Plot]:
     panels = []
     for ds, facets in data.facets.items():
-        for col in ("task", "task_family", "teacher", "teacher_model", "model", "prompt_version"):
-            if col in facets and len(panels) < 4:
+        for col in ("task", "task_family", "teacher", "model", "teacher_model", "prompt_version", "decided_by",
+                    "chosen_model"):
+            if col in facets and len(panels) < 6:
                 panels.append((f"{ds}: {col}", facets[col]))
     if not panels:
         return None
     fig = _figure()
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    ncols = min(3, len(panels))
+    grid = fig.subplots(math.ceil(len(panels) / ncols), ncols, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
     for i, (ax, (title, counts)) in enumerate(zip(axes, panels)):
         items = _top(counts, 15)
         _barh(ax, [k for k, _ in items], [v for _, v in items], PALETTE[i % len(PALETTE)], title, "records")

@@ -33,15 +33,16 @@ from telecom_etl.card.outputs import Dataset, discover, find, read
 #: Columns holding the training text of a record, by dataset family.
 TEXT_COLUMNS = ("text", "messages", "prompt", "chosen", "rejected", "instruction", "response", "completion")
 #: Categorical columns worth counting in synthetic datasets (task mix, teachers, prompt versions).
-SYNTH_FACETS = ("task", "task_family", "teacher", "teacher_model", "model", "chosen_model", "rejected_model",
-                "judge", "judge_model", "prompt_version", "source", "kind")
+SYNTH_FACETS = ("task", "task_family", "teacher", "teacher_model", "model", "prompt_version", "chosen_model",
+                "rejected_model", "decided_by", "answer_kind", "judge", "judge_model", "judge_prompt_version",
+                "judge_agrees", "source", "kind")
 #: Numeric columns of synthetic datasets whose distribution is worth a line in the card.
 SYNTH_NUMERIC = ("margin", "chosen_score", "rejected_score", "judge_score", "cost_usd", "n_tokens")
 STAGE_ORDER_HEAD = ("list", "extract", "extract_parts")
 #: report.json keys the card renders in their own sections; any other top-level key a
 #: command adds (cost, usage, teachers, ...) is shown in "Run facts".
 _REPORT_KNOWN = {"toolkit", "version", "manifest", "manifest_digest", "output", "totals", "doc_stages",
-                 "stages", "shards", "checks", "balanced"}
+                 "stages", "shards", "checks", "balanced", "command"}
 CHARS_PER_TOKEN = 4  # telecom_etl.record.estimate_tokens
 
 
@@ -381,7 +382,10 @@ def _collect_synth(data: CardData, ds: Dataset, sized: pl.DataFrame) -> None:
     for col in SYNTH_FACETS:
         if col in sized.columns and sized.schema[col] == pl.String:
             counts = sized.group_by(pl.col(col).fill_null("(none)")).len().sort(["len", col], descending=[True, False])
-            facets[col] = [(r[0], int(r[1])) for r in counts.iter_rows()]
+            values = [(r[0], int(r[1])) for r in counts.iter_rows()]
+            if len(values) == 1 and values[0][0] in ("(none)", "(all)"):
+                continue  # a column nobody filled, or the placeholder for a missing one
+            facets[col] = values
     if facets:
         data.facets[ds.name] = facets
     numeric = {}
