@@ -70,7 +70,8 @@ def shard_rows(folder: str) -> Dict[str, int]:
 
 
 def build_report(output: str, doc_stages: List[str], manifest_path: Optional[str] = None,
-                 manifest_digest: Optional[str] = None, extra: Optional[dict] = None) -> dict:
+                 manifest_digest: Optional[str] = None, extra: Optional[dict] = None,
+                 rows_folder: str = "pretrain") -> dict:
     with open_text(io.join(output, "_stats", "stats.json")) as text:
         events = json.loads(text)
     stages = aggregate(events)
@@ -85,8 +86,8 @@ def build_report(output: str, doc_stages: List[str], manifest_path: Optional[str
         checks.append({"check": f"{name}: in == kept + dropped + failed", "ok": total == st["in"],
                        "left": st["in"], "right": total})
     last = stages.get(present[-1], _blank())["kept"] if present else 0
-    rows = shard_rows(io.join(output, "pretrain"))
-    checks.append({"check": "rows in pretrain/ == last stage kept", "ok": sum(rows.values()) == last,
+    rows = shard_rows(io.join(output, rows_folder))
+    checks.append({"check": f"rows in {rows_folder}/ == last stage kept", "ok": sum(rows.values()) == last,
                    "left": sum(rows.values()), "right": last})
     extract = stages.get("extract", _blank())
     extract_docs = stages.get("extract_docs", _blank())

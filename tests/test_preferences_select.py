@@ -177,3 +177,9 @@ def test_pair_rows_fit_the_dpo_schema_in_trl_conversational_form():
         "teacher", "student", 7.0, "judge")
     assert got["chosen_rationale"] == "scored 9.0" and got["judge_model"] == "judge-m"
     assert [c["model"] for c in got["candidates"]] == ["teacher", "student"]
+
+
+def test_judge_score_struct_names_the_rubric():
+    from telecom_etl.synth.preferences.schema import JUDGE_SCORES
+
+    assert [f.name for f in JUDGE_SCORES] == [c.name for c in RUBRIC]

@@ -35,6 +35,10 @@ CANDIDATE_SUMMARY = pa.struct([
     ("judge_score", pa.float64()), ("judge_error", pa.string()),
 ])
 
+# a struct, not a map: Hugging Face datasets has no map type
+JUDGE_SCORES = pa.struct([(name, pa.float64()) for name in
+                          ("factual_accuracy", "completeness", "telecom_correctness", "clarity")])
+
 PREFERENCE_SCHEMA = pa.schema(
     [
         ("prompt", MESSAGES),
@@ -60,8 +64,8 @@ PREFERENCE_SCHEMA = pa.schema(
         ("reference", pa.large_string()),
         ("chosen_judge_score", pa.float64()),
         ("rejected_judge_score", pa.float64()),
-        ("chosen_judge_scores", pa.map_(pa.string(), pa.float64())),
-        ("rejected_judge_scores", pa.map_(pa.string(), pa.float64())),
+        ("chosen_judge_scores", JUDGE_SCORES),  # per rubric criterion, 1-10
+        ("rejected_judge_scores", JUDGE_SCORES),
         ("chosen_rationale", pa.large_string()),
         ("rejected_rationale", pa.large_string()),
         ("judge_agrees", pa.string()),  # reference-decided pairs the judge also scored: agree/disagree/tie
@@ -74,6 +78,39 @@ PREFERENCE_SCHEMA = pa.schema(
     metadata={b"telecom_etl.schema": b"preference", b"telecom_etl.schema_version": SCHEMA_VERSION.encode(),
               b"telecom_etl.preference_format": PREFERENCE_FORMAT.encode()},
 )
+
+
+DROPPED_CANDIDATE = pa.struct([
+    ("model", pa.string()), ("teacher", pa.string()), ("temperature", pa.float64()), ("sample", pa.int32()),
+    ("text", pa.large_string()), ("finish_reason", pa.string()), ("error", pa.string()), ("verdict", pa.string()),
+    ("extracted", pa.string()), ("judge_score", pa.float64()), ("judge_error", pa.string()),
+    ("rationale", pa.large_string()),
+])
+
+#: items that gave no pair, with the stage, rule and detail, and every candidate (for inspection)
+DROPPED_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()), ("sft_id", pa.string()), ("task", pa.string()), ("answer_kind", pa.string()),
+        ("uri", pa.string()), ("drop_stage", pa.string()), ("drop_rule", pa.string()), ("drop_detail", pa.string()),
+        ("prompt", MESSAGES), ("reference", pa.large_string()), ("reference_error", pa.string()),
+        ("candidates", pa.list_(DROPPED_CANDIDATE)), ("schema_version", pa.string()),
+    ],
+    metadata={b"telecom_etl.schema": b"preference_dropped", b"telecom_etl.schema_version": SCHEMA_VERSION.encode()},
+)
+
+
+def dropped_row(rec) -> dict:
+    """A :class:`telecom_etl.pipelines.stage.DroppedRecord` of a preference stage as a row."""
+    item, why = rec.doc, rec.why
+    base = {"id": item.id, "uri": item.uri, "drop_stage": rec.stage, "drop_rule": why.rule,
+            "drop_detail": why.detail, "schema_version": SCHEMA_VERSION}
+    if not isinstance(item, PreferenceItem):  # dropped before it became an item (an SFT row)
+        return {**base, "task": item.source, "candidates": []}
+    return {**base, "sft_id": item.sft_id, "task": item.task, "answer_kind": item.answer_kind,
+            "prompt": [{"role": m["role"], "content": m["content"]} for m in item.prompt],
+            "reference": item.reference, "reference_error": item.reference_error,
+            "candidates": [{**c.summary(), "text": c.text, "finish_reason": c.finish_reason, "error": c.error,
+                            "rationale": c.rationale} for c in item.candidates]}
 
 
 @dataclass
@@ -193,7 +230,7 @@ class Pair:
             "chosen_temperature": c.temperature, "rejected_temperature": r.temperature,
             "chosen_verdict": c.verdict, "rejected_verdict": r.verdict, "reference": it.reference,
             "chosen_judge_score": c.judge_score, "rejected_judge_score": r.judge_score,
-            "chosen_judge_scores": sorted(c.judge_scores.items()), "rejected_judge_scores": sorted(r.judge_scores.items()),
+            "chosen_judge_scores": c.judge_scores or None, "rejected_judge_scores": r.judge_scores or None,
             "chosen_rationale": c.rationale, "rejected_rationale": r.rationale,
             "judge_agrees": self.judge_agrees, "judge_model": self.judge_model,
             "judge_prompt_version": None if self.judge_model is None else _judge_version(),
