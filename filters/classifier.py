@@ -38,8 +38,11 @@ def fasttext_text(text: str, max_chars: Optional[int] = None) -> str:
     return _SPACES.sub(" ", _PUNCT.sub(r" \1 ", text.lower())).strip()
 
 
-def load_model(path: str):
-    """A fastText model from a local path or any filesystem Beam reads (gs://...), cached."""
+def load_model(path: str, cache: bool = True):
+    """A fastText model from a local path or any filesystem Beam reads (gs://...), cached
+    per process (``cache=False`` for a model file that was just rewritten)."""
+    if not cache:
+        _MODELS.pop(path, None)
     if path not in _MODELS:
         import fasttext
 

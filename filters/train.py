@@ -47,7 +47,7 @@ class FastTextParams:
     (200k x 50 x 4 bytes = 40 MB); fastText's own default (2M x 100) makes 800 MB files."""
 
     epoch: int = 25
-    lr: float = 0.5
+    lr: float = 0.1
     dim: int = 50
     word_ngrams: int = 2
     min_count: int = 1
@@ -286,15 +286,34 @@ def write_fasttext_file(examples: Iterable[Example], path: str) -> int:
     return n
 
 
-def train_fasttext(examples: Sequence[Example], params: FastTextParams):
+def _fit(input_path: str, model_path: str, kwargs: dict) -> None:
     import fasttext
 
     fasttext.FastText.eprint = lambda *a, **k: None
+    fasttext.train_supervised(input=input_path, **kwargs).save_model(model_path)
+
+
+def train_fasttext(examples: Sequence[Example], params: FastTextParams, model_path: str):
+    """Train on ``examples`` and save the model to ``model_path``; returns the loaded model.
+
+    Training runs in a fresh (spawned) process: in fasttext-numpy2 0.10, a process that
+    has called ``predict`` afterwards fails its next training with "Encountered NaN."
+    (seen here), so training in-process would break a second run in the same Python
+    session (tests, notebooks, a pipeline worker that scored before). It also keeps the
+    training's memory out of the caller.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from telecom_etl.filters.classifier import load_model
+
     with tempfile.TemporaryDirectory(prefix="telecom-etl-ft-") as tmp:
         path = os.path.join(tmp, "train.txt")
         if write_fasttext_file(examples, path) == 0:
             raise ValueError("no training examples")
-        return fasttext.train_supervised(input=path, **params.fasttext_kwargs())
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pool.submit(_fit, path, model_path, params.fasttext_kwargs()).result()
+    return load_model(model_path, cache=False)
 
 
 def binary_metrics(scores: Sequence[float], gold: Sequence[bool], threshold: float) -> dict:
@@ -356,7 +375,8 @@ def train_classifier(examples: Sequence[Example], model_path: str, positive_labe
     if not train or not valid or not test:
         raise ValueError(f"too few examples to hold out validation and test sets "
                          f"({len(examples)} chunks); give more documents or a larger --holdout")
-    model = train_fasttext(train, params)
+    os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
+    model = train_fasttext(train, params, model_path)
     v_scores = score(model, valid, positive_label)
     v_gold = [ex.label == positive_label for ex in valid]
     threshold = choose_threshold(v_scores, v_gold)
@@ -367,8 +387,6 @@ def train_classifier(examples: Sequence[Example], model_path: str, positive_labe
         "test_at_0.5": binary_metrics(t_scores, t_gold, 0.5),
         "validation": binary_metrics(v_scores, v_gold, threshold),
     }
-    os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
-    model.save_model(model_path)
     import fasttext
 
     card = {
