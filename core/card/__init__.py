@@ -58,7 +58,7 @@ def write_card(output: str, report: Optional[dict] = None, manifest=None, title:
         io.write_bytes_atomic(path, p.png)
         written.append(path)
     # plots of an earlier run that this one no longer draws (no scores this time, say)
-    if io.exists(plot_dir):
+    if io.has_scheme(plot_dir) or io.exists(plot_dir):  # object stores have no folders to test for
         keep = {p.name for p in plots}
         for stale in io.match(io.join(plot_dir, "*.png")):
             name = stale.rsplit("/", 1)[-1]
