@@ -40,7 +40,7 @@ from typing import Any, Dict, Iterator, Optional, Union
 from telecom_etl import io
 from telecom_etl.extractors.base import SourceItem, SourceKind
 from telecom_etl.extractors.coderepo import git, languages, licenses, notebook, paths
-from telecom_etl.extractors.coderepo.tree import TreeFile, TreeWalker
+from telecom_etl.extractors.coderepo.tree import TreeWalker, notebook_limit
 from telecom_etl.extractors.sniff import sniff
 from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.registry import SOURCES
@@ -199,9 +199,13 @@ class CodeSource(SourceKind):
         return f"{base}@{commit or 'HEAD'}/{rel}"
 
     # -- extraction ------------------------------------------------------
+    def _limit(self, item: SourceItem) -> int:
+        limit = int(float(self.option("max_file_kb")) * 1024)
+        return notebook_limit(limit) if item.uri.endswith(".ipynb") else limit
+
     def _read(self, item: SourceItem) -> bytes:
         local = item.meta.get("local", item.uri)
-        limit = int(float(self.option("max_file_kb")) * 1024)
+        limit = self._limit(item)
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
             fd = os.open(local, flags)
@@ -221,7 +225,7 @@ class CodeSource(SourceKind):
     def extract(self, item: SourceItem):
         meta = item.meta
         data = self._read(item)
-        limit = int(float(self.option("max_file_kb")) * 1024)
+        limit = self._limit(item)
         if len(data) > limit:
             yield Dropped("too_large", f"grew past {limit} bytes after listing", uri=item.uri)
             return
@@ -249,17 +253,21 @@ class CodeSource(SourceKind):
             if not cells:
                 yield Dropped("empty_notebook", "no code or markdown cell with content", uri=item.uri)
                 return
-            extra.update(notebook="true", notebook_cells=str(cells))
+            # the size rules judge the cells, not the outputs the file also carries
+            extra.update(notebook="true", notebook_cells=str(cells), notebook_bytes=str(len(data)),
+                         size_bytes=str(len(text.encode("utf-8"))))
         wanted = _str_list(self.config, "languages")
         if wanted and language not in wanted:
             yield Dropped("language_not_selected", language, uri=item.uri)
             return
         if encoding != "utf-8":
             extra["encoding"] = encoding
-        file_license = licenses.spdx_header(text)
         license_expr, license_from = self.config.license, "manifest"
-        if not license_expr and file_license:
-            license_expr, license_from = file_license, "spdx_header"
+        if not license_expr:
+            file_license, license_from = licenses.spdx_header(text), "spdx_header"
+            if not file_license:
+                file_license, license_from = licenses.header_notice(text), "header_notice"
+            license_expr = file_license
         if not license_expr and meta.get("license"):
             license_expr, license_from = meta["license"], meta.get("license_from") or "license_file"
         if meta.get("license"):

@@ -104,8 +104,12 @@ _PHRASES: List[Tuple[str, Tuple[str, ...]]] = [
 ]
 
 
-def identify(text: str) -> Optional[str]:
-    """SPDX id of one license text (or a short license notice), or None when unrecognised."""
+def identify(text: str, short_statements: bool = True) -> Optional[str]:
+    """SPDX id of one license text (or a license notice), or None when unrecognised.
+
+    ``short_statements`` also accepts bare one-liners ("MIT License", "GPLv2"), which
+    fit a LICENSE file but not a comment of a source file.
+    """
     t = _norm(text)
     if not t:
         return None
@@ -127,6 +131,8 @@ def identify(text: str) -> Optional[str]:
         best = gnu
     if best is not None:
         return best[1]
+    if not short_statements:
+        return None
     # bare one-line statements: "MIT License", "Licensed under GPLv2"
     short = t[:300]
     for pattern, spdx in ((r"\bmit license\b", "MIT"), (r"\bapache[- ]2(\.0)?\b", "Apache-2.0"),
@@ -155,6 +161,15 @@ def spdx_header(text: str, max_lines: int = 30) -> Optional[str]:
     if not tokens or not all(_SPDX_TOKEN.match(tok) for tok in tokens):
         return None
     return " ".join(tokens).replace("( ", "(").replace(" )", ")")
+
+
+def header_notice(text: str, max_lines: int = 40) -> Optional[str]:
+    """The license a source file's header comment grants ("... under the terms of the GNU
+    Lesser General Public License ... version 2.1 ... or any later version"), if any."""
+    head = "\n".join(text.split("\n", max_lines)[:max_lines])
+    if "licen" not in head.lower():
+        return None
+    return identify(head, short_statements=False)
 
 
 def _choice_group(name: str) -> bool:

@@ -5,7 +5,7 @@ Every regular file under the root becomes exactly one :class:`TreeFile` or one
 ``symlink_outside_root``, one pointing at an ancestor or itself ``symlink_loop``, a
 dangling one ``symlink_broken``, one to a file inside the tree ``symlink_duplicate``: the
 target is read where it lives). Version-control metadata (``.git``) is not part of the
-tree and is not walked. In a git checkout only tracked files count; an untracked folder
+tree and is not walked; tool output (``__pycache__/``, ``*.egg-info/``) is ``build_artifact``. In a git checkout only tracked files count; an untracked folder
 or a submodule is one drop for the whole folder (a build folder can hold many files).
 """
 from __future__ import annotations
@@ -25,6 +25,12 @@ class TreeFile:
     local: str  # path to open
     rel: str  # path relative to the walked root (posix)
     size: int
+
+
+def notebook_limit(max_bytes: int) -> int:
+    """Notebooks carry their outputs (images, tables): read them up to 10x the cap; the
+    size rules then judge the cells' text."""
+    return max_bytes * 10
 
 
 def _within(path: str, root: str) -> bool:
@@ -119,7 +125,7 @@ class TreeWalker:
                 return
         if vendored is None and self.drop_vendored and entry.name in paths.VENDORED_DIRS:
             vendored = _rel(local, self.root)
-        if cache is None and entry.name in paths.CACHE_DIRS:
+        if cache is None and paths.is_build_artifact_dir(entry.name):
             cache = _rel(local, self.root)
         yield from self._walk_dir(local, vendored, cache)
 
@@ -128,7 +134,7 @@ class TreeWalker:
         if self.tracked is not None and self._top_rel(local) not in self.tracked:
             return Dropped("untracked", "not tracked by git", uri=local)
         if cache is not None:
-            return Dropped("cache_dir", f"tool cache folder {cache}/", uri=local)
+            return Dropped("build_artifact", f"in tool output folder {cache}/", uri=local)
         if vendored is not None:
             return Dropped("vendored", f"in vendored folder {vendored}/", uri=local)
         why = self.selector.why_not(rel)
@@ -136,8 +142,9 @@ class TreeWalker:
             return Dropped("excluded", why, uri=local)
         if licenses.is_license_file(name):
             return Dropped("license_file", "license text (recorded as the tree's license)", uri=local)
-        if size > self.max_bytes:
-            return Dropped("too_large", f"{size} bytes > {self.max_bytes}", uri=local)
+        limit = notebook_limit(self.max_bytes) if name.endswith(".ipynb") else self.max_bytes
+        if size > limit:
+            return Dropped("too_large", f"{size} bytes > {limit}", uri=local)
         return TreeFile(local, rel, size)
 
     def one(self, local: str) -> Union[TreeFile, Dropped]:
@@ -154,5 +161,5 @@ class TreeWalker:
             return Dropped("special_file", "not a regular file (device, FIFO or socket)", uri=local)
         rel = _rel(local, self.root)
         vendored = paths.vendored_dir(rel) if self.drop_vendored else None
-        cache = paths.vendored_dir(rel, paths.CACHE_DIRS)
+        cache = paths.build_artifact_dir(rel)
         return self._file(local, os.path.basename(local), st.st_size, vendored and vendored + "/..", cache)

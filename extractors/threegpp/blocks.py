@@ -39,18 +39,24 @@ _ANNEX = re.compile(r"^Annex\s+(?P<num>[A-Z]{1,2})\b\s*(?:\((?P<kind>[^)]*)\))?\
 
 
 def split_heading(text: str) -> Tuple[str, str]:
-    """``"5.3.5\\tRRC reconfiguration"`` -> ``("5.3.5", "RRC reconfiguration")``;
-    ``"Annex A (informative):\\nChange history"`` -> ``("A", "Change history")``;
-    ``"Foreword"`` -> ``("", "Foreword")``."""
-    text = " ".join(text.split())
-    m = _ANNEX.match(text)
+    """``"5.3.5\tRRC reconfiguration"`` -> ``("5.3.5", "RRC reconfiguration")``;
+    ``"Annex A (informative):\nChange history"`` -> ``("A", "Change history")``;
+    ``"Foreword"`` -> ``("", "Foreword")``; ``"5G System overview"`` -> ``("", "5G System overview")``.
+
+    Word separates a clause number from its title by a tab; after a mere space only a
+    dotted number (``4.2A``) or a plain integer counts, so "5G ..." stays a title.
+    """
+    flat = " ".join(text.split())
+    m = _ANNEX.match(flat)
     if m:
         return m["num"].upper(), m["title"].strip() or f"Annex {m['num']}"
-    head, _, rest = text.partition(" ")
-    m = _CLAUSE.match(head)
-    if m and rest:
-        return m["num"], rest.strip()
-    return "", text
+    parts = re.match(r"(\S+)(\s+)(\S.*)", text.strip(), re.S)
+    if parts:
+        head, gap, rest = parts.groups()
+        m = _CLAUSE.match(head)
+        if m and ("\t" in gap or "." in head.rstrip(".") or head.rstrip(".").isdigit()):
+            return m["num"], " ".join(rest.split())
+    return "", flat
 
 
 def clause_depth(number: str) -> int:

@@ -233,7 +233,7 @@ class DocxReader:
             return None
         if role == HEADING:
             self.seen_heading = True
-            number, title = split_heading(text)
+            number, title = split_heading(raw)  # the raw text keeps the tab after the number
             return Block(HEADING, title, number=number, depth=clause_depth(number) or level, style=name)
         if role == TOC:
             return Block(TOC, text, style=name)
@@ -345,28 +345,20 @@ class DocxReader:
     # -- tables -----------------------------------------------------------
     def _table_blocks(self, tbl) -> Iterator[Block]:
         self.counts["n_tables"] += 1
+        rows_el = list(_rows(tbl))
+        if len(rows_el) == 1:
+            cells_el = list(_cells(rows_el[0]))
+            if len(cells_el) == 1:  # a boxed note / code / figure: its content, not a 1x1 table
+                self.counts["tables_single_cell"] += 1
+                yield from self._cell_blocks(cells_el[0])
+                return
         grid = self.table_grid(tbl)
         if not grid or not any(any(cell for cell in row) for row in grid):
             self.counts["tables_empty"] += 1
             return
-        cells = {id(c) for row in grid for c in row}
-        if len(grid) == 1 and len(grid[0]) == 1 or len(cells) == 1:
-            # a boxed note / code / figure: its content, not a 1x1 table
-            self.counts["tables_single_cell"] += 1
-            yield from self._cell_blocks(self._first_cell(tbl))
-            return
-        rows = [[c if isinstance(c, str) else "" for c in row] for row in grid]
-        yield Block(TABLE, markdown_table(rows), style="table")
-
-    def _first_cell(self, tbl):
-        for tr in _rows(tbl):
-            for tc in _cells(tr):
-                return tc
-        return None
+        yield Block(TABLE, markdown_table(grid), style="table")
 
     def _cell_blocks(self, tc) -> Iterator[Block]:
-        if tc is None:
-            return
         for child in tc:
             if child.tag == _P:
                 block = self._paragraph_block(child)

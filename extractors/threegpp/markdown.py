@@ -77,6 +77,7 @@ def assemble(blocks: List[Block], strip: Strip = Strip()) -> Assembled:
             counts["removed_contents"] += 1
         elif strip.cover and (first is not None or b.kind == COVER):
             counts["removed_cover"] += 1
+            counts["removed_tables"] += b.kind == TABLE
         else:
             preamble.append(b)
     clauses = _clauses(blocks[first:] if first is not None else [], strip, counts)
@@ -112,6 +113,7 @@ def _remove(clauses: List[Clause], strip: Strip, counts: Counter) -> List[Clause
         if skip_depth is not None:
             if c.number and c.depth > skip_depth:
                 counts[skip_rule] += 1 + len(c.blocks)
+                counts["removed_tables"] += sum(b.kind == TABLE for b in c.blocks)
                 continue
             skip_depth = None
         title = c.title.strip().lower()
@@ -127,6 +129,7 @@ def _remove(clauses: List[Clause], strip: Strip, counts: Counter) -> List[Clause
                 continue
         if rule:
             counts[rule] += 1 + len(c.blocks)
+            counts["removed_tables"] += sum(b.kind == TABLE for b in c.blocks)
             skip_depth, skip_rule = c.depth, rule
             continue
         kept.append(c)
