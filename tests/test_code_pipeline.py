@@ -64,18 +64,18 @@ def test_code_tree_through_the_pipeline(tmp_path):
     assert ran["dropped_by_rule"] == {
         "binary_file": 2, "not_utf8": 1, "vendored": 1, "license_file": 1, "unknown_language": 1,
         "empty_file": 1, "symlink_loop": 2, "symlink_outside_root": 1, "symlink_broken": 1,
-        "symlink_duplicate": 1, "cache_dir": 1,
+        "symlink_duplicate": 1, "build_artifact": 2,
     }
     assert ran["failed_by_error"] == {"notebook is not valid JSON": 1}
-    assert ran["kept"] == 14 and ran["in"] == ran["kept"] + ran["dropped"] + ran["failed"]
+    assert ran["kept"] == 15 and ran["in"] == ran["kept"] + ran["dropped"] + ran["failed"]
 
     filt = stages["filter"]["by_source"]["ran"]
-    assert filt["in"] == 14 and filt["dropped_by_rule"] == {
+    assert filt["in"] == 15 and filt["dropped_by_rule"] == {
         "code_generated": 3,  # s1ap.pb.go (name), asn1c's RRCSetup.c (header), app.min.js (name)
         "code_data_file": 1,  # config/tiny.json
         "code_line_length": 1,  # bundle.js: one 1,800-character line
         "code_alpha_share": 1,  # the IQ test vectors
-        "license_policy": 1,  # crc_bsd.c: its SPDX header says BSD-3-Clause, not allowed here
+        "license_policy": 2,  # crc_bsd.c (SPDX header: BSD-3-Clause), t310.py (notice: LGPL-2.1-or-later)
     }
     # click is BSD-3-Clause (from its dist-info): every record meets the license policy
     click_filter = stages["filter"]["by_source"]["click"]

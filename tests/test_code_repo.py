@@ -87,6 +87,11 @@ def make_tree(root, outside_dir=None) -> str:
                                                         for _ in range(400)) + "\n")
     write(root, "config/tiny.json", "{}\n")
     write(root, "src/__pycache__/timers.cpython-311.pyc", b"\xa7\r\r\n" + bytes(32))
+    write(root, "sample_ran.egg-info/SOURCES.txt", "src/rrc/timers.c\n")
+    write(root, "src/rrc/t310.py", "# This library is free software; you can redistribute it and/or modify it under the\n"
+                                   "# terms of the GNU Lesser General Public License as published by the Free Software\n"
+                                   "# Foundation; either version 2.1 of the License, or (at your option) any later version.\n"
+                                   "T310_MS = (0, 50, 100, 200, 500, 1000, 2000)\n")
     write(root, "README", "sample-ran: RRC timers, CRC and OFDM helpers used by the link simulator.\n")
     write(root, "notes.xyz", "a file in a format no language table knows about\n")
     write(root, "empty.py", "")
@@ -150,7 +155,8 @@ def test_every_file_of_a_plain_tree_gets_exactly_one_outcome(tree):
         "bin/firmware.bin": "binary_file", "docs/diagram.png": "binary_file",
         "src/legacy_latin1.c": "not_utf8",
         "third_party/asn1c/asn_codecs.c": "vendored",
-        "src/__pycache__/timers.cpython-311.pyc": "cache_dir",
+        "src/__pycache__/timers.cpython-311.pyc": "build_artifact", "sample_ran.egg-info/SOURCES.txt": "build_artifact",
+        "src/rrc/t310.py": "doc",
         "nb/broken.ipynb": "FAILED: notebook is not valid JSON: Expecting property name enclosed in double quotes at line 1",
         "notes.xyz": "unknown_language", "empty.py": "empty_file",
         "loop": "symlink_loop", "src/up": "symlink_loop", "src/outside.c": "symlink_outside_root",
@@ -176,13 +182,16 @@ def test_records_carry_language_license_and_size(tree):
     bsd = docs["src/phy/crc_bsd.c"]
     assert bsd.license == "BSD-3-Clause" and bsd.extra["license_from"] == "spdx_header"
     assert bsd.extra["repo_license"] == "GPL-2.0-or-later"
+    # so is the license notice in its header comment
+    t310 = docs["src/rrc/t310.py"]
+    assert t310.license == "LGPL-2.1-or-later" and t310.extra["license_from"] == "header_notice"
 
 
 def test_manifest_license_overrides_detection(tree):
     cfg = SourceConfig(name="ran", kind="code", paths=[tree], license="LicenseRef-Internal")
     _, docs = run_all(CodeSource(cfg))
     docs = list(docs.values())
-    assert len(docs) == 14 and {d.license for d in docs} == {"LicenseRef-Internal"}
+    assert len(docs) == 15 and {d.license for d in docs} == {"LicenseRef-Internal"}
     assert {d.extra["license_from"] for d in docs} == {"manifest"}
 
 
@@ -193,6 +202,18 @@ def test_notebook_becomes_its_code_and_markdown_cells_in_order(tree):
                        "# %%\nimport numpy as np\nn_fft = 4096\n\n"
                        "# %%\nsymbol = np.fft.ifft(np.ones(n_fft))\ncp = symbol[-288:]\n")
     assert "OUTPUT-MUST-NOT-APPEAR" not in nb.text and nb.extra["notebook_cells"] == "3"
+    assert nb.extra["size_bytes"] == str(len(nb.text.encode())) and int(nb.extra["notebook_bytes"]) > 800
+
+
+def test_notebook_outputs_do_not_count_against_the_size_cap(tmp_path):
+    big = dict(NOTEBOOK)
+    big["cells"] = NOTEBOOK["cells"] + [{"cell_type": "code", "metadata": {}, "source": "plot(cp)", "outputs": [
+        {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo" * 2000}}]}]
+    write(tmp_path / "t", "sim.ipynb", json.dumps(big))
+    write(tmp_path / "t", "sim.py", "x = 1\n" * 4000)
+    outcome, docs = run_all(source([str(tmp_path / "t")], max_file_kb=20))
+    assert outcome[str(tmp_path / "t" / "sim.py")] == "too_large"
+    assert docs["sim.ipynb"].text.endswith("# %%\nplot(cp)\n")
 
 
 def test_options_select_files_languages_size_and_encoding(tree):
@@ -227,7 +248,7 @@ def test_git_checkout_records_commit_and_counts_untracked(tree):
     assert timers.commit == head and timers.repo == "sample-ran"
     # a sub-folder of the checkout: paths stay relative to the repository
     _, sub = run_all(source([os.path.join(tree, "src", "rrc")]))
-    assert set(sub) == {"src/rrc/timers.c"} and sub["src/rrc/timers.c"].license == "GPL-2.0-or-later"
+    assert set(sub) == {"src/rrc/timers.c", "src/rrc/t310.py"} and sub["src/rrc/timers.c"].license == "GPL-2.0-or-later"
 
 
 def test_git_url_is_cloned_shallowly_into_the_cache(tree, tmp_path):
