@@ -334,6 +334,8 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
                          rows=[[c["check"], _n(c.get("left")), _n(c.get("right"))] for c in bad]))
     out.append(Block("h2", "Reproduce"))
     command = rep.get("command")
+    if command and not str(command).startswith("telecom-etl"):
+        command = f"telecom-etl {command} ..."
     if not command and any(d.name == "pretrain" for d in data.datasets):
         command = f"telecom-etl build-pretrain -m {rep.get('manifest') or data.manifest.get('path') or 'MANIFEST'} -o OUT"
     out.append(Block("code", f"# telecom-etl {data.version}" + (f"\n{command}" if command else ""), lang="sh"))

@@ -27,6 +27,7 @@ code{background:#f6f8fa;padding:1px 4px;border-radius:4px;font-size:.92em}
 pre{background:#f6f8fa;padding:12px;border-radius:6px;overflow-x:auto}pre code{padding:0;background:none}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eaeef2}
 figcaption{color:#57606a;font-size:.9em;margin-top:.3em}nav{font-size:.9em;margin-bottom:1em}
+td code{white-space:nowrap}
 nav a{margin-right:1em}
 """
 

@@ -337,8 +337,9 @@ def _collect_dataset(data: CardData, ds: Dataset) -> None:
     if frame.height == 0:
         return
     sized = frame.with_columns(size_exprs)
-    group = "source" if "source" in sized.columns else None
-    if group is None:
+    if "source" in sized.columns:
+        sized = sized.with_columns(pl.col("source").fill_null("(unspecified)"))
+    else:
         sized = sized.with_columns(pl.lit("(all)").alias("source"))
     agg = [pl.len().alias("documents"), pl.col("n_chars").sum().alias("chars"), pl.col("n_tokens").sum().alias("tokens")]
     if "kind" in sized.columns:
@@ -383,7 +384,7 @@ def _collect_synth(data: CardData, ds: Dataset, sized: pl.DataFrame) -> None:
         if col in sized.columns and sized.schema[col] == pl.String:
             counts = sized.group_by(pl.col(col).fill_null("(none)")).len().sort(["len", col], descending=[True, False])
             values = [(r[0], int(r[1])) for r in counts.iter_rows()]
-            if len(values) == 1 and values[0][0] in ("(none)", "(all)"):
+            if len(values) == 1 and values[0][0] in ("(none)", "(all)", "(unspecified)"):
                 continue  # a column nobody filled, or the placeholder for a missing one
             facets[col] = values
     if facets:
