@@ -261,3 +261,21 @@ def test_report_html_renders_in_headless_chromium(rich, tmp_path):
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
                     "--window-size=1200,900", f"file://{html}"], capture_output=True, timeout=120)
     assert png_size(shot.read_bytes()) == (1200, 900)
+
+
+def test_load_dataset_finds_every_config_and_split(rich, tmp_path, monkeypatch):
+    """🤗 datasets reads the folder through the card alone: configs, splits, row counts
+    (which it verifies against dataset_info), with the Arrow map columns it cannot
+    represent (scores, extra) left out by the card's ``columns``."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    datasets = pytest.importorskip("datasets")
+    out, exp = rich
+    want = {"pretrain": {"train": exp["kept"]}, "sft": {"train": exp["sft_train"], "test": exp["sft"] - exp["sft_train"]},
+            "preference": {"train": exp["preference"]}, "dropped": {"train": exp["dropped"]}}
+    for config, splits in want.items():
+        ds = datasets.load_dataset(str(out), config, cache_dir=str(tmp_path / "hf"))
+        assert {s: d.num_rows for s, d in ds.items()} == splits
+    pretrain = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf"))["train"]  # the default config
+    assert pretrain.num_rows == exp["kept"] and "scores" not in pretrain.column_names
+    assert "text" in pretrain.column_names and "spec_release" in pretrain.column_names

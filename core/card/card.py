@@ -103,14 +103,61 @@ def header(data: CardData) -> dict:
             default_done = True
         cfg["data_files"] = [{"split": s, "path": ds.data_files(s) if len(ds.data_files(s)) > 1
                               else ds.data_files(s)[0]} for s in ds.splits]
+        info = {"config_name": ds.name}
+        loadable = hf_features(ds.schema)
+        if loadable is not None:
+            info["features"], cfg["columns"] = loadable
         configs.append(cfg)
-        infos.append({"config_name": ds.name,
-                      "splits": [{"name": s, "num_examples": ds.rows[s]} for s in ds.splits],
-                      "download_size": ds.total_bytes})
+        info.update({"splits": [{"name": s, "num_examples": ds.rows[s]} for s in ds.splits],
+                     "download_size": ds.total_bytes})
+        infos.append(info)
     if configs:
         meta["configs"] = configs
         meta["dataset_info"] = infos
     return meta
+
+
+def _hf_fragment(t) -> Optional[dict]:
+    """A column type in the Hub's YAML ``features`` notation, or None when 🤗 datasets
+    has no equivalent (Arrow maps: ``scores``, ``extra``)."""
+    import pyarrow as pa
+
+    if pa.types.is_map(t):
+        return None
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner = _hf_fragment(t.value_type)
+        if inner is None:
+            return None
+        return {"list": next(iter(inner.values())) if set(inner) in ({"dtype"}, {"struct"}) else inner}
+    if pa.types.is_struct(t):
+        fields = [_hf_field(t.field(i)) for i in range(t.num_fields)]
+        return None if any(f is None for f in fields) else {"struct": fields}
+    names = {pa.string(): "string", pa.large_string(): "large_string", pa.bool_(): "bool",
+             pa.float16(): "float16", pa.float32(): "float32", pa.float64(): "float64",
+             pa.date32(): "date32", pa.date64(): "date64"}
+    if t in names:
+        return {"dtype": names[t]}
+    if pa.types.is_integer(t) or pa.types.is_timestamp(t):
+        return {"dtype": str(t)}  # int8 ... uint64, timestamp[us] read the same in both
+    return None
+
+
+def _hf_field(f) -> Optional[dict]:
+    frag = _hf_fragment(f.type)
+    return None if frag is None else {"name": f.name, **frag}
+
+
+def hf_features(schema) -> Optional[tuple]:
+    """(features, columns) for a schema with columns 🤗 datasets cannot load (Arrow maps):
+    the card then declares the loadable columns so ``load_dataset`` works, leaving the
+    maps to polars/pyarrow readers. None when every column loads as it is."""
+    if schema is None:
+        return None
+    fields = [(f.name, _hf_field(f)) for f in schema]
+    if all(frag is not None for _, frag in fields):
+        return None
+    kept = [frag for _, frag in fields if frag is not None]
+    return kept, [frag["name"] for frag in kept]
 
 
 def _img(plots: dict, name: str) -> List[Block]:
