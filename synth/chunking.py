@@ -27,7 +27,9 @@ from typing import Dict, List, Optional
 from telecom_etl.record import Document
 
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
-_PLAIN_HEADING = re.compile(r"^((?:[A-Z]|\d{1,2})(?:\.\d{1,3}){0,6})\t([^\t]{1,200})$")
+# a plain heading's number has a digit ("5.1", "A.2"; a lone "C<TAB>Conditional" is an abbreviation
+# entry) and its title starts with a capital ("3<TAB>or greater indicates ..." is Foreword prose)
+_PLAIN_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,3}){0,6}|[A-Z](?:\.\d{1,3}){1,6})\t([A-Z][^\t]{0,199})$")
 _NUMBER = re.compile(r"^((?:Annex\s+)?(?:[A-Z]|\d{1,2})(?:\.\d{1,3}){0,7})\.?(?:\s+|$)(.*)$")
 _FENCE = re.compile(r"^(```|~~~)")
 _SPEC_FILE = re.compile(r"(?:^|/)(\d{2})(\d{3})(?:-\d+)?-[0-9a-z]{3,6}(?:\.\w+)?$", re.I)
@@ -91,7 +93,7 @@ def split_number(heading: str) -> tuple:
 def sections_of(text: str) -> List[Section]:
     """Split a document at its headings (markdown or plain numbered lines); code fences are opaque."""
     sections: List[Section] = []
-    stack: List[tuple] = []  # (depth, title)
+    stack: List[tuple] = []  # (depth, heading, path)
     current = Section("", "", 0, "")
     body: List[str] = []
     in_fence = False
@@ -122,8 +124,10 @@ def sections_of(text: str) -> List[Section]:
         depth, number, title = heading
         while stack and stack[-1][0] >= depth:
             stack.pop()
-        current = Section(number or title, title, depth, "", [t for _, t in stack])
-        stack.append((depth, (number + " " + title).strip()))
+        # an unnumbered heading ("A" of TR 21.905's lists) is qualified by its parent: 4/A, not A
+        path = number or (f"{stack[-1][2]}/{title}" if stack and stack[-1][2] else title)
+        current = Section(path, title, depth, "", [t for _, t, _ in stack])
+        stack.append((depth, (number + " " + title).strip(), path))
         body = []
     close()
     return sections
@@ -220,7 +224,7 @@ def passages_of(doc: Document, min_chars: int = 300, max_chars: int = 6000) -> L
     meta = doc_meta(doc)
     if doc.kind == "code":
         sections = code_units(doc.text, doc.code_language)
-        min_chars = min(min_chars, 120)  # a short function is still a unit worth a task
+        min_chars = min(min_chars, 60)  # a short function is still a unit worth a task
     elif doc.clause_path:
         parts = sections_of(doc.text)
         body = "\n\n".join(s.text for s in parts if s.text) if parts else doc.text

@@ -113,24 +113,48 @@ def section_mode(passage) -> Optional[str]:
     return None
 
 
+def _continuation(line: str, mode: str, last) -> bool:
+    """A further expansion of the entry above: 3GPP lists ``AC<TAB>Access Class`` then
+    ``<TAB>Access Condition`` (an empty abbreviation; extractors that drop the tab leave a
+    bare "Access Condition" line)."""
+    if mode == "definition" or last is None:
+        return False
+    text = line.strip()
+    return (line.startswith("\t") or (text[:1].isupper() and split_abbreviation(text) is None)) and \
+        0 < len(text.split()) <= 14 and not text.endswith(":")
+
+
 def entries(passage) -> List[Tuple[str, str, str]]:
-    """(kind, key, value) entries of a vocabulary passage, in text order."""
+    """(kind, key, value) entries of a vocabulary passage, in text order; an abbreviation with
+    several expansions is one entry whose value joins them with "; "."""
     mode = section_mode(passage)
     if mode is None:
         return []
-    out = []
+    out: List[list] = []
+    last = None
     for line in passage.text.split("\n"):
-        if not line.strip() or line.lstrip().startswith(("#", "|", "```")):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith(("#", "|", "```")):
+            last = None
             continue
         if mode == "definition":
+            if last is not None and last[2].endswith(":") and re.match(r"^\s*[-*•]\s", line):
+                last[2] += " " + _LIST_BULLET.sub("", line).strip()  # "...consists of:" + its list items
+                continue
             got = split_definition(line)
-            if got:
-                out.append(("definition",) + got)
-        else:
-            got = split_abbreviation(line)
-            if got:
-                out.append((mode,) + got)
-    return out
+            last = ["definition", *got] if got else None
+            if last:
+                out.append(last)
+            continue
+        if _continuation(line, mode, last):
+            last[2] += "; " + line.strip().rstrip(" .;")
+            continue
+        got = split_abbreviation(line)
+        last = [mode, *got] if got else None
+        if last:
+            out.append(last)
+    return [tuple(e) for e in out]
 
 
 class Abbreviations(Task):
@@ -159,7 +183,10 @@ class Abbreviations(Task):
                 ask = variant(key, [f"What does the abbreviation {key} stand for in 3GPP specifications?",
                                     f"Expand the 3GPP abbreviation {key}.",
                                     f"In 3GPP terminology, what is {key} short for?"])
-                response = f"{key} stands for {value} (as listed in {where})."
+                if "; " in value:
+                    response = f"{key} has several expansions in {where}: {value}."
+                else:
+                    response = f"{key} stands for {value} (as listed in {where})."
             elif kind == "symbol":
                 ask = variant(key, [f"What does the symbol {key} denote in {where}?",
                                     f"In {where}, what is {key}?"])
