@@ -279,3 +279,16 @@ def test_load_dataset_finds_every_config_and_split(rich, tmp_path, monkeypatch):
     pretrain = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf"))["train"]  # the default config
     assert pretrain.num_rows == exp["kept"] and "scores" not in pretrain.column_names
     assert "text" in pretrain.column_names and "spec_release" in pretrain.column_names
+
+
+def test_big_outputs_sample_distributions_but_count_exactly(tmp_path, monkeypatch):
+    from telecom_etl.card import stats
+
+    monkeypatch.setattr(stats, "MAX_DISTRIBUTION_ROWS", 100)
+    exp = make_output(str(tmp_path))
+    data = stats.collect(str(tmp_path), manifest=MANIFEST)
+    assert sum(len(v) for v in data.lengths.values()) == 84  # every 3rd of 250
+    assert {r.source: r.documents for r in data.sources if r.dataset == "pretrain"} == exp["per_source"]
+    write_card(str(tmp_path), manifest=MANIFEST)
+    _, body = read_card(tmp_path)
+    assert "use one row in 3 of 250 rows" in section(body, "Document lengths")

@@ -266,6 +266,7 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
                          _n(q["median"]), _n(q["p95"]), _n(q["max"])])
         out.append(Block("table", headers=["group", "documents", "min chars", "p5", "median", "p95", "max"],
                          rows=rows))
+        out.extend(Block("p", note) for note in data.distribution_notes)
         out.extend(_img(pl_by, "lengths.png"))
     # -- filters and thresholds ---------------------------------------------
     profiles = (data.manifest.get("filters") or {}).get("profiles") or {}

@@ -44,6 +44,7 @@ STAGE_ORDER_HEAD = ("list", "extract", "extract_parts")
 _REPORT_KNOWN = {"toolkit", "version", "manifest", "manifest_digest", "output", "totals", "doc_stages",
                  "stages", "shards", "checks", "balanced", "command"}
 CHARS_PER_TOKEN = 4  # telecom_etl.record.estimate_tokens
+MAX_DISTRIBUTION_ROWS = 250_000
 
 
 @dataclass
@@ -106,6 +107,7 @@ class CardData:
     facets: Dict[str, Dict[str, List[Tuple[str, int]]]] = field(default_factory=dict)  # dataset -> column -> counts
     numeric: Dict[str, Dict[str, Dict[str, float]]] = field(default_factory=dict)  # dataset -> column -> summary
     run_facts: Dict[str, Any] = field(default_factory=dict)
+    distribution_notes: List[str] = field(default_factory=list)  # set when distributions are sampled
 
     @property
     def primary(self) -> List[Dataset]:
@@ -370,12 +372,24 @@ def _collect_text_dataset(data: CardData, sized: pl.DataFrame) -> None:
         langs = sized.drop_nulls("lang").group_by("lang").len().sort(["len", "lang"], descending=[True, False])
         data.languages = [(r[0], int(r[1])) for r in langs.iter_rows()]
     group = "kind" if "kind" in sized.columns and sized["kind"].n_unique() > 1 else "source"
-    for key, part in sorted(sized.group_by(group), key=lambda kv: str(kv[0][0])):
+    dist = _systematic_sample(data, sized, "kept")
+    for key, part in sorted(dist.group_by(group), key=lambda kv: str(kv[0][0])):
         data.lengths[str(key[0])] = part["n_chars"].to_list()
-    scores = _scores_long(sized)
+    scores = _scores_long(dist)
     for key in sorted(scores["key"].unique().to_list()):
         vals = scores.filter(pl.col("key") == key)["value"].to_list()
         data.scores.append(ScoreDist(key, vals, []))
+
+
+def _systematic_sample(data: CardData, frame: pl.DataFrame, what: str) -> pl.DataFrame:
+    """Every k-th row when a frame is too big to keep per-document values of in memory
+    (a histogram needs a few hundred thousand, not a billion); counts stay exact."""
+    if frame.height <= MAX_DISTRIBUTION_ROWS:
+        return frame
+    step = math.ceil(frame.height / MAX_DISTRIBUTION_ROWS)
+    data.distribution_notes.append(f"Distributions of {what} documents use one row in {step} of "
+                                   f"{frame.height:,} rows; counts and totals use all of them.")
+    return frame.gather_every(step)
 
 
 def _collect_synth(data: CardData, ds: Dataset, sized: pl.DataFrame) -> None:
@@ -402,7 +416,7 @@ def _collect_synth(data: CardData, ds: Dataset, sized: pl.DataFrame) -> None:
 
 def _collect_dropped(data: CardData, ds: Dataset) -> None:
     cols = ["drop_stage", "drop_rule", "duplicate_of", "n_chars", "scores", "lang_score"]
-    frame = read(ds, cols)
+    frame = _systematic_sample(data, read(ds, cols), "dropped")
     if "n_chars" in frame.columns:
         data.dropped_lengths = frame["n_chars"].drop_nulls().to_list()
     scores = _scores_long(frame)
