@@ -69,10 +69,24 @@ def label_probability(model, text: str, label: str) -> float:
     return 0.0
 
 
+def document_probability(model, text: str, label: str, max_chars: Optional[int] = 100_000,
+                         chunk_chars: Optional[int] = 2000) -> float:
+    """Mean probability of ``label`` over the document's chunks (paragraph-aligned)."""
+    if max_chars:
+        text = text[:max_chars]
+    if not chunk_chars or len(text) <= chunk_chars:
+        return label_probability(model, fasttext_text(text), label)
+    from telecom_etl.filters.train import chunk_text
+
+    chunks = chunk_text(text, chunk_chars, max_chunks=10 ** 6)
+    return sum(label_probability(model, fasttext_text(c), label) for c in chunks) / len(chunks)
+
+
 @FILTERS.register("fasttext_classifier")
 class FastTextClassifier(Filter):
     def __init__(self, model_path: Optional[str] = None, label: str = "telecom", threshold: float = 0.5,
-                 score_name: Optional[str] = None, max_chars: Optional[int] = 100_000):
+                 score_name: Optional[str] = None, max_chars: Optional[int] = 100_000,
+                 chunk_chars: Optional[int] = 2000):
         if not model_path:
             raise ValueError("fasttext_classifier needs model_path (a model written by `telecom-etl "
                              "train-classifier`); to skip classification, leave the filter out of the profile")
@@ -81,8 +95,11 @@ class FastTextClassifier(Filter):
         self.model_path, self.label = model_path, str(label)
         self.threshold = float(threshold)
         self.score_name = score_name or f"fasttext_{self.label}"
-        # fastText averages word vectors, so a long document's score settles early.
+        # The score of a long document settles within its first ~100k characters. It is
+        # the mean over chunks of the size train-classifier trains on (a whole 100k-char
+        # text averages so many words that probabilities drift to the prior).
         self.max_chars = max_chars
+        self.chunk_chars = chunk_chars
 
     def setup(self):
         self.model = load_model(self.model_path)
@@ -94,7 +111,7 @@ class FastTextClassifier(Filter):
     def filter(self, doc):
         if not hasattr(self, "model"):
             self.setup()
-        p = label_probability(self.model, fasttext_text(doc.text, self.max_chars), self.label)
+        p = document_probability(self.model, doc.text, self.label, self.max_chars, self.chunk_chars)
         doc.scores[self.score_name] = round(p, 5)
         if p < self.threshold:
             return Dropped("fasttext_classifier.below_threshold",

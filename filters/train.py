@@ -47,7 +47,7 @@ class FastTextParams:
     (200k x 50 x 4 bytes = 40 MB); fastText's own default (2M x 100) makes 800 MB files."""
 
     epoch: int = 25
-    lr: float = 0.1
+    lr: float = 0.5
     dim: int = 50
     word_ngrams: int = 2
     min_count: int = 1
@@ -286,24 +286,22 @@ def write_fasttext_file(examples: Iterable[Example], path: str) -> int:
     return n
 
 
-def _fit(input_path: str, model_path: str, kwargs: dict) -> None:
-    import fasttext
-
-    fasttext.FastText.eprint = lambda *a, **k: None
-    fasttext.train_supervised(input=input_path, **kwargs).save_model(model_path)
+_FIT = ("import json, sys, fasttext\n"
+        "fasttext.FastText.eprint = lambda *a, **k: None\n"
+        "fasttext.train_supervised(input=sys.argv[1], **json.loads(sys.argv[3])).save_model(sys.argv[2])\n")
 
 
 def train_fasttext(examples: Sequence[Example], params: FastTextParams, model_path: str):
     """Train on ``examples`` and save the model to ``model_path``; returns the loaded model.
 
-    Training runs in a fresh (spawned) process: in fasttext-numpy2 0.10, a process that
-    has called ``predict`` afterwards fails its next training with "Encountered NaN."
-    (seen here), so training in-process would break a second run in the same Python
-    session (tests, notebooks, a pipeline worker that scored before). It also keeps the
-    training's memory out of the caller.
+    Training runs in a fresh Python process: in fasttext-numpy2 0.10, a process that has
+    called ``predict`` fails its next training with "Encountered NaN." (seen here), so
+    in-process training would break a second run in one Python session (tests,
+    notebooks, a worker that scored before). A plain subprocess (not multiprocessing)
+    needs no ``if __name__ == "__main__"`` guard in the caller's script.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import subprocess
+    import sys
 
     from telecom_etl.filters.classifier import load_model
 
@@ -311,8 +309,11 @@ def train_fasttext(examples: Sequence[Example], params: FastTextParams, model_pa
         path = os.path.join(tmp, "train.txt")
         if write_fasttext_file(examples, path) == 0:
             raise ValueError("no training examples")
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            pool.submit(_fit, path, model_path, params.fasttext_kwargs()).result()
+        proc = subprocess.run([sys.executable, "-c", _FIT, path, model_path, json.dumps(params.fasttext_kwargs())],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+            raise RuntimeError(lines[-1] if lines else f"fastText exited with code {proc.returncode}")
     return load_model(model_path, cache=False)
 
 
@@ -330,13 +331,16 @@ def binary_metrics(scores: Sequence[float], gold: Sequence[bool], threshold: flo
 
 
 def choose_threshold(scores: Sequence[float], gold: Sequence[bool], default: float = 0.5) -> float:
-    """The F1-best threshold on (validation) scores; ties go to the threshold nearest 0.5
-    (the least surprising), and with no positive example the ``default``."""
+    """The F1-best threshold on (validation) scores, placed midway between the lowest
+    score it keeps and the next score below (the widest margin, not the edge of the
+    observed positives); ties go to the threshold nearest 0.5. With no positive
+    example, ``default``."""
     if not any(gold) or not scores:
         return default
     cands = sorted(set(round(s, 4) for s in scores))
     best = max(cands, key=lambda t: (binary_metrics(scores, gold, t)["f1"], -abs(t - 0.5)))
-    return float(best)
+    below = [c for c in cands if c < best]
+    return round((best + below[-1]) / 2, 4) if below else float(best)
 
 
 def score(model, examples: Sequence[Example], label: str) -> List[float]:
@@ -363,7 +367,8 @@ def card_path_for(model_path: str) -> str:
 
 def train_classifier(examples: Sequence[Example], model_path: str, positive_label: str = "telecom",
                      holdout: float = 0.2, params: Optional[FastTextParams] = None,
-                     inputs: Optional[List[dict]] = None, notes: Optional[dict] = None) -> TrainResult:
+                     inputs: Optional[List[dict]] = None, notes: Optional[dict] = None,
+                     chunk_chars: int = 2000) -> TrainResult:
     """Split, train, choose the threshold, evaluate, and write the model and its card."""
     params = params or FastTextParams()
     labels = sorted({ex.label for ex in examples})
@@ -409,7 +414,7 @@ def train_classifier(examples: Sequence[Example], model_path: str, positive_labe
         "deterministic": "thread=1 and a fixed seed: same inputs -> same split and model on the same "
                          "machine/fastText build; the 'created' time is the only varying card field",
         "use": {"filter": "fasttext_classifier", "model_path": os.path.basename(model_path),
-                "label": positive_label, "threshold": threshold},
+                "label": positive_label, "threshold": threshold, "chunk_chars": chunk_chars},
     }
     if notes:
         card["notes"] = notes

@@ -333,9 +333,24 @@ def _paper(name):
     return [normalize(d) for d in src.extract(SourceItem("papers", "paper", path))][0]
 
 
+def raw_pdf_text(name: str) -> str:
+    """A PDF's raw text layer (PyMuPDF ``get_text``), as a plain extractor would pass it on."""
+    import pymupdf
+
+    with pymupdf.open(corpus_file("papers", name)) as pdf:
+        return "\n".join(page.get_text() for page in pdf)
+
+
+GARBAGE_PDF = "COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf"
+
+
 def test_paper_profile_keeps_real_papers_and_drops_the_garbage_text_layer():
     c = chain("paper")
     for name in ("alfano2007_LMS-MIMO_IEEE.pdf", "Learning-Based-Power-Control-for-mmWave-Massive-MIMO-against-Jamming.pdf"):
         assert verdict(c, _paper(name)) is None, name
-    garbage = verdict(c, _paper("COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf"))
+        assert verdict(c, doc(raw_pdf_text(name), kind="paper")) is None, name  # raw text layer too
+    # The paper extractor already rejects this Type-3 font PDF; the filters are the second
+    # line of defence for any extractor that passes its text layer through.
+    garbage = verdict(c, doc(raw_pdf_text(GARBAGE_PDF), kind="paper"))
     assert garbage is not None and garbage.rule.startswith("fineweb_lines."), garbage
+    assert verdict(chain("default"), doc(raw_pdf_text(GARBAGE_PDF))) is not None

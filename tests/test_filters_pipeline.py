@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import ROOT, corpus_file
-from test_filters_heuristics import JUNK, TELECOM_PROSE, off_topic_docs, telecom_text
+from test_filters_heuristics import GARBAGE_PDF, JUNK, TELECOM_PROSE, off_topic_docs, raw_pdf_text, telecom_text
 from test_train_classifier import SMALL
 
 from telecom_etl.filters.decontaminate import tokens
@@ -63,6 +63,10 @@ def test_filter_stage_counts_every_drop_by_rule_and_source(tmp_path, classifier_
     for name, text in off_topic:
         (web / f"offtopic-{name}.txt").write_text(text)
     (web / "good-telecom.txt").write_text(telecom_text(6))
+    # the garbage PDF's raw text layer without its control characters (with them, the
+    # text source already skips the file as binary), as a careless converter leaves it
+    garbage = "".join(ch for ch in raw_pdf_text(GARBAGE_PDF) if ch in "\n\t" or ch.isprintable())
+    (web / "garbage-text-layer.txt").write_text(garbage)
     key, question = _planted_question()
     (web / "planted-benchmark.txt").write_text("\n\n".join(TELECOM_PROSE[:3] + [question] + TELECOM_PROSE[3:]))
 
@@ -81,7 +85,7 @@ def test_filter_stage_counts_every_drop_by_rule_and_source(tmp_path, classifier_
                                                         corpus_file("specs", "24301-d80_open5gs-excerpt.docx")]},
             {"name": "papers", "kind": "paper",
              "paths": [corpus_file("papers", "alfano2007_LMS-MIMO_IEEE.pdf"),
-                       corpus_file("papers", "COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf")]},
+                       corpus_file("papers", GARBAGE_PDF)]},
             {"name": "web", "kind": "text", "paths": [str(web)]},
         ],
         "filters": {"profiles": {k: profiles[k] for k in ("default", "3gpp", "paper")}},
@@ -101,12 +105,15 @@ def test_filter_stage_counts_every_drop_by_rule_and_source(tmp_path, classifier_
         assert by_rule.get(rule, 0) >= n, (rule, by_rule)
     assert by_rule["decontaminate.TeleQnA_sample300"] == 1
     web_rules = f["by_source"]["web"]["dropped_by_rule"]
-    assert f["by_source"]["web"]["in"] == len(JUNK) + len(off_topic) + 2
+    assert f["by_source"]["web"]["in"] == len(JUNK) + len(off_topic) + 3
     assert f["by_source"]["web"]["kept"] == 1  # only the good telecom page
-    assert sum(web_rules.values()) == len(JUNK) + len(off_topic) + 1
-    # the garbage text layer never reaches the output; the real paper and specs do
-    assert f["by_source"]["papers"]["dropped"] == 1
-    assert list(f["by_source"]["papers"]["dropped_by_rule"])[0].startswith("fineweb_lines.")
+    assert sum(web_rules.values()) == len(JUNK) + len(off_topic) + 2
+    # The garbage PDF never reaches the output: the paper extractor rejects it (a failed
+    # extract), and if it did not, the paper profile's line rules would drop it.
+    papers = f["by_source"]["papers"]
+    rejected = report["stages"]["extract"]["by_source"]["papers"]["failed"]
+    assert (rejected, papers["in"], papers["kept"]) in ((1, 1, 1), (0, 2, 1))
+    assert all(rule.startswith("fineweb_lines.") for rule in papers["dropped_by_rule"])
     assert f["by_source"]["specs"]["kept"] == 2 and f["by_source"]["specs"]["dropped"] == 0
     for rule in by_rule:  # a few example ids per rule
         assert f["examples"][rule]
@@ -124,6 +131,7 @@ def test_filter_stage_counts_every_drop_by_rule_and_source(tmp_path, classifier_
     why = {os.path.basename(r["uri"]): (r["drop_rule"], r["drop_detail"]) for r in dropped}
     assert why["planted-benchmark.txt"][0] == "decontaminate.TeleQnA_sample300"
     assert f"TeleQnA_sample300:{key}" in why["planted-benchmark.txt"][1]
-    assert why["COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf"][1]  # says why
+    assert why["garbage-text-layer.txt"][0] == "gopher_repetition.dup_lines"  # one word per line
+    assert "lines repeat" in why["garbage-text-layer.txt"][1]
     for name, _ in off_topic:
         assert f"offtopic-{name}.txt" in why

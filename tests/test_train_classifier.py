@@ -158,8 +158,8 @@ def test_split_never_cuts_a_document_and_threshold_choice():
     assert len(train) + len(valid) + len(test) == len(examples)
     assert split_examples(examples, 0.2, 3)[:3] == (train, valid, test)  # seeded: same split again
     scores, gold = [0.9, 0.8, 0.35, 0.3, 0.1], [True, True, True, False, False]
-    assert choose_threshold(scores, gold) == 0.35
-    m = binary_metrics(scores, gold, 0.35)
+    assert choose_threshold(scores, gold) == 0.325  # midway between 0.35 (kept) and 0.3 (not)
+    m = binary_metrics(scores, gold, 0.325)
     assert (m["precision"], m["recall"], m["f1"]) == (1.0, 1.0, 1.0)
     assert choose_threshold([0.2, 0.1], [False, False]) == 0.5
 
@@ -192,4 +192,4 @@ def test_train_classifier_python_api_writes_model_and_card(tmp_path):
                            FastTextParams(dim=16, bucket=20000, epoch=15))
     assert os.path.exists(res.model_path) and res.card_path.endswith("api.json")
     assert res.card["use"] == {"filter": "fasttext_classifier", "model_path": "api.bin", "label": "telecom",
-                               "threshold": res.card["threshold"]}
+                               "threshold": res.card["threshold"], "chunk_chars": 2000}

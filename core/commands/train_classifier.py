@@ -42,7 +42,7 @@ def _describe(path: str, role: str, n_docs: int, n_chunks: int) -> dict:
 @click.option("--max-chunks", default=50, show_default=True, type=int, help="Chunks kept per document.")
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--epoch", default=25, show_default=True, type=int)
-@click.option("--lr", default=0.1, show_default=True, type=float)
+@click.option("--lr", default=0.5, show_default=True, type=float)
 @click.option("--dim", default=50, show_default=True, type=int)
 @click.option("--word-ngrams", default=2, show_default=True, type=int)
 @click.option("--bucket", default=200_000, show_default=True, type=int,
@@ -90,7 +90,8 @@ def train_classifier(model_path, data_paths, positive_paths, negative_paths, wea
             inputs.append(_describe(path, "weak", len(recs), len(exs)))
             notes[f"weak:{path}"] = counts
         params = T.FastTextParams(epoch=epoch, lr=lr, dim=dim, word_ngrams=word_ngrams, bucket=bucket, seed=seed)
-        result = T.train_classifier(examples, model_path, positive_label, holdout, params, inputs, notes or None)
+        result = T.train_classifier(examples, model_path, positive_label, holdout, params, inputs, notes or None,
+                                    chunk_chars=chunk_chars)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     except RuntimeError as exc:  # fastText's "Encountered NaN." on a too-high learning rate
