@@ -71,6 +71,7 @@ class DedupConfig(_Model):
     spec_policy: Literal["newest", "newest_per_release", "none"] = "newest"
     previous_index: Optional[str] = None  # signatures of an earlier build to dedup against
     seed: int = Field(default=1, ge=0)  # MinHash permutations (signatures compare only with equal seed)
+    scheme: Literal["oph", "kperm"] = "oph"  # one-permutation MinHash (fast) or num_perm permutations
     cc_rounds: int = Field(default=8, ge=1, le=64)  # large-star/small-star rounds unrolled in the graph
 
 

@@ -20,7 +20,7 @@ from apache_beam.metrics import Metrics
 
 from telecom_etl.filters.dedup.components import (BucketMember, large_star, link_bucket, small_star,
                                                   star_check)
-from telecom_etl.filters.dedup.lsh import band_keys, lsh_params
+from telecom_etl.filters.dedup.lsh import band_keys, lsh_params_for
 from telecom_etl.filters.dedup.policy import (choose, id_of_rank, link_tag, rank_string, spec_identity,
                                               version_group)
 from telecom_etl.outcome import Dropped
@@ -118,30 +118,35 @@ class SpecVersionDedup(beam.PTransform):
 
 
 class _SignFn(beam.DoFn):
-    """Document -> BucketMember (rank, link tag, MinHash signature); one MinHasher per worker."""
+    """A batch of Documents -> BucketMember (rank, link tag, MinHash signature) each.
 
-    def __init__(self, num_perm: int, ngram: int, seed: int, spec_policy: str):
-        self.num_perm, self.ngram, self.seed, self.spec_policy = num_perm, ngram, seed, spec_policy
+    Records are signed in batches (``MinHasher.signatures``): small records would otherwise
+    pay NumPy's per-call overhead once each. One MinHasher per worker.
+    """
+
+    def __init__(self, num_perm: int, ngram: int, seed: int, scheme: str, spec_policy: str):
+        self.num_perm, self.ngram, self.seed, self.scheme = num_perm, ngram, seed, scheme
+        self.spec_policy = spec_policy
 
     def setup(self):
         from telecom_etl.filters.dedup.minhash import MinHasher
 
-        self.hasher = MinHasher(self.num_perm, self.ngram, self.seed)
+        self.hasher = MinHasher(self.num_perm, self.ngram, self.seed, self.scheme)
         self.signed = Metrics.counter(NAMESPACE, "dedup_near.signed")
         self.wordless = Metrics.counter(NAMESPACE, "dedup_near.no_words")
-        self.bytes = Metrics.counter(NAMESPACE, "dedup_near.signed_chars")
+        self.chars = Metrics.counter(NAMESPACE, "dedup_near.signed_chars")
 
-    def process(self, doc):
+    def process(self, batch):
         from telecom_etl.filters.dedup.minhash import is_empty, signature_bytes
 
-        sig = self.hasher.signature(doc.text)
-        if is_empty(sig):  # no word at all: nothing to compare, the record passes
-            self.wordless.inc()
-            yield beam.pvalue.TaggedOutput("wordless", doc.id)
-            return
-        self.signed.inc()
-        self.bytes.inc(len(doc.text))
-        yield BucketMember(rank_string(doc), link_tag(doc, self.spec_policy), signature_bytes(sig))
+        for doc, sig in zip(batch, self.hasher.signatures([d.text for d in batch])):
+            if is_empty(sig):  # no word at all: nothing to compare, the record passes
+                self.wordless.inc()
+                yield beam.pvalue.TaggedOutput("wordless", doc.id)
+                continue
+            self.signed.inc()
+            self.chars.inc(len(doc.text))
+            yield BucketMember(rank_string(doc), link_tag(doc, self.spec_policy), signature_bytes(sig))
 
 
 class StarComponents(beam.PTransform):
@@ -192,18 +197,21 @@ class NearDedup(beam.PTransform):
 
     def __init__(self, num_perm: int = 128, ngram: int = 5, threshold: float = 0.8, verify: bool = True,
                  spec_policy: str = "newest", rounds: int = 8, seed: int = 1, max_leaders: int = 64,
-                 stats_path: Optional[str] = None, sample_pairs: int = 10):
+                 stats_path: Optional[str] = None, sample_pairs: int = 10, scheme: str = "oph",
+                 batch_chars: int = 4_000_000):
         super().__init__()
+        self.scheme, self.batch_chars = scheme, batch_chars
         self.num_perm, self.ngram, self.threshold, self.verify = num_perm, ngram, threshold, verify
         self.spec_policy, self.rounds, self.seed, self.max_leaders = spec_policy, rounds, seed, max_leaders
         self.stats_path, self.sample_pairs = stats_path, sample_pairs
-        self.bands, self.rows = lsh_params(threshold, num_perm)
+        self.bands, self.rows = lsh_params_for(threshold, num_perm, verify)
 
     @classmethod
     def from_config(cls, config, stats_path: Optional[str] = None) -> "NearDedup":
         return cls(num_perm=config.num_perm, ngram=config.ngram, threshold=config.threshold, verify=config.verify,
                    spec_policy=config.spec_policy, rounds=getattr(config, "cc_rounds", 8),
-                   seed=getattr(config, "seed", 1), stats_path=stats_path)
+                   seed=getattr(config, "seed", 1), scheme=getattr(config, "scheme", "oph"),
+                   stats_path=stats_path)
 
     def expand(self, docs):
         stage = self.stage
@@ -211,8 +219,11 @@ class NearDedup(beam.PTransform):
                                                        self.max_leaders)
         import numpy as np
 
-        signed = docs | "Sign" >> beam.ParDo(_SignFn(self.num_perm, self.ngram, self.seed, self.spec_policy)
-                                             ).with_outputs("wordless", main="members")
+        signed = (docs
+                  | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self.batch_chars,
+                                                  element_size_fn=lambda d: max(1, len(d.text)))
+                  | "Sign" >> beam.ParDo(_SignFn(self.num_perm, self.ngram, self.seed, self.scheme,
+                                                 self.spec_policy)).with_outputs("wordless", main="members"))
         members = signed.members
 
         def to_bands(member):
@@ -283,7 +294,8 @@ class NearDedup(beam.PTransform):
                        | "Unconverged" >> beam.CombineGlobally(sum))
         params = {"num_perm": self.num_perm, "ngram": self.ngram, "threshold": self.threshold,
                   "bands": self.bands, "rows": self.rows, "verify": self.verify, "seed": self.seed,
-                  "spec_policy": self.spec_policy, "cc_rounds": self.rounds, "max_leaders": self.max_leaders}
+                  "spec_policy": self.spec_policy, "cc_rounds": self.rounds, "max_leaders": self.max_leaders,
+                  "scheme": self.scheme}
         side = beam.pvalue
         stage = self.stage
 

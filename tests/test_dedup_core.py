@@ -9,7 +9,7 @@ from datasketch import MinHash
 
 from telecom_etl.filters.dedup.components import (BucketMember, components_by_stars, components_reference,
                                                   link_bucket)
-from telecom_etl.filters.dedup.lsh import band_keys, candidate_probability, lsh_params
+from telecom_etl.filters.dedup.lsh import band_keys, candidate_probability, lsh_params, lsh_params_for
 from telecom_etl.filters.dedup.minhash import (MinHasher, estimate_jaccard, exact_jaccard, is_empty,
                                                shingle_hashes, signature_bytes, word_hashes)
 from telecom_etl.filters.dedup.policy import (choose, link_tag, may_link, rank_string, spec_from_filename,
@@ -43,21 +43,44 @@ def test_shingles_are_word_ngrams_and_short_texts_are_one_shingle():
     assert shingle_hashes("ab c", 2)[0] != shingle_hashes("a bc", 2)[0]
 
 
-def test_signature_is_deterministic_and_seeded():
+@pytest.mark.parametrize("scheme", ["oph", "kperm"])
+def test_signature_is_deterministic_and_seeded(scheme):
     text = " ".join(_words(random.Random(1), 300))
-    assert np.array_equal(MinHasher(64, seed=3).signature(text), MinHasher(64, seed=3).signature(text))
-    assert not np.array_equal(MinHasher(64, seed=3).signature(text), MinHasher(64, seed=4).signature(text))
-    assert is_empty(MinHasher(64).signature("  ...  "))
-    assert MinHasher(64).signature(text).dtype == np.uint32
+    sig = MinHasher(64, seed=3, scheme=scheme).signature(text)
+    assert sig.dtype == np.uint32 and sig.size == 64
+    assert np.array_equal(sig, MinHasher(64, seed=3, scheme=scheme).signature(text))
+    assert not np.array_equal(sig, MinHasher(64, seed=4, scheme=scheme).signature(text))
+    assert is_empty(MinHasher(64, scheme=scheme).signature("  ...  "))
+    assert not is_empty(MinHasher(64, scheme=scheme).signature("one"))
 
 
-def test_jaccard_estimate_error_no_worse_than_datasketch():
+@pytest.mark.parametrize("scheme", ["oph", "kperm"])
+def test_batch_signatures_equal_one_by_one(scheme):
+    rng = random.Random(9)
+    texts = [" ".join(_words(rng, rng.choice([0, 1, 3, 4, 5, 6, 40, 900])) ) for _ in range(60)]
+    texts += ["", "…", "x", "UE, gNB", "a b c d e"]
+    hasher = MinHasher(128, scheme=scheme, block=64)  # small blocks: documents span several
+    batch = hasher.signatures(texts)
+    assert batch.shape == (len(texts), 128)
+    assert np.array_equal(batch, np.stack([hasher.signature(t) for t in texts]))
+
+
+def test_densified_short_texts_still_compare():
+    hasher = MinHasher(128)  # one-permutation: a 3-word text fills few bins before densification
+    sig = hasher.signature("timer t300 expires")
+    assert not (sig == 0xFFFFFFFF).any()
+    assert estimate_jaccard(sig, hasher.signature("Timer T300 expires.")) == 1.0
+    assert estimate_jaccard(sig, hasher.signature("timer t301 expires")) < 0.2
+
+
+@pytest.mark.parametrize("scheme", ["oph", "kperm"])
+def test_jaccard_estimate_error_no_worse_than_datasketch(scheme):
     """Mean absolute error vs the exact shingle Jaccard, same pairs, same permutation count."""
     rng = random.Random(7)
-    hasher = MinHasher(128, ngram=5)
     ours, theirs = [], []
     for trial in range(160):
-        a = _words(rng, rng.randint(80, 1500))
+        hasher = MinHasher(128, ngram=5, seed=trial, scheme=scheme)
+        a = _words(rng, rng.randint(150, 1500))
         b = _mutate(rng, a, rng.choice([0.01, 0.03, 0.06, 0.12, 0.25]))
         text_a, text_b = " ".join(a), " ".join(b)
         truth = exact_jaccard(text_a, text_b, 5)
@@ -68,8 +91,8 @@ def test_jaccard_estimate_error_no_worse_than_datasketch():
         ds_a.update_batch(list(sh_a))
         ds_b.update_batch(list(sh_b))
         theirs.append(abs(ds_a.jaccard(ds_b) - len(sh_a & sh_b) / len(sh_a | sh_b)))
-    # both estimate the same quantity with the same number of samples: within sampling noise
-    assert np.mean(ours) <= np.mean(theirs) * 1.15 + 0.002
+    # both estimate the same quantity from 128 values: equal within sampling noise (or better)
+    assert np.mean(ours) <= np.mean(theirs) * 1.15 + 0.002, (np.mean(ours), np.mean(theirs))
     assert np.mean(ours) < 0.05
 
 
@@ -96,6 +119,14 @@ def test_lsh_params_follow_datasketch_and_the_threshold():
         assert candidate_probability(threshold - 0.3, bands, rows) < 0.2
     with pytest.raises(ValueError):
         lsh_params(1.0, 128)
+
+
+def test_verified_lsh_leans_to_recall():
+    even, verified = lsh_params(0.8, 128), lsh_params_for(0.8, 128, verify=True)
+    assert lsh_params_for(0.8, 128, verify=False) == even
+    miss = lambda params, s: 1 - candidate_probability(s, *params)
+    assert miss(verified, 0.85) < 0.1 < miss(even, 0.85)
+    assert miss(verified, 0.9) < 0.01
 
 
 def test_band_keys_match_only_on_equal_bands():
