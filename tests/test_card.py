@@ -292,3 +292,13 @@ def test_big_outputs_sample_distributions_but_count_exactly(tmp_path, monkeypatc
     write_card(str(tmp_path), manifest=MANIFEST)
     _, body = read_card(tmp_path)
     assert "use one row in 3 of 250 rows" in section(body, "Document lengths")
+
+
+def test_score_drops_are_split_by_the_filter_that_owns_the_score(rich):
+    out, _ = rich
+    _, body = read_card(out)
+    scores = {r[0].strip("`"): r for r in table_rows(section(body, "Quality scores"), "score")}
+    dropped = pl.read_parquet(str(out / "dropped" / "*.parquet"))
+    own = dropped.filter(pl.col("drop_rule").str.starts_with("telecom_keywords")).height
+    assert num(scores["telecom_keywords"][6]) == own == 8
+    assert scores["lang_score"][6] == "-"  # no language filter in this manifest

@@ -298,9 +298,10 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
             qk, qd = quantiles(d.kept), quantiles(d.dropped)
             rows.append([f"`{d.key}`", _n(len(d.kept)), _n(qk.get("median")) if qk else "-",
                          _n(len(d.dropped)), _n(qd.get("median")) if qd else "-",
-                         ", ".join(f"{t.label} = {t.value:g}" for t in d.thresholds) or "-"])
+                         ", ".join(f"{t.label} = {t.value:g}" for t in d.thresholds) or "-",
+                         _n(len(d.dropped_split()[0])) if d.thresholds else "-"])
         out.append(Block("table", headers=["score", "kept", "kept median", "dropped", "dropped median",
-                                           "threshold"], rows=rows))
+                                           "threshold", "dropped by its filter"], rows=rows))
         out.extend(_img(pl_by, "scores.png"))
     # -- stages --------------------------------------------------------------
     if data.stages:

@@ -37,6 +37,7 @@ WIDTH_PX, HEIGHT_PX = 960, 540
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
 KEPT, DROPPED, FAILED = "#1f77b4", "#ff7f0e", "#d62728"
+OTHER_DROP = "#fdbf6f"  # dropped for a reason unrelated to the score shown
 MAX_BARS = 25  # longer lists are cut to the largest entries, the rest summed as "other"
 
 
@@ -178,10 +179,11 @@ def plot_scores(data: CardData) -> Optional[Plot]:
             lo, hi = lo - 0.5, hi + 0.5
         bins = [lo + (hi - lo) * i / 30 for i in range(31)]
         series, colors, labels = [], [], []
-        if d.kept:
-            series.append(d.kept), colors.append(KEPT), labels.append(f"kept ({len(d.kept):,})")
-        if d.dropped:
-            series.append(d.dropped), colors.append(DROPPED), labels.append(f"dropped ({len(d.dropped):,})")
+        mine, other = d.dropped_split()
+        for values, color, label in ((d.kept, KEPT, "kept"), (mine, FAILED, "dropped by " + "/".join(d.owners)),
+                                     (other, OTHER_DROP, "dropped by other rules")):
+            if values:
+                series.append(values), colors.append(color), labels.append(f"{label} ({len(values):,})")
         ax.hist(series, bins=bins, stacked=True, color=colors, label=labels)
         _threshold_lines(ax, d.thresholds, lo, hi)
         ax.set_title(_short(d.key, 40), fontsize=10)
@@ -192,8 +194,8 @@ def plot_scores(data: CardData) -> Optional[Plot]:
         ax.legend(fontsize=7)
     fig.suptitle("Quality scores (threshold marked)")
     more = len([d for d in data.scores if d.kept or d.dropped]) - len(dists)
-    caption = ("Distribution of each score the filters wrote, kept vs dropped documents; black lines are the "
-               "manifest thresholds of the filter that owns the score.")
+    caption = ("Distribution of each score the filters wrote: kept documents, documents dropped by the filter "
+               "that owns the score (red) and by any other rule (light); black lines are that filter's thresholds.")
     if more > 0:
         caption += f" {more} more score(s) are listed in the card's table only."
     return Plot("scores.png", "Quality-score distributions", caption, _png(fig))

@@ -73,6 +73,18 @@ class ScoreDist:
     kept: List[float]
     dropped: List[float]
     thresholds: List[Threshold] = field(default_factory=list)
+    dropped_rules: List[str] = field(default_factory=list)  # drop_rule of each dropped value
+
+    @property
+    def owners(self) -> List[str]:
+        """Filters whose threshold cuts this score (from the threshold labels)."""
+        return sorted({t.label.split(".", 1)[0] for t in self.thresholds})
+
+    def dropped_split(self) -> tuple:
+        """(values dropped by the score's own filter, values dropped by any other rule)."""
+        owners = self.owners
+        mine = [owners and any(r.startswith(o) for o in owners) for r in self.dropped_rules]
+        return ([v for v, m in zip(self.dropped, mine) if m], [v for v, m in zip(self.dropped, mine) if not m])
 
 
 @dataclass
@@ -182,18 +194,22 @@ def size_columns(ds: Dataset) -> Tuple[List[str], List[pl.Expr]]:
 
 
 def _scores_long(frame: pl.DataFrame) -> pl.DataFrame:
-    """(row, key, value) rows of the ``scores`` map column plus ``lang_score``."""
+    """(key, value, rule) rows of the ``scores`` map column plus ``lang_score``; ``rule``
+    is the row's ``drop_rule`` (null for kept records)."""
+    rule = pl.col("drop_rule") if "drop_rule" in frame.columns else pl.lit(None, dtype=pl.String)
+    schema = {"key": pl.String, "value": pl.Float64, "rule": pl.String}
     parts = []
     if "scores" in frame.columns:
-        entries = (frame.select(pl.col("scores").cast(pl.List(pl.Struct({"key": pl.String, "value": pl.Float64}))))
+        entries = (frame.select(pl.col("scores").cast(pl.List(pl.Struct({"key": pl.String, "value": pl.Float64}))),
+                                rule.alias("rule"))
                    .explode("scores").drop_nulls("scores").unnest("scores"))
-        parts.append(entries.select(pl.col("key"), pl.col("value")))
+        parts.append(entries.select(pl.col("key"), pl.col("value"), pl.col("rule")))
     if "lang_score" in frame.columns:
-        parts.append(frame.select(pl.lit("lang_score").alias("key"), pl.col("lang_score").alias("value"))
-                     .drop_nulls("value"))
+        parts.append(frame.select(pl.lit("lang_score").alias("key"), pl.col("lang_score").alias("value"),
+                                  rule.alias("rule")).drop_nulls("value"))
     if not parts:
-        return pl.DataFrame({"key": [], "value": []}, schema={"key": pl.String, "value": pl.Float64})
-    return pl.concat(parts).filter(pl.col("value").is_not_nan())
+        return pl.DataFrame({k: [] for k in schema}, schema=schema)
+    return pl.concat([p.cast(schema) for p in parts]).filter(pl.col("value").is_not_nan())
 
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -422,11 +438,12 @@ def _collect_dropped(data: CardData, ds: Dataset) -> None:
     scores = _scores_long(frame)
     by_key = {s.key: s for s in data.scores}
     for key in sorted(scores["key"].unique().to_list()):
-        vals = scores.filter(pl.col("key") == key)["value"].to_list()
+        part = scores.filter(pl.col("key") == key)
         if key not in by_key:
             by_key[key] = ScoreDist(key, [], [])
             data.scores.append(by_key[key])
-        by_key[key].dropped = vals
+        by_key[key].dropped = part["value"].to_list()
+        by_key[key].dropped_rules = part["rule"].fill_null("").to_list()
     data.scores.sort(key=lambda s: s.key)
     if "duplicate_of" in frame.columns and "drop_stage" in frame.columns:
         dups = frame.drop_nulls("duplicate_of").group_by(["drop_stage", "duplicate_of"]).len()
