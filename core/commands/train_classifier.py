@@ -47,9 +47,28 @@ def _describe(path: str, role: str, n_docs: int, n_chunks: int) -> dict:
 @click.option("--word-ngrams", default=2, show_default=True, type=int)
 @click.option("--bucket", default=200_000, show_default=True, type=int,
               help="Hash buckets for word n-grams (bucket x dim floats is most of the model size).")
+@click.option("--teacher-from", "teacher_paths", multiple=True, metavar="PATH",
+              help="Unlabeled documents to sample and have a teacher LLM rate 0-5 (repeatable).")
+@click.option("--teacher-sample", default=500, show_default=True, type=int, help="Chunks the teacher rates.")
+@click.option("--teacher-model", default=None, help="Teacher model name (OpenAI-compatible endpoint).")
+@click.option("--teacher-base-url", default=None, help="Endpoint, e.g. http://127.0.0.1:8000/v1 [default: $OPENAI_BASE_URL].")
+@click.option("--teacher-api-key-env", default="OPENAI_API_KEY", show_default=True,
+              help="Name of the environment variable holding the API key.")
+@click.option("--teacher-config", default=None, metavar="FILE",
+              help="Teachers YAML (teachers: {name: {model, base_url, ...}}) instead of --teacher-model/-base-url.")
+@click.option("--teacher", "teacher_name", default=None, help="Which teacher of --teacher-config (default: the first).")
+@click.option("--teacher-concurrency", default=8, show_default=True, type=int)
+@click.option("--teacher-max-requests", default=None, type=int, help="Budget: requests sent (cache hits are free).")
+@click.option("--teacher-cache", default=None, metavar="DIR",
+              help="Answer cache [default: _teacher_cache/ next to the model]; a re-run costs nothing.")
+@click.option("--save-labels", default=None, metavar="FILE.jsonl",
+              help="Where the teacher's labels go [default: MODEL.labels.jsonl]; reusable with --data.")
 def train_classifier(model_path, data_paths, positive_paths, negative_paths, weak_paths, weak_positive_min,
                      weak_negative_max, text_field, label_field, positive_label, negative_label, positive_min,
-                     holdout, chunk_chars, max_chunks, seed, epoch, lr, dim, word_ngrams, bucket):
+                     holdout, chunk_chars, max_chunks, seed, epoch, lr, dim, word_ngrams, bucket,
+                     teacher_paths, teacher_sample, teacher_model, teacher_base_url, teacher_api_key_env,
+                     teacher_config, teacher_name, teacher_concurrency, teacher_max_requests, teacher_cache,
+                     save_labels):
     """Train a fastText classifier of telecom relevance/quality.
 
     \b
@@ -57,6 +76,8 @@ def train_classifier(model_path, data_paths, positive_paths, negative_paths, wea
       --data FILE            labeled records (text + label; numeric labels with --positive-min)
       --positive / --negative  documents of one class (Parquet shards, JSONL, text, manifest)
       --weak PATH            unlabeled documents, labeled by telecom keyword density
+      --teacher-from PATH    unlabeled documents, a sample rated 0-5 by a teacher LLM
+                             (positive at --positive-min, default 3; FineWeb-Edu's recipe)
     Documents are chunked, split by document into train / validation / test, the
     threshold is the F1-best on validation, and test precision/recall/F1 are printed
     and saved in MODEL.json next to MODEL.bin. Training is single-threaded with a fixed
@@ -64,8 +85,8 @@ def train_classifier(model_path, data_paths, positive_paths, negative_paths, wea
     """
     from telecom_etl.filters import train as T
 
-    if not (data_paths or positive_paths or negative_paths or weak_paths):
-        raise UserError("give training examples: --data, --positive/--negative or --weak")
+    if not (data_paths or positive_paths or negative_paths or weak_paths or teacher_paths):
+        raise UserError("give training examples: --data, --positive/--negative, --weak or --teacher-from")
     examples, inputs, notes = [], [], {}
     common = dict(chunk_chars=chunk_chars, max_chunks=max_chunks)
     try:
@@ -89,14 +110,28 @@ def train_classifier(model_path, data_paths, positive_paths, negative_paths, wea
             examples += exs
             inputs.append(_describe(path, "weak", len(recs), len(exs)))
             notes[f"weak:{path}"] = counts
+        if teacher_paths:
+            exs, inp, stats = _teacher_examples(
+                teacher_paths, model_path, text_field, teacher_sample, seed, chunk_chars, max_chunks,
+                positive_label, negative_label, 3 if positive_min is None else positive_min,
+                dict(model=teacher_model, base_url=teacher_base_url, api_key_env=teacher_api_key_env,
+                     config=teacher_config, name=teacher_name, concurrency=teacher_concurrency,
+                     max_requests=teacher_max_requests, cache=teacher_cache), save_labels)
+            examples += exs
+            inputs += inp
+            notes["teacher"] = stats
         params = T.FastTextParams(epoch=epoch, lr=lr, dim=dim, word_ngrams=word_ngrams, bucket=bucket, seed=seed)
         result = T.train_classifier(examples, model_path, positive_label, holdout, params, inputs, notes or None,
                                     chunk_chars=chunk_chars)
-    except ValueError as exc:
+    except ValueError as exc:  # TeacherError is a ValueError too
         raise UserError(str(exc)) from None
     except RuntimeError as exc:  # fastText's "Encountered NaN." on a too-high learning rate
         raise UserError(f"fastText training failed: {exc} (try a lower --lr)") from None
     card = result.card
+    if "teacher" in notes:
+        t = notes["teacher"]
+        click.echo(f"teacher: {t['rated']}/{t['requested']} chunks rated (scores {t['scores']}), "
+                   f"failed {t['failed'] or 0}, invalid {t['invalid']}; labels in {t['labels_file']}")
     split = card["split"]
     click.echo(f"examples: train {split['train']}  validation {split['validation']}  test {split['test']} "
                f"(split by {split['unit']}, {split['documents']} documents)")
@@ -108,3 +143,45 @@ def train_classifier(model_path, data_paths, positive_paths, negative_paths, wea
     click.echo(f"wrote {result.model_path} ({os.path.getsize(result.model_path) / 1e6:.1f} MB) and {result.card_path}")
     click.echo("manifest filter: " + json.dumps({"name": "fasttext_classifier", **{
         k: v for k, v in card["use"].items() if k != "filter"}}))
+
+
+def _teacher_examples(paths, model_path, text_field, n, seed, chunk_chars, max_chunks, positive_label,
+                      negative_label, positive_min, teacher_opts, save_labels):
+    """Sample chunks of ``paths``, have the teacher rate them, save and return the labels."""
+    from telecom_etl.filters import train as T
+    from telecom_etl.filters.teacher_labels import label_with_teacher, sample_chunks
+    from telecom_etl.synth.teacher import Teacher, TeacherConfig, TeacherError, load_teachers_file
+
+    cache = teacher_opts["cache"] or os.path.join(os.path.dirname(os.path.abspath(model_path)), "_teacher_cache")
+    if teacher_opts["config"]:
+        teachers = load_teachers_file(teacher_opts["config"], defaults={"cache_dir": cache})
+        name = teacher_opts["name"] or next(iter(teachers))
+        if name not in teachers:
+            raise TeacherError(f"no teacher {name!r} in {teacher_opts['config']} (known: {', '.join(teachers)})")
+        config = teachers[name]
+    elif teacher_opts["model"]:
+        config = TeacherConfig(model=teacher_opts["model"], base_url=teacher_opts["base_url"],
+                               api_key_env=teacher_opts["api_key_env"], concurrency=teacher_opts["concurrency"],
+                               max_requests=teacher_opts["max_requests"], cache_dir=cache, name="labeler")
+        config.validate()
+    else:
+        raise TeacherError("--teacher-from needs --teacher-model (and --teacher-base-url) or --teacher-config")
+    records = [r for p in paths for r in T.read_records(p, text_field)]
+    samples = sample_chunks(records, n, seed, text_field, chunk_chars, max_chunks)
+    if not samples:
+        raise ValueError("--teacher-from: no text to sample")
+    with Teacher(config) as teacher:
+        rows, stats = label_with_teacher(samples, teacher)
+    labels_file = save_labels or os.path.splitext(model_path)[0] + ".labels.jsonl"
+    os.makedirs(os.path.dirname(os.path.abspath(labels_file)), exist_ok=True)
+    with open(labels_file, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    stats.update(labels_file=labels_file, teacher={"name": config.name, "model": config.model},
+                 positive_min=positive_min)
+    examples = [T.Example(row["text"], positive_label if row["score"] >= positive_min else negative_label, row["id"])
+                for row in rows]
+    inputs = [{"path": p, "role": "teacher", "documents": None, "chunks": None} for p in paths]
+    inputs.append({"path": labels_file, "role": "teacher-labels", "documents": len({r["id"] for r in rows}),
+                   "chunks": len(rows)})
+    return examples, inputs, stats
