@@ -125,7 +125,8 @@ def sections_of(text: str) -> List[Section]:
         while stack and stack[-1][0] >= depth:
             stack.pop()
         # an unnumbered heading ("A" of TR 21.905's lists) is qualified by its parent: 4/A, not A
-        path = number or (f"{stack[-1][2]}/{title}" if stack and stack[-1][2] else title)
+        numbered_parent = [p for _, _, p in stack if p and p[:1].isdigit()]
+        path = number or (f"{numbered_parent[-1]}/{title}" if numbered_parent else title)
         current = Section(path, title, depth, "", [t for _, t, _ in stack])
         stack.append((depth, (number + " " + title).strip(), path))
         body = []

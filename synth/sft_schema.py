@@ -37,7 +37,9 @@ SFT_SCHEMA = pa.schema(
         ("model", pa.string()),
         ("prompt_version", pa.string()),
         ("request_key", pa.string()),  # cache key of the generating request
-        ("validation", pa.map_(pa.string(), pa.string())),  # check -> pass / skipped / validator verdict
+        # check -> "pass" / "fail: ..." / validator verdict; a list of structs, not a map: datasets
+        # (load_dataset("parquet")) has no map type
+        ("validation", pa.list_(pa.struct([("check", pa.string()), ("result", pa.string())]))),
         ("fields", pa.string()),  # JSON of task-specific fields
         ("schema_version", pa.string()),
     ],
@@ -74,7 +76,7 @@ def sft_row(pair: Pair) -> dict:
         "citation": p.citation(), "spec_number": p.meta.get("spec_number"),
         "working_group": p.meta.get("working_group"), "teacher": pair.teacher, "model": pair.model,
         "prompt_version": pair.prompt_version, "request_key": pair.request_key,
-        "validation": sorted(pair.checks.items()),
+        "validation": [{"check": k, "result": v} for k, v in sorted(pair.checks.items())],
         "fields": json.dumps(pair.fields, sort_keys=True, ensure_ascii=False),
         "schema_version": SFT_SCHEMA_VERSION,
     }
