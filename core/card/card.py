@@ -17,7 +17,8 @@ import yaml
 
 from telecom_etl import io
 from telecom_etl.card.plots import Plot
-from telecom_etl.card.stats import CardData, effective_params, human, pct, quantiles, size_category
+from telecom_etl.card.stats import (CardData, effective_params, human, pct, profile_users, quantiles,
+                                   size_category)
 
 #: SPDX identifiers the Hub knows (lower-cased there); anything else makes the card "other".
 HUB_LICENSES = {
@@ -272,10 +273,7 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
     profiles = (data.manifest.get("filters") or {}).get("profiles") or {}
     if profiles:
         out.append(Block("h2", "Filters and thresholds"))
-        users = {}
-        for s in data.manifest.get("sources") or []:
-            prof = s.get("filter_profile") or (s.get("kind") if s.get("kind") in profiles else "default")
-            users.setdefault(prof, []).append(s.get("name"))
+        users = profile_users(data.manifest)
         rows = []
         for prof in sorted(profiles):
             for i, spec in enumerate(profiles[prof] or []):

@@ -125,7 +125,7 @@ def _threshold_lines(ax, thresholds, lo: float, hi: float) -> None:
     for i, t in enumerate(thresholds):
         style = ("--", ":", "-.")[i % 3]
         ax.axvline(t.value, color="black", linestyle=style, linewidth=1.2,
-                   label=f"{t.label} = {t.value:g}")
+                   label=_short(t.short or f"{t.label} = {t.value:g}", 34))
 
 
 def plot_lengths(data: CardData) -> Optional[Plot]:
@@ -180,7 +180,7 @@ def plot_scores(data: CardData) -> Optional[Plot]:
         bins = [lo + (hi - lo) * i / 30 for i in range(31)]
         series, colors, labels = [], [], []
         mine, other = d.dropped_split()
-        for values, color, label in ((d.kept, KEPT, "kept"), (mine, FAILED, "dropped by " + "/".join(d.owners)),
+        for values, color, label in ((d.kept, KEPT, "kept"), (mine, FAILED, "dropped by this filter"),
                                      (other, OTHER_DROP, "dropped by other rules")):
             if values:
                 series.append(values), colors.append(color), labels.append(f"{label} ({len(values):,})")
@@ -191,7 +191,7 @@ def plot_scores(data: CardData) -> Optional[Plot]:
         ax.set_ylabel("documents")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="best", framealpha=0.8)
     fig.suptitle("Quality scores (threshold marked)")
     more = len([d for d in data.scores if d.kept or d.dropped]) - len(dists)
     caption = ("Distribution of each score the filters wrote: kept documents, documents dropped by the filter "

@@ -63,8 +63,9 @@ class SourceRow:
 
 @dataclass
 class Threshold:
-    label: str  # "profile/filter.param"
+    label: str  # "filter.param, profiles a, b" (tables)
     value: float
+    short: str = ""  # "param = value (a, b)" (plot legends)
 
 
 @dataclass
@@ -254,10 +255,24 @@ def effective_params(name: str, params: Dict[str, Any]) -> Dict[str, Any]:
     return merged
 
 
-def _filter_specs(manifest: Dict[str, Any]):
-    """(profile, filter name, effective params) for every filter of the manifest."""
+def profile_users(manifest: Dict[str, Any]) -> Dict[str, List[str]]:
+    """profile -> the manifest sources that use it (as Manifest.profile_for picks it)."""
     profiles = (manifest.get("filters") or {}).get("profiles") or {}
+    users: Dict[str, List[str]] = {}
+    for s in manifest.get("sources") or []:
+        prof = s.get("filter_profile") or (s.get("kind") if s.get("kind") in profiles else "default")
+        users.setdefault(prof, []).append(s.get("name"))
+    return users
+
+
+def _filter_specs(manifest: Dict[str, Any]):
+    """(profile, filter name, effective params) for every filter of a profile some source
+    uses (all profiles when the manifest lists no sources)."""
+    profiles = (manifest.get("filters") or {}).get("profiles") or {}
+    users = profile_users(manifest)
     for profile in sorted(profiles):
+        if users and profile not in users:
+            continue
         for spec in profiles[profile] or []:
             spec = dict(spec)
             name = str(spec.pop("name", "?"))
@@ -485,7 +500,8 @@ def _collect_thresholds(data: CardData) -> None:
             found.setdefault((key, f"{name}.{param}", value), []).append(profile)
     by_key = {d.key: d for d in data.scores}
     for (target, what, value), profiles in sorted(found.items()):
-        t = Threshold(f"{what}, profile{'s' if len(profiles) > 1 else ''} {', '.join(profiles)}", value)
+        t = Threshold(f"{what}, profile{'s' if len(profiles) > 1 else ''} {', '.join(profiles)}", value,
+                      f"{what.split('.', 1)[1]} = {value:g} ({', '.join(profiles)})")
         if target == "\0length":
             data.length_thresholds.append(t)
         else:
