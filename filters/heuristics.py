@@ -212,17 +212,27 @@ def top_ngram_char_share(words: List[str], n: int) -> float:
 
 
 def dup_ngram_char_share(words: List[str], n: int) -> float:
-    """Characters of words inside any n-gram that occurs more than once (each word counted once)."""
+    """Characters in *repeated* occurrences of n-grams, over all word characters.
+
+    The first occurrence is not counted and a repeat skips its n words, as datatrove
+    (and so FineWeb, with these thresholds) reads the Gopher rule. Counting first
+    occurrences too (Dolma's reading) roughly doubles the share and drops plain
+    technical papers at 0.15."""
     total = sum(len(w) for w in words)
     if total == 0 or len(words) < n:
         return 0.0
-    grams = list(zip(*(words[i:] for i in range(n))))
-    counts = Counter(grams)
-    covered = bytearray(len(words))
-    for i, g in enumerate(grams):
-        if counts[g] > 1:
-            covered[i:i + n] = b"\x01" * n
-    return sum(len(w) for w, c in zip(words, covered) if c) / total
+    seen = set()
+    repeated = i = 0
+    last = len(words) - n
+    while i <= last:
+        gram = tuple(words[i:i + n])
+        if gram in seen:
+            repeated += sum(len(w) for w in gram)
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return repeated / total
 
 
 @FILTERS.register("gopher_repetition")
@@ -280,64 +290,79 @@ class GopherRepetition(_Heuristic):
 # C4 line rules
 # ---------------------------------------------------------------------------
 
-_LOREM = re.compile(r"lorem ipsum", re.I)
 _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 _CITATION = re.compile(r"\[\d+\]|\[edit\]|\[citation needed\]", re.I)
 
 
-def c4_kept_lines(text: str, min_words_per_line: int = 3, max_word_length: int = 1000,
-                  javascript: bool = True, policy: bool = True) -> Tuple[List[str], Dict[str, int]]:
-    """The lines C4 keeps, and how many it removed by reason (pure; used by :class:`C4Lines`)."""
+def c4_lines(text: str, min_words_per_line: int = 3, max_word_length: int = 1000, remove_citations: bool = True,
+             lorem_ipsum: bool = True, javascript: bool = True, curly_bracket: bool = True,
+             policy: bool = True) -> Tuple[List[str], Dict[str, int], Optional[str]]:
+    """C4's line pass, in the order of the reference implementation (TFDS ``c4_utils``,
+    datatrove ``C4QualityFilter``): the kept lines, the removed lines by reason, and the
+    page-level verdict (``lorem_ipsum`` / ``curly_bracket``) if one fired. Those two are
+    only looked for in lines that survive the punctuation and word-count rules, so a
+    ``{`` in a code line without a full stop does not drop the page."""
     kept: List[str] = []
     removed: Dict[str, int] = {}
     for line in nonblank_lines(text):
-        low = line.lower()
-        if not line.endswith(TERMINAL_PUNCT[:4]) or line.endswith("..."):
-            why = "no_terminal_punct"
-        elif len(line.split()) < min_words_per_line:
-            why = "few_words"
-        elif max_word_length and any(len(w) > max_word_length for w in line.split()):
+        words = line.split()
+        why = None
+        if max_word_length and any(len(w) > max_word_length for w in words):
             why = "long_word"
-        elif javascript and "javascript" in low:
-            why = "javascript"
-        elif policy and any(p in low for p in _POLICY):
-            why = "policy"
         else:
+            if remove_citations:
+                line = _CITATION.sub("", line).strip()
+            low = line.lower()
+            if not line.endswith(TERMINAL_PUNCT[:4]) or line.endswith("..."):
+                why = "no_terminal_punct"
+            elif len(words) < min_words_per_line:
+                why = "few_words"
+            elif lorem_ipsum and "lorem ipsum" in low:
+                return kept, removed, "lorem_ipsum"
+            elif javascript and "javascript" in low:
+                why = "javascript"
+            elif curly_bracket and "{" in line:
+                return kept, removed, "curly_bracket"
+            elif policy and any(p in low for p in _POLICY):
+                why = "policy"
+        if why is None:
             kept.append(line)
-            continue
-        removed[why] = removed.get(why, 0) + 1
-    return kept, removed
+        else:
+            removed[why] = removed.get(why, 0) + 1
+    return kept, removed, None
 
 
 @FILTERS.register("c4_lines")
 class C4Lines(_Heuristic):
-    """C4's rules, judged per document: drop when lorem ipsum or ``{`` appears, or when
-    fewer than ``min_num_sentences`` sentences survive C4's line removal.
+    """C4's rules, judged per document: drop on lorem ipsum or ``{`` in a candidate line,
+    or when fewer than ``min_num_sentences`` sentences survive C4's line removal.
 
     The text is not rewritten (a filter answers keep/drop); the share of lines C4 would
-    remove is stored as ``scores["c4_removed_lines"]`` for threshold tuning.
+    remove is stored as ``scores["c4_removed_lines"]`` for threshold tuning, and
+    ``max_removed_lines_ratio`` can drop pages that are mostly such lines.
     """
 
     def __init__(self, min_num_sentences: Optional[int] = 5, min_words_per_line: int = 3,
-                 max_word_length: int = 1000, filter_lorem_ipsum: bool = True, filter_curly_bracket: bool = True,
-                 filter_javascript: bool = True, filter_policy: bool = True,
+                 max_word_length: int = 1000, remove_citations: bool = True, filter_lorem_ipsum: bool = True,
+                 filter_curly_bracket: bool = True, filter_javascript: bool = True, filter_policy: bool = True,
                  max_removed_lines_ratio: Optional[float] = None, ignore_markup: bool = False):
         super().__init__(ignore_markup)
         self.min_num_sentences = min_num_sentences
         self.min_words_per_line, self.max_word_length = int(min_words_per_line), int(max_word_length)
+        self.remove_citations = bool(remove_citations)
         self.filter_lorem_ipsum, self.filter_curly_bracket = filter_lorem_ipsum, filter_curly_bracket
         self.filter_javascript, self.filter_policy = filter_javascript, filter_policy
         self.max_removed_lines_ratio = max_removed_lines_ratio
 
     def filter(self, doc):
         F = "c4_lines"
-        text = self.view(doc.text)
-        if self.filter_lorem_ipsum and _LOREM.search(text):
+        kept, removed, page = c4_lines(self.view(doc.text), self.min_words_per_line, self.max_word_length,
+                                       self.remove_citations, self.filter_lorem_ipsum, self.filter_javascript,
+                                       self.filter_curly_bracket, self.filter_policy)
+        if page == "lorem_ipsum":
             return _drop(F, "lorem_ipsum", "contains 'lorem ipsum'")
-        if self.filter_curly_bracket and "{" in text:
-            return _drop(F, "curly_bracket", "contains '{' (code or templates)")
-        kept, removed = c4_kept_lines(_CITATION.sub("", text), self.min_words_per_line, self.max_word_length,
-                                      self.filter_javascript, self.filter_policy)
+        if page == "curly_bracket":
+            return _drop(F, "curly_bracket", "a sentence line contains '{' (code or templates)")
         n_lines = len(kept) + sum(removed.values())
         ratio = sum(removed.values()) / n_lines if n_lines else 1.0
         doc.scores["c4_removed_lines"] = round(ratio, 4)

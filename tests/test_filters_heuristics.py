@@ -186,7 +186,7 @@ def test_gopher_repetition_rules_and_ngram_shares():
     words = ["a", "b"] * 50
     assert top_ngram_char_share(words, 2) == pytest.approx(1.0)
     assert dup_ngram_char_share(list("abcdefghij"), 5) == 0.0
-    assert dup_ngram_char_share(list("abcdeabcde"), 5) == pytest.approx(1.0)
+    assert dup_ngram_char_share(list("abcdeabcde"), 5) == pytest.approx(0.5)  # the repeat, not the first
     # n-gram rule: a text that repeats one 12-word phrase with varying line breaks
     phrase = "the operator offers unlimited data on every plan for all customers this year".split()
     spam = " ".join(phrase * 15)
@@ -197,7 +197,10 @@ def test_c4_lines_document_rules():
     f = C4Lines()
     assert f.apply(doc(telecom_text())) is None
     assert f.apply(doc(lorem_ipsum())).rule == "c4_lines.lorem_ipsum"
-    assert f.apply(doc(telecom_text() + "\nif (x) { y(); }")).rule == "c4_lines.curly_bracket"
+    assert f.apply(doc(telecom_text() + "\nSet the greeting template to {name} and save the page.")).rule \
+        == "c4_lines.curly_bracket"
+    # as in C4 itself, only lines that pass the sentence rules count: a bare code line does not
+    assert f.apply(doc(telecom_text() + "\nif (x) { y(); }")) is None
     assert f.apply(doc(boilerplate_page())).rule == "c4_lines.few_sentences"
     d = doc(telecom_text())
     C4Lines().apply(d)
