@@ -8,7 +8,7 @@ import click
 
 from telecom_etl.cli import UserError
 
-KINDS = ("mcq", "label", "equation", "code", "free")
+KINDS = ("mcq", "label", "equation", "code", "expansion", "free")
 
 
 def _split_kinds(values):

@@ -295,6 +295,37 @@ def _text(value) -> Optional[str]:
     return str(value)
 
 
+def _known_labels(label_type: str) -> List[str]:
+    try:
+        from telecom_etl.synth.tasks.classification import SERIES, WG_NAMES
+    except ImportError:  # pragma: no cover - the tasks package is part of the toolkit
+        return []
+    return sorted({"working_group": WG_NAMES, "spec_series": SERIES}.get(label_type, {}))
+
+
+def answer_from_fields(fields: Dict[str, Any]) -> Dict[str, Any]:
+    """Answer kind, reference, options and labels from the task-specific ``fields`` JSON of a
+    synth-instructions record (``options`` + ``answer_index``: MCQ; ``label`` + ``label_type``;
+    ``equation``; ``masked_lines``: code infill; ``entry_kind: abbreviation`` + ``meaning``;
+    ``answer``: the reference of an open question)."""
+    if not fields:
+        return {}
+    if isinstance(fields.get("options"), list) and fields.get("answer_index") is not None:
+        return {"kind": "mcq", "reference": str(fields["answer_index"]), "options": fields["options"]}
+    if fields.get("label"):
+        return {"kind": "label", "reference": str(fields["label"]),
+                "labels": _known_labels(str(fields.get("label_type") or ""))}
+    if fields.get("equation"):
+        return {"kind": "equation", "reference": str(fields["equation"])}
+    if fields.get("masked_lines"):
+        return {"kind": "code"}  # the reference is the record's answer (the hidden lines)
+    if fields.get("entry_kind") == "abbreviation" and fields.get("meaning"):
+        return {"kind": "expansion", "reference": str(fields["meaning"])}
+    if isinstance(fields.get("answer"), str) and fields["answer"].strip():
+        return {"reference": fields["answer"]}
+    return {}
+
+
 def item_from_sft(row: dict, uri: str, kind_of) -> PreferenceItem:
     """A :class:`PreferenceItem` from one SFT row (a dict as pyarrow's ``to_pylist`` gives it).
 
@@ -302,7 +333,9 @@ def item_from_sft(row: dict, uri: str, kind_of) -> PreferenceItem:
     before the last assistant message (a record whose last message is not the
     assistant's is prompt-only). The reference is an explicit column (``reference``,
     ``answer``, ``label``, ...; also inside ``extra``/``metadata``); failing that, for a
-    verifiable task, the SFT answer itself, which ``synth-instructions`` validated.
+    verifiable task, the SFT answer itself, which ``synth-instructions`` validated. The
+    task-specific ``fields`` JSON of synth-instructions records supplies the answer kind,
+    reference, options and label set (:func:`answer_from_fields`).
     """
     messages = row.get("messages")
     if not isinstance(messages, (list, tuple)) or not messages:
@@ -322,18 +355,18 @@ def item_from_sft(row: dict, uri: str, kind_of) -> PreferenceItem:
         raise SFTRecordError("record has no user message")
     extra = _mapping(row.get("extra"))
     meta = _mapping(row.get("metadata"))
-    validation = _mapping(row.get("validation"))
+    derived = answer_from_fields(_mapping(row.get("fields")))
     task = str(_first(row, ("task", "task_name"), extra, meta) or "unknown")
-    declared = _first(row, ("answer_kind", "answer_type"), extra, meta)
+    declared = _first(row, ("answer_kind", "answer_type"), extra, meta) or derived.get("kind")
     kind = kind_of(task, str(declared) if declared else None)
-    reference = _text(_first(row, REFERENCE_FIELDS, extra, meta, validation))
+    reference = _text(_first(row, REFERENCE_FIELDS, extra, meta)) or derived.get("reference")
     if reference is None and kind != "free":
         reference = answer
     sft_id = _first(row, ID_FIELDS, extra, meta)
     if sft_id is None:  # no id column: the content is the identity
         payload = json.dumps([clean, answer, task], sort_keys=True, ensure_ascii=False)
         sft_id = hashlib.sha1(payload.encode("utf-8")).hexdigest()[:20]
-    options_raw = _first(row, ("options", "choices"), extra, meta)
+    options_raw = _first(row, ("options", "choices"), extra, meta) or derived.get("options")
     options = {}
     if isinstance(options_raw, str):
         options_raw = _mapping(options_raw) or [x for x in options_raw.splitlines() if x.strip()]
@@ -343,7 +376,7 @@ def item_from_sft(row: dict, uri: str, kind_of) -> PreferenceItem:
         options = {option_index(str(k)): str(v) for k, v in options_raw.items() if option_index(str(k))}
     elif isinstance(options_raw, (list, tuple)):
         options = {i + 1: str(v) for i, v in enumerate(options_raw)}
-    labels_raw = _first(row, ("labels", "label_set", "classes"), extra, meta)
+    labels_raw = _first(row, ("labels", "label_set", "classes"), extra, meta) or derived.get("labels")
     labels = [str(x) for x in labels_raw] if isinstance(labels_raw, (list, tuple)) else []
     pair_id = hashlib.sha1(f"preference\x00{sft_id}".encode("utf-8")).hexdigest()[:20]
     return PreferenceItem(
@@ -351,7 +384,7 @@ def item_from_sft(row: dict, uri: str, kind_of) -> PreferenceItem:
         reference=reference, passage=_text(_first(row, PASSAGE_FIELDS, extra, meta)),
         source_id=_text(_first(row, SOURCE_ID_FIELDS, extra, meta)),
         origin=_text(_first(row, ("source",), extra, meta)),
-        clause_path=_text(_first(row, ("clause_path", "clause"), extra, meta)),
+        clause_path=_text(_first(row, ("clause_path", "clause", "section"), extra, meta)),
         prompt_version=_text(_first(row, ("prompt_version",), extra, meta)),
         sft_answer=answer, sft_model=_text(_first(row, ("teacher_model", "model"), extra, meta)),
         options=options, labels=labels)

@@ -11,8 +11,8 @@ reads free model text (models answer "B", "**Option 2**", "The correct answer is
 * ``unparsed``: no answer could be read out of the text (counted apart, and never
   chosen; as a rejected answer it is as bad as a wrong one).
 
-Kinds: ``mcq``, ``label``, ``equation``, ``code``; ``free`` (anything else) has no
-checker and goes to the judge.
+Kinds: ``mcq``, ``label``, ``equation``, ``code``, ``expansion`` (of an abbreviation);
+``free`` (anything else) has no checker and goes to the judge.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 CORRECT, WRONG, UNPARSED = "correct", "wrong", "unparsed"
 
-VERIFIABLE_KINDS = ("mcq", "label", "equation", "code")
+VERIFIABLE_KINDS = ("mcq", "label", "equation", "code", "expansion")
 FREE = "free"
 
 
@@ -42,8 +42,9 @@ class Verdict:
 # which answer kind a task has
 # ---------------------------------------------------------------------------
 
-#: task name -> answer kind, for task names whose kind the name alone does not say
-TASK_KINDS: Dict[str, str] = {}
+#: task name -> answer kind (the synth-instructions tasks; other names go by the words below)
+TASK_KINDS: Dict[str, str] = {"mcq": "mcq", "wg_classification": "label", "math_infill": "equation",
+                              "code_infill": "code", "open_qa": FREE, "code_summarise": FREE}
 
 _KIND_HINTS = (  # (answer kind, every one of these words in the task name)
     ("mcq", ("mcq",)), ("mcq", ("multiple", "choice")), ("mcq", ("choice",)), ("mcq", ("qna",)),
@@ -260,24 +261,33 @@ def check_mcq(candidate: str, reference: str, prompt: str = "", options: Optiona
 # classification labels
 # ---------------------------------------------------------------------------
 
-_LABEL_MARKER = re.compile(r"(?:label|class|category|answer|classification|working group)\s*(?:is|:|=|-)\s*(.+)", re.I)
+_LABEL_MARKER = re.compile(r"(?:label|class|category|answer|classification|working group|series)\s*(?:is|:|=|-)\s*(.+)",
+                           re.I)
+_SENTENCE_END = re.compile(r"(?<=\S)[.;,:!?](?=\s|$)|\s[-\u2013\u2014]\s|\s\(")
+# 3GPP working groups are written "RAN1", "RAN WG1", "TSG RAN WG1", "RAN 1"
+_WG = re.compile(r"\b(?:TSG\s*)?(RAN|SA|CT|GERAN)\s*(?:WG\s*)?(\d)\b", re.I)
 
 
 def normalize_label(text: str) -> str:
-    """``" RAN-1 "``, ``"ran_1"``, ``"**RAN1**."`` -> ``"ran1"``: case, spaces, punctuation ignored."""
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text or "").lower())
+    """``" RAN-1 "``, ``"ran_1"``, ``"**RAN1**."``, ``"TSG RAN WG1"`` -> ``"ran1"``: case, spaces,
+    punctuation and the 3GPP working-group spellings ignored."""
+    text = _WG.sub(lambda m: m.group(1) + m.group(2), unicodedata.normalize("NFKC", text or ""))
+    return re.sub(r"[\W_]+", "", text.lower())
 
 
 def _label_span(text: str) -> str:
+    """Where the answer names its label: after an explicit marker ("Label: X"), else the first
+    line; cut at the end of its first sentence ("RAN1. The text is from ..." -> "RAN1")."""
     m = None
     for m in _LABEL_MARKER.finditer(text):
         pass
+    line = ""
     if m:
-        return m.group(1).splitlines()[0]
-    for line in text.splitlines():
-        if line.strip():
-            return line
-    return ""
+        line = m.group(1).splitlines()[0]
+    else:
+        line = next((x for x in text.splitlines() if x.strip()), "")
+    line = _MD.sub("", line).strip()
+    return _SENTENCE_END.split(line, 1)[0].strip()
 
 
 def check_label(candidate: str, reference: str, labels: Sequence[str] = ()) -> Verdict:
@@ -292,8 +302,9 @@ def check_label(candidate: str, reference: str, labels: Sequence[str] = ()) -> V
         known = {normalize_label(x): x for x in labels}
         if got in known:
             return Verdict(CORRECT if got == expected else WRONG, got, expected)
-        words = _words(span)
-        hits = sorted({normalize_label(x) for x in labels if _whole(_words(x), words)})
+        words = _words(_WG.sub(lambda m: m.group(1) + m.group(2), span))
+        hits = {normalize_label(x) for x in labels if _whole(_words(x), words)}
+        hits = sorted(h for h in hits if not any(h != o and h in o for o in hits))  # "RAN" inside "RAN1"
         if len(hits) > 1:  # "RAN1" inside "RAN1 or RAN2": several labels named -> no answer
             return Verdict(UNPARSED, None, expected)
         if len(hits) == 1:
@@ -429,6 +440,28 @@ def check_code(candidate: str, reference: str) -> Verdict:
 
 
 # ---------------------------------------------------------------------------
+# expansions of abbreviations
+# ---------------------------------------------------------------------------
+
+def check_expansion(candidate: str, reference: str) -> Verdict:
+    """An abbreviation's expansion: correct when the answer spells out the reference expansion
+    (one of them, for ``"A; B"`` references), ignoring case, punctuation and hyphens."""
+    def norm(t):
+        return " ".join(re.findall(r"[a-z0-9]+", _plain(t).replace("-", " ")))
+
+    options = [norm(x) for x in re.split(r";\s*", reference or "") if norm(x)]
+    if not options:
+        raise ValueError("empty reference expansion")
+    body = norm(candidate)
+    if not body:
+        return Verdict(UNPARSED, None, options[0])
+    for o in options:
+        if re.search(r"(?<![a-z0-9])" + re.escape(o) + r"(?![a-z0-9])", body):
+            return Verdict(CORRECT, o, options[0])
+    return Verdict(WRONG, None, options[0])
+
+
+# ---------------------------------------------------------------------------
 # dispatch
 # ---------------------------------------------------------------------------
 
@@ -441,6 +474,7 @@ def check(kind: str, candidate: str, reference: str, prompt: str = "",
         "label": lambda: check_label(candidate, reference, labels),
         "equation": lambda: check_equation(candidate, reference),
         "code": lambda: check_code(candidate, reference),
+        "expansion": lambda: check_expansion(candidate, reference),
     }
     if kind not in checkers:
         raise ValueError(f"no checker for answer kind {kind!r}")
