@@ -128,6 +128,11 @@ def test_pairs_reports_and_determinism(server, sft_dir, tmp_path):
 
     datasets = pytest.importorskip("datasets")
     ds = datasets.load_dataset("parquet", data_files=str(out / "preference" / "*.parquet"), split="train")
+    # the README's loading code (docs/dpo.md) works on the output as is
+    sure = ds.filter(lambda r: r["decided_by"] == "reference" or r["margin"] >= 2.0)
+    sure = sure.select_columns(["prompt", "chosen", "rejected"])
+    assert sure.num_rows == 5 and sure.column_names == ["prompt", "chosen", "rejected"]
+    assert sure[0]["chosen"][0].keys() == {"role", "content"}
     rows = {r["sft_id"]: r for r in ds}
     assert sorted(rows) == ["sft-001", "sft-002", "sft-003", "sft-004", "sft-005"]
     for r in ds:  # TRL's conversational preference format
