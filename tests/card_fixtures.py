@@ -102,6 +102,16 @@ def make_output(root: str) -> dict:
              "task": "clause_qa", "margin": 0.1 * (i % 7)} for i in range(14)]
     _write(os.path.join(root, "preference", "part-00000-of-00001.parquet"), pref, pref_schema)
 
+    # what synth-instructions rejected (its rejects/ carry task, stage and reason)
+    rej_schema = pa.schema([("id", pa.string()), ("task", pa.string()), ("stage", pa.string()),
+                            ("reason", pa.string()), ("detail", pa.string())])
+    rejected = ([("abbreviation", "validate", "unparsable_json")] * 5
+                + [("abbreviation", "validate", "answer_not_in_passage")] * 3
+                + [("mcq", "dedup", "duplicate_question")] * 4)
+    _write(os.path.join(root, "rejects", "rejects-00000-of-00001.parquet"),
+           [{"id": f"r{i}", "task": t, "stage": st, "reason": why, "detail": ""}
+            for i, (t, st, why) in enumerate(rejected)], rej_schema)
+
     n_kept = len(kept)
     n_filter_drop = 20
     n_dup = sum(s - 1 for s in CLUSTERS)
@@ -126,4 +136,5 @@ def make_output(root: str) -> dict:
         json.dump(report, fh)
     return {"kept": n_kept, "dropped": len(dropped), "per_source": {n: c for n, _, _, c in SOURCES},
             "clusters": CLUSTERS, "sft": len(sft), "sft_train": 40, "tasks": TASKS, "preference": len(pref),
-            "tokens": sum(d.n_tokens for d in kept)}
+            "tokens": sum(d.n_tokens for d in kept),
+            "rejected": {"abbreviation": 8, "mcq": 4}}

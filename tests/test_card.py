@@ -174,7 +174,7 @@ def test_rich_card_yaml_configs_and_counts(rich):
     meta, body = read_card(out)
     check_data_files(out, meta)
     configs = [c["config_name"] for c in meta["configs"]]
-    assert configs == ["pretrain", "sft", "preference", "dropped"]
+    assert configs == ["pretrain", "sft", "preference", "dropped", "rejects"]
     sft = next(c for c in meta["configs"] if c["config_name"] == "sft")
     assert [e["split"] for e in sft["data_files"]] == ["train", "test"]
     assert meta["language"] == ["en"] and "dpo" in meta["tags"]
@@ -209,7 +209,8 @@ def test_rich_card_thresholds_dedup_and_synthetic(rich):
     assert table_rows(facts, "key") == [["`requests`", "59"], ["`cost_usd`", "1.25"]]
     html = (out / "report.html").read_text(encoding="utf-8")
     names = {p.name for p in check_plots(out, body, html)}
-    assert names == {"sources.png", "lengths.png", "scores.png", "drops.png", "dedup.png", "synth.png"}
+    assert names == {"sources.png", "lengths.png", "scores.png", "drops.png", "dedup.png", "synth.png",
+                     "rejections.png"}
 
 
 def test_card_of_a_partial_folder_renders_what_exists(tmp_path):
@@ -222,12 +223,12 @@ def test_card_of_a_partial_folder_renders_what_exists(tmp_path):
     (out / "plots" / "scores.png").write_bytes(b"stale from an earlier run")
     files = write_card(str(out))
     meta, body = read_card(out)
-    assert [c["config_name"] for c in meta["configs"]] == ["sft", "preference"]
+    assert [c["config_name"] for c in meta["configs"]] == ["sft", "preference", "rejects"]
     assert meta["configs"][0].get("default") is True
     check_data_files(out, meta)
     assert "## Synthetic data" in body and "## Processing stages" not in body
     assert not (out / "plots" / "scores.png").exists()  # stale plot removed
-    assert {os.path.basename(p) for p in files.plots} == {"sources.png", "synth.png"}
+    assert {os.path.basename(p) for p in files.plots} == {"sources.png", "synth.png", "rejections.png"}
 
 
 def test_card_of_an_empty_folder(tmp_path):
@@ -256,7 +257,7 @@ def test_report_html_renders_in_headless_chromium(rich, tmp_path):
     dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
                           "--dump-dom", f"file://{probe}"], capture_output=True, text=True, timeout=120).stdout
     widths = re.search(r'data-imgs="([^"]*)"', dom).group(1).split(",")
-    assert widths == [str(WIDTH_PX)] * 6
+    assert widths == [str(WIDTH_PX)] * 7
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
                     "--window-size=1200,900", f"file://{html}"], capture_output=True, timeout=120)
@@ -272,7 +273,8 @@ def test_load_dataset_finds_every_config_and_split(rich, tmp_path, monkeypatch):
     datasets = pytest.importorskip("datasets")
     out, exp = rich
     want = {"pretrain": {"train": exp["kept"]}, "sft": {"train": exp["sft_train"], "test": exp["sft"] - exp["sft_train"]},
-            "preference": {"train": exp["preference"]}, "dropped": {"train": exp["dropped"]}}
+            "preference": {"train": exp["preference"]}, "dropped": {"train": exp["dropped"]},
+            "rejects": {"train": sum(exp["rejected"].values())}}
     for config, splits in want.items():
         ds = datasets.load_dataset(str(out), config, cache_dir=str(tmp_path / "hf"))
         assert {s: d.num_rows for s, d in ds.items()} == splits
@@ -302,3 +304,14 @@ def test_score_drops_are_split_by_the_filter_that_owns_the_score(rich):
     own = dropped.filter(pl.col("drop_rule").str.starts_with("telecom_keywords")).height
     assert num(scores["telecom_keywords"][6]) == own == 8
     assert scores["lang_score"][6] == "-"  # no language filter in this manifest
+
+
+def test_synthetic_rejections_per_task_and_reason(rich):
+    out, exp = rich
+    _, body = read_card(out)
+    rejections = section(body, "Synthetic data").split("### Rejections", 1)[1]
+    rates = {r[0].strip("`"): r for r in table_rows(rejections, "task") if len(r) == 4}
+    assert rates["abbreviation"][1:] == ["20", "8", "28.6%"]
+    assert rates["mcq"][1:] == ["10", "4", "28.6%"]
+    detail = [r for r in table_rows(rejections.split("| task | kept |", 1)[1], "task")]
+    assert ["`abbreviation`", "validate", "unparsable_json", "5", "`rejects/`"] in detail

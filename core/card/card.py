@@ -35,7 +35,8 @@ DESCRIPTIONS = {
     "preference": "synthetic preference pairs (`prompt`, `chosen`, `rejected`) for DPO-style alignment",
     "dropped": "records dropped on purpose, with `drop_stage`, `drop_rule`, `drop_detail`, `duplicate_of` (audit)",
     "dropped_inputs": "input files skipped on purpose (empty, binary, excluded), with the rule (audit)",
-    "rejects": "inputs and records that failed, with the stage and error (audit)",
+    "rejects": "inputs and records that failed or were rejected, with the stage and the error or reason (audit)",
+    "failed": "records whose processing raised an error, with the stage and error (audit)",
 }
 TASK_CATEGORIES = {"pretrain": "text-generation", "sft": "text-generation", "preference": "text-generation"}
 TAGS = {"pretrain": ["pretraining"], "sft": ["synthetic", "instruction-tuning", "sft"],
@@ -352,7 +353,7 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
                                  + [["lowest", f"`{p.get('a')}`", f"`{p.get('b')}`", p.get("estimated_jaccard")]
                                     for p in low]))
     # -- synthetic -----------------------------------------------------------
-    if data.facets or data.numeric:
+    if data.facets or data.numeric or data.rejections:
         out.append(Block("h2", "Synthetic data"))
         for ds_name in [d.name for d in data.datasets if d.name in data.facets or d.name in data.numeric]:
             out.append(Block("h3", f"`{ds_name}`"))
@@ -366,6 +367,23 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
                                  rows=[[f"`{c}`", _n(v["count"]), _n(v["mean"]), _n(v["p05"]), _n(v["median"]),
                                         _n(v["p95"]), _n(v["sum"])] for c, v in num.items()]))
         out.extend(_img(pl_by, "synth.png"))
+        if data.rejections:
+            out.append(Block("h3", "Rejections"))
+            kept = {}
+            for ds_name, facets in data.facets.items():
+                for task, n in facets.get("task", []):
+                    kept[task] = kept.get(task, 0) + n
+            rejected = {}
+            for r in data.rejections:
+                rejected[r.task] = rejected.get(r.task, 0) + r.n
+            out.append(Block("table", headers=["task", "kept", "rejected", "rejection rate"],
+                             rows=[[f"`{t}`", _n(kept.get(t, 0)), _n(rejected.get(t, 0)),
+                                    pct(rejected.get(t, 0), kept.get(t, 0) + rejected.get(t, 0))]
+                                   for t in sorted(set(kept) | set(rejected))]))
+            out.append(Block("table", headers=["task", "stage", "reason", "records", "in"],
+                             rows=[[f"`{r.task}`", r.stage or "-", r.reason, _n(r.n), f"`{r.dataset}/`"]
+                                   for r in data.rejections[:60]]))
+            out.extend(_img(pl_by, "rejections.png"))
     if data.run_facts:
         out.append(Block("h2", "Run facts"))
         out.append(Block("p", "Further figures the command recorded in `report.json` (teachers, prompt versions, "

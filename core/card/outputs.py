@@ -30,7 +30,7 @@ from telecom_etl import io
 #: present is the default config of the card.
 PRIMARY_ORDER = ("pretrain", "sft", "preference")
 #: Folders kept for inspection, listed after everything else.
-AUDIT_ORDER = ("dropped", "dropped_inputs", "rejects")
+AUDIT_ORDER = ("dropped", "dropped_inputs", "rejects", "failed")
 SPLIT_NAMES = ("train", "validation", "test")
 _SPLIT_ALIASES = {"valid": "validation", "val": "validation", "dev": "validation", "eval": "test"}
 _SPLIT_PREFIX = re.compile(r"^(train|validation|valid|val|dev|test|eval)(?=[-_.])")

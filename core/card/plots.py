@@ -12,6 +12,7 @@ data is absent (no scores yet, no duplicates found, no synthetic data):
 ``drops.png``        what every stage dropped or failed, per rule
 ``dedup.png``        sizes of the duplicate clusters each dedup stage removed
 ``synth.png``        synthetic data: task mix, teachers, prompt versions
+``rejections.png``   synthetic records rejected, per task and reason
 ===================  ==========================================================
 
 Every PNG is exactly :data:`WIDTH_PX` x :data:`HEIGHT_PX` (no ``bbox_inches="tight"``,
@@ -278,8 +279,39 @@ def plot_synth(data: CardData) -> Optional[Plot]:
                 "Records per task, teacher model and prompt version in the synthetic datasets.", _png(fig))
 
 
+def plot_rejections(data: CardData) -> Optional[Plot]:
+    if not data.rejections:
+        return None
+    by_reason: dict = {}
+    for r in data.rejections:
+        by_reason[r.reason] = by_reason.get(r.reason, 0) + r.n
+    reasons = [k for k, _ in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))]
+    shown = reasons[:len(PALETTE) - 1]
+    tasks = sorted({r.task for r in data.rejections},
+                   key=lambda t: (-sum(r.n for r in data.rejections if r.task == t), t))[:MAX_BARS]
+    fig = _figure()
+    ax = fig.subplots()
+    left = [0] * len(tasks)
+    groups = [(reason, [reason]) for reason in shown]
+    if len(reasons) > len(shown):
+        groups.append((f"other ({len(reasons) - len(shown)} reasons)", reasons[len(shown):]))
+    for i, (label, members) in enumerate(groups):
+        widths = [sum(r.n for r in data.rejections if r.task == t and r.reason in members) for t in tasks]
+        ax.barh(range(len(tasks)), widths, left=left, color=PALETTE[i % len(PALETTE)], label=_short(label, 40))
+        left = [a + b for a, b in zip(left, widths)]
+    ax.set_yticks(range(len(tasks)), [_short(t) for t in tasks])
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("records rejected")
+    ax.set_title("Synthetic records rejected, per task and reason")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return Plot("rejections.png", "Rejections per task and reason",
+                "Why synthetic records were rejected (validation, parsing, dedup, budget...), per task.", _png(fig))
+
+
 PLOTTERS: List[Callable[[CardData], Optional[Plot]]] = [plot_sources, plot_lengths, plot_scores, plot_drops,
-                                                        plot_dedup, plot_synth]
+                                                        plot_dedup, plot_synth, plot_rejections]
 
 
 def build_plots(data: CardData) -> List[Plot]:

@@ -97,6 +97,15 @@ class Drop:
 
 
 @dataclass
+class Rejection:
+    dataset: str  # the audit dataset it was counted in (dropped, rejects, failed)
+    task: str
+    reason: str
+    stage: str
+    n: int
+
+
+@dataclass
 class CardData:
     output: str
     title: str
@@ -121,6 +130,7 @@ class CardData:
     numeric: Dict[str, Dict[str, Dict[str, float]]] = field(default_factory=dict)  # dataset -> column -> summary
     run_facts: Dict[str, Any] = field(default_factory=dict)
     distribution_notes: List[str] = field(default_factory=list)  # set when distributions are sampled
+    rejections: List[Rejection] = field(default_factory=list)  # synthetic records removed, per task and reason
 
     @property
     def primary(self) -> List[Dataset]:
@@ -335,6 +345,9 @@ def collect(output: str, report: Optional[dict] = None, manifest=None, title: Op
     dropped = find(datasets, "dropped")
     if dropped is not None and dropped.total_rows:
         _collect_dropped(data, dropped)
+    for ds in datasets:
+        if ds.is_audit and ds.total_rows and "task" in ds.columns:
+            _collect_rejections(data, ds)
     _collect_dedup_stats(data)
     _collect_thresholds(data)
     data.run_facts = {k: v for k, v in sorted(report.items()) if k not in _REPORT_KNOWN}
@@ -464,6 +477,24 @@ def _collect_dropped(data: CardData, ds: Dataset) -> None:
         dups = frame.drop_nulls("duplicate_of").group_by(["drop_stage", "duplicate_of"]).len()
         for (stage,), part in sorted(dups.group_by("drop_stage"), key=lambda kv: str(kv[0][0])):
             data.cluster_sizes[str(stage)] = Counter(int(n) + 1 for n in part["len"].to_list())
+
+
+#: Columns that say why an audit record was removed, by output family.
+REASON_COLUMNS = ("drop_rule", "reason", "rule", "error")
+
+
+def _collect_rejections(data: CardData, ds: Dataset) -> None:
+    """Per task and reason, what a synthetic command rejected (its audit datasets carry
+    ``task`` plus ``drop_rule`` / ``reason`` / ``error``)."""
+    reason = next((c for c in REASON_COLUMNS if c in ds.columns), None)
+    stage = next((c for c in ("drop_stage", "stage") if c in ds.columns), None)
+    frame = read(ds, ["task"] + ([reason] if reason else []) + ([stage] if stage else []))
+    keys = [pl.col("task").fill_null("(none)").alias("task"),
+            (pl.col(reason).fill_null("(none)") if reason else pl.lit("(unrecorded)")).alias("reason"),
+            (pl.col(stage).fill_null("") if stage else pl.lit("")).alias("stage")]
+    counts = frame.group_by(keys).len().sort(["task", "len", "reason"], descending=[False, True, False])
+    for task, why, st, n in counts.select("task", "reason", "stage", "len").iter_rows():
+        data.rejections.append(Rejection(ds.name, task, why, st, int(n)))
 
 
 def _collect_dedup_stats(data: CardData) -> None:

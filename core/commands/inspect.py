@@ -32,7 +32,7 @@ from telecom_etl.cli import UserError
 
 #: Columns counted per value when present (top values shown).
 FACETS = ("source", "kind", "lang", "task", "task_family", "teacher", "teacher_model", "model", "prompt_version",
-          "drop_stage", "drop_rule", "stage", "split")
+          "drop_stage", "drop_rule", "stage", "reason", "rule", "split")
 _SHORTCUT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|=|!=)\s*(.*?)\s*$")
 _SCORE_REF = re.compile(r"\bscores\.([A-Za-z0-9_\-]+)")
 
