@@ -157,6 +157,13 @@ def summary(report: dict) -> str:
             per_source[src] = b["kept"]
     if per_source:
         lines.append("kept per source: " + ", ".join(f"{k}={v}" for k, v in sorted(per_source.items())))
+    for d in report.get("dedup") or []:
+        if isinstance(d, dict) and d.get("stage"):
+            lines.append(f"{d['stage']}: {d.get('clusters', 0)} clusters, {d.get('removed', 0)} records removed "
+                         f"(threshold {d.get('params', {}).get('threshold')}, {d.get('params', {}).get('ngram')}-word "
+                         f"shingles, {d.get('params', {}).get('num_perm')} permutations)")
+    for note in report.get("notes", []):
+        lines.append(f"note: {note}")
     bad = [c for c in report["checks"] if not c["ok"]]
     lines.append("accounting: all counts add up" if not bad else
                  "accounting: MISMATCH " + "; ".join(f"{c['check']} ({c['left']} vs {c['right']})" for c in bad))

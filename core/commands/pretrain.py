@@ -59,6 +59,7 @@ def build_pretrain(manifest_path, output, progress, check, beam_args):
 
     report = run(manifest, output, list(beam_args), progress=progress)
     click.echo(summary(report))
-    click.echo(f"wrote {output}/pretrain/ ({len(report['shards'])} shards), {output}/report.json")
+    click.echo(f"wrote {output}/pretrain/ ({len(report['shards'])} shards), {output}/report.json, "
+               f"{output}/README.md (dataset card) and {output}/report.html")
     if not report["balanced"]:
         sys.exit(1)
