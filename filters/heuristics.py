@@ -27,8 +27,9 @@ technical text legitimately exceeds.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from telecom_etl.filters.base import Filter
 from telecom_etl.outcome import Dropped
@@ -199,40 +200,84 @@ def _duplicates(items: List[str]) -> Tuple[int, int]:
     return n_dup, chars_dup
 
 
+_HASH_MUL = np.uint64(0x100000001B3)  # FNV-style odd multiplier; wraps modulo 2**64
+
+
+class NgramStats:
+    """Word n-gram statistics of one document, vectorised with NumPy.
+
+    Words become integer ids, an n-gram a 64-bit polynomial hash of its ids (a false
+    match needs a 64-bit collision), and its character count a difference of a prefix
+    sum, so each n costs a few array passes instead of a Python loop over tuples.
+    """
+
+    def __init__(self, words: Sequence[str]):
+        vocab: Dict[str, int] = {}
+        self.ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.uint64,
+                               count=len(words))
+        lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+        self.cum = np.concatenate(([0], np.cumsum(lens)))
+        self.total = int(self.cum[-1])
+        self._hashes: Dict[int, np.ndarray] = {}
+
+    def hashes(self, n: int) -> np.ndarray:
+        if n not in self._hashes:
+            m = len(self.ids) - n + 1
+            h = np.zeros(max(m, 0), dtype=np.uint64)
+            if m > 0:
+                with np.errstate(over="ignore"):
+                    for k in range(n):
+                        h = h * _HASH_MUL + self.ids[k:k + m] + np.uint64(1)
+            self._hashes[n] = h
+        return self._hashes[n]
+
+    def gram_chars(self, n: int) -> np.ndarray:
+        m = len(self.ids) - n + 1
+        return self.cum[n:n + m] - self.cum[:m]
+
+    def top_share(self, n: int) -> float:
+        """Characters covered by the most frequent n-gram (first seen among ties), over all
+        word characters (Gopher; datatrove's ``find_top_duplicate``)."""
+        h = self.hashes(n)
+        if self.total == 0 or len(h) == 0:
+            return 0.0
+        _, first, counts = np.unique(h, return_index=True, return_counts=True)
+        top = counts.max()
+        if top < 2:
+            return 0.0
+        pos = int(first[counts == top].min())
+        return float(top) * int(self.gram_chars(n)[pos]) / self.total
+
+    def dup_share(self, n: int) -> float:
+        """Characters in *repeated* occurrences of n-grams, over all word characters.
+
+        The first occurrence is not counted and a counted repeat skips its n words, as
+        datatrove (and so FineWeb, with these thresholds) reads the Gopher rule; an
+        n-gram counts as seen from its first position on, even inside a skipped span.
+        Counting first occurrences too (Dolma's reading) roughly doubles the share and
+        drops plain technical papers at 0.15."""
+        h = self.hashes(n)
+        if self.total == 0 or len(h) == 0:
+            return 0.0
+        _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+        repeats = np.flatnonzero(first[inverse] < np.arange(len(h)))
+        if len(repeats) == 0:
+            return 0.0
+        chars = self.gram_chars(n)
+        repeated = next_free = 0
+        for p in repeats.tolist():  # only repeat positions: few in clean text
+            if p >= next_free:
+                repeated += int(chars[p])
+                next_free = p + n
+        return repeated / self.total
+
+
 def top_ngram_char_share(words: List[str], n: int) -> float:
-    """Characters covered by the most frequent n-gram, over all word characters (Gopher)."""
-    total = sum(len(w) for w in words)
-    if total == 0 or len(words) < n:
-        return 0.0
-    grams = Counter(zip(*(words[i:] for i in range(n))))
-    gram, count = grams.most_common(1)[0]
-    if count < 2:
-        return 0.0
-    return count * sum(len(w) for w in gram) / total
+    return NgramStats(words).top_share(n)
 
 
 def dup_ngram_char_share(words: List[str], n: int) -> float:
-    """Characters in *repeated* occurrences of n-grams, over all word characters.
-
-    The first occurrence is not counted and a repeat skips its n words, as datatrove
-    (and so FineWeb, with these thresholds) reads the Gopher rule. Counting first
-    occurrences too (Dolma's reading) roughly doubles the share and drops plain
-    technical papers at 0.15."""
-    total = sum(len(w) for w in words)
-    if total == 0 or len(words) < n:
-        return 0.0
-    seen = set()
-    repeated = i = 0
-    last = len(words) - n
-    while i <= last:
-        gram = tuple(words[i:i + n])
-        if gram in seen:
-            repeated += sum(len(w) for w in gram)
-            i += n
-        else:
-            seen.add(gram)
-            i += 1
-    return repeated / total
+    return NgramStats(words).dup_share(n)
 
 
 @FILTERS.register("gopher_repetition")
@@ -274,13 +319,13 @@ class GopherRepetition(_Heuristic):
                              f"{chars_dup / total_chars:.2f} of chars in repeated lines > {self.dup_line_char_frac}")
         if not (self.top_n_grams or self.dup_n_grams):
             return None
-        words = [w.lower() for w in words_of(text)[: self.max_words]]
+        stats = NgramStats([w.lower() for w in words_of(text)[: self.max_words]])
         for n, limit in self.top_n_grams:
-            share = top_ngram_char_share(words, n)
+            share = stats.top_share(n)
             if share > limit:
                 return _drop(F, f"top_{n}gram", f"most frequent {n}-gram covers {share:.2f} of chars > {limit}")
         for n, limit in self.dup_n_grams:
-            share = dup_ngram_char_share(words, n)
+            share = stats.dup_share(n)
             if share > limit:
                 return _drop(F, f"dup_{n}gram", f"repeated {n}-grams cover {share:.2f} of chars > {limit}")
         return None
