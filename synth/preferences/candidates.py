@@ -179,9 +179,11 @@ class Generate:
             for r in results:
                 if not r.ok:
                     kinds[r.error or "empty_answer"] = kinds.get(r.error or "empty_answer", 0) + 1
-            detail = ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "empty answers"
+            main = min(kinds, key=lambda k: (-kinds[k], k)) if kinds else "empty_answer"
+            detail = ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items()))
             first = next((r.error_detail for r in results if r.error_detail), "")
-            raise StageFailure(f"no candidate answer: {detail}" + (f" ({first[:120]})" if first else ""))
+            # the kind first: the report counts failures by the text before the colon
+            raise StageFailure(f"{main}: no candidate answer ({detail})" + (f"; {first[:120]}" if first else ""))
         return item.replace(candidates=candidates, calls=item.calls + _usage_rows(results))
 
 

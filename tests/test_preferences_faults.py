@@ -1,0 +1,108 @@
+"""synth-preferences under endpoint faults: failing models, budgets, truncation, judge errors, workers."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from openai_server import OpenAIServer, status, truncated  # noqa: E402
+from test_preferences_pipeline import (ANSWERS, BAD_ROW, MCQ_Q, QA_Q, ROWS, responder, run_cli,  # noqa: E402
+                                       shard_bytes, write_sft)
+
+pytestmark = pytest.mark.faults
+
+
+@pytest.fixture
+def sft_dir(tmp_path):
+    root = tmp_path / "sft_out"
+    write_sft(str(root / "sft"), ROWS + [BAD_ROW])
+    return root
+
+
+def load(out):
+    report = json.loads((out / "report.json").read_text())
+    assert report["balanced"], [c for c in report["checks"] if not c["ok"]]
+    return report
+
+
+def test_a_dead_student_leaves_single_candidates_and_a_dead_endpoint_rejects(tmp_path, sft_dir):
+    def student_down(body):
+        if body["model"] == "student-m":
+            return status(500, message="student overloaded")
+        if body["model"] == "teacher-m" and "SDAP" in body["messages"][-1]["content"]:
+            return status(503)
+        return responder(body)
+
+    with OpenAIServer(responder=student_down) as server:
+        out = tmp_path / "out"
+        result = run_cli(server, sft_dir, out, "--max-retries", "0")
+        assert result.exit_code == 0, result.output
+    report = load(out)
+    select = report["stages"]["select"]
+    assert select["kept"] == 0 and select["dropped_by_rule"] == {"single_candidate": 7}
+    generate = report["stages"]["generate"]
+    assert generate["failed"] == 1 and generate["failed_by_error"] == {"server_error": 1}
+    rejects = pq.read_table(out / "rejects").to_pylist()
+    assert any(r["stage"] == "generate" and r["error"].startswith("server_error: no candidate answer (server_error x2)")
+               for r in rejects)
+    student = report["usage"]["by_teacher"]["student"]
+    # usage is carried by the items that reach a pair or a drop; the rejected prompt paid for nothing
+    assert student["failed"] == 7 and student["failed_by_kind"] == {"server_error": 7} and student["ok"] == 0
+    assert student["cost_usd"] == 0 and report["usage"]["by_teacher"]["teacher"]["ok"] == 7
+
+
+def test_budget_stops_sending_and_is_counted(tmp_path, sft_dir):
+    with OpenAIServer(responder=responder) as server:
+        out = tmp_path / "out"
+        result = run_cli(server, sft_dir, out, "--max-requests", "3")
+        assert result.exit_code == 0, result.output
+        sent = server.chat_requests()
+    report = load(out)
+    by_model = {m: sum(b["model"] == m for b in sent) for m in ("teacher-m", "student-m", "judge-m")}
+    assert all(0 < n <= 3 for n in by_model.values()), by_model
+    # prompts beyond the candidate budget fail as budget_exceeded; the judge's budget shows per answer
+    assert report["stages"]["generate"]["failed_by_error"] == {"budget_exceeded": 5}
+    assert report["stages"]["select"]["kept"] == 3
+    assert report["preference"]["judge_calls"]["failed_by_kind"] == {"budget_exceeded": 3}
+    usage = report["usage"]["by_teacher"]
+    assert usage["teacher"]["sent"] == 3 and usage["judge"]["sent"] == 3
+    assert report["totals"]["requests"] - report["usage"]["total"]["failed"] == len(sent)
+
+
+def test_truncated_correct_answers_are_not_chosen_and_judge_errors_are_counted(tmp_path, sft_dir):
+    def faults(body):
+        prompt = body["messages"][-1]["content"]
+        if body["model"] == "teacher-m" and prompt == MCQ_Q:
+            return truncated("The correct answer is E) SC")
+        if body["model"] == "judge-m" and ANSWERS["student-m"][QA_Q] in body["messages"][1]["content"]:
+            return status(400, message="context too long")
+        return responder(body)
+
+    with OpenAIServer(responder=faults) as server:
+        out = tmp_path / "out"
+        assert run_cli(server, sft_dir, out).exit_code == 0
+    report = load(out)
+    tasks = report["preference"]["per_task"]
+    assert tasks["mcq"]["pairs"] == 0 and tasks["mcq"]["dropped_by_rule"] == {"all_bad": 2}
+    assert tasks["clause_qa"]["dropped_by_rule"] == {"judge_failed": 1, "judge_parse_failure": 1, "tie": 1}
+    assert report["preference"]["judge_calls"]["failed_by_kind"] == {"bad_request": 1, "judge_parse_failure": 2}
+    dropped = {d["sft_id"]: d for d in pq.read_table(out / "dropped").to_pylist()}
+    mcq = dropped["sft-001"]["candidates"]
+    assert [(c["model"], c["finish_reason"], c["verdict"]) for c in mcq] == [
+        ("teacher-m", "length", "correct"), ("student-m", "stop", "wrong")]  # right but cut: never chosen
+
+
+def test_several_workers_write_the_same_bytes(tmp_path, sft_dir):
+    with OpenAIServer(responder=responder) as server:
+        one = tmp_path / "one"
+        assert run_cli(server, sft_dir, one).exit_code == 0
+        two = tmp_path / "two"
+        result = run_cli(server, sft_dir, two, "--cache-dir", str(one / "_cache" / "teacher"),
+                         "--direct_running_mode", "multi_processing", "--direct_num_workers", "2")
+        assert result.exit_code == 0, result.output
+    assert shard_bytes(one) == shard_bytes(two)
+    assert load(two)["totals"]["cached"] == load(one)["totals"]["requests"]
