@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io as _io
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence
 
 from telecom_etl import io
@@ -210,7 +209,7 @@ def iter_snapshot(path: str, wanted: Optional[Iterable[str]] = None) -> Iterator
     naming the line."""
     wanted_set = None if wanted is None else {normalize_arxiv_id(w) or w for w in wanted}
     with io.local_path(path) as local, _open_text(local) as fh:
-        for number, line in enumerate(_io.BufferedReader(fh) if not hasattr(fh, "peek") else fh, start=1):
+        for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             if wanted_set is not None:
@@ -231,13 +230,3 @@ def iter_snapshot(path: str, wanted: Optional[Iterable[str]] = None) -> Iterator
 def load_records(path: str, ids: Iterable[str]) -> Dict[str, ArxivRecord]:
     """The snapshot records of ``ids`` (one pass over the file)."""
     return {r.arxiv_id: r for r in iter_snapshot(path, wanted=ids)}
-
-
-@dataclass
-class SelectionReport:
-    """Counts of one selection pass, for logs and tests."""
-
-    counts: Dict[str, int] = field(default_factory=dict)
-
-    def add(self, key: str) -> None:
-        self.counts[key] = self.counts.get(key, 0) + 1

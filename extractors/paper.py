@@ -1,29 +1,296 @@
-"""Research papers as PDFs (kind ``paper``). Backbone version: PyMuPDF page text."""
+"""Research papers as PDFs (kind ``paper``): clean markdown plus bibliographic metadata.
+
+Text comes from :func:`telecom_etl.extractors.pdfdoc.pdf_to_markdown` (reading order, running
+headers/footers, hyphenation, figure debris, references). Metadata, best source first:
+
+* the arXiv metadata snapshot, when the source names one (``options.arxiv_metadata``): title,
+  authors, categories, licence, DOI, date of v1;
+* the PDF: identifiers on the first page, the arXiv margin stamp, a repository cover page, the
+  info dictionary; the title set in the largest type; the byline under it;
+* the file name (``2101.00001v2.pdf``, ``10.1109_TWC.2020.123.pdf``).
+
+Options (``options:`` of a ``kind: paper`` source)::
+
+    drop_references: true        # drop the References/Bibliography section
+    drop_cover_pages: true       # drop repository download covers
+    on_garbage_text: fail        # fail | drop | flag
+    arxiv_metadata: /data/arxiv-metadata-oai-snapshot.json
+    categories: [eess.SP, cs.IT, cs.NI]      # select by arXiv category (any overlap)
+    licenses: [CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0]   # licence policy (SPDX ids)
+
+Selection happens while listing, before any PDF is parsed: a paper outside the categories is
+``Dropped("category")``, one whose licence (the snapshot's, else the source's ``license``) is
+outside the policy ``Dropped("license_policy")``, so both are counted per source.
+
+A garbage text layer (Type-3 fonts without a usable encoding, scanned pages) fails the file by
+default: it is not an on-purpose skip but a PDF this extractor cannot read (it needs OCR), so it
+belongs in the rejects with its reason. ``drop`` counts it as a drop instead; ``flag`` keeps the
+text with the flag ``garbage_text_layer`` for a later filter or OCR pass to decide.
+"""
 from __future__ import annotations
 
-from telecom_etl.extractors.base import SourceKind
+import dataclasses
+import os
+import re
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from telecom_etl import io
+from telecom_etl.extractors import arxiv
+from telecom_etl.extractors.base import SourceItem, SourceKind
+from telecom_etl.extractors.pdfdoc import PdfText, pdf_to_markdown
 from telecom_etl.extractors.sniff import sniff
 from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.registry import SOURCES
 
+GARBAGE_MODES = ("fail", "drop", "flag")
+_OPTIONS = {"drop_references", "drop_cover_pages", "on_garbage_text", "arxiv_metadata", "categories", "licenses"}
+_CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?$")
+
+# -- identifiers and names in text ---------------------------------------------------------------
+
+DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>,;]+)", re.I)
+_DOI_IN_NAME = re.compile(r"(10\.\d{4,9})[_/](.+?)(?:\.pdf)?$", re.I)
+_NAME_MARKS = re.compile(r"[\u2217\u2020\u2021\u00a7\u00b6\u2016*#\u22c6\u2605\u2606\d\u00b9\u00b2\u00b3\u2070-\u2079]+")
+_MEMBERSHIP = re.compile(r"^(?:(?:Senior|Student|Life|Graduate Student)\s+)?(?:Member|Fellow)(?:,?\s*IEEE)?$|^IEEE$", re.I)
+_NOT_A_NAME = re.compile(r"university|universit[àaé]|department|institute|school|laborator|college|email|e-mail|"
+                         r"@|\bdept\b|centre|center|faculty|abstract|inc\.|ltd|corporation|research|campus|"
+                         r"street|road|china|usa|germany|france|italy|japan|korea|india|canada|\bavenue\b", re.I)
+_NAME_TOKEN = re.compile(r"^(?:[A-Z][a-z\u00e0-\u024f'\u2019-]+|[A-Z]\.(?:-?[A-Z]\.)?|[A-Z][a-z]*\.|"
+                         r"de|del|della|der|di|da|dos|du|la|le|van|von|ter|ten|bin|al|el|[A-Z][A-Z]+)$")
+_JUNK_TITLE = re.compile(r"\.(?:dvi|pdf|docx?|tex|ps|eps)$|^microsoft (?:word|powerpoint)|^untitled|^title$|^\W*$"
+                         r"|^paper\s*\d*$|^manuscript", re.I)
+
+
+def find_doi(*texts: Optional[str]) -> Optional[str]:
+    """The first DOI in ``texts`` (trailing punctuation of the sentence removed)."""
+    for text in texts:
+        if not text:
+            continue
+        m = DOI_RE.search(text)
+        if m:
+            return m.group(1).rstrip(".)]}\u201d'").rstrip(".")
+    return None
+
+
+def doi_from_path(path: str) -> Optional[str]:
+    m = _DOI_IN_NAME.search(os.path.basename(path))
+    return f"{m.group(1)}/{m.group(2)}" if m else None
+
+
+def parse_byline(line: str) -> List[str]:
+    """Author names of a byline ("A. Alfano, and B. De Maio, Member, IEEE", "Li Xiao∗‡, Bin Gao†"),
+    or [] when the line is not a byline (an affiliation, a sentence)."""
+    line = _NAME_MARKS.sub(" ", line)
+    if _NOT_A_NAME.search(line) or len(line) > 300:
+        return []
+    names = []
+    for part in re.split(r",|;|\s+and\s+|\s+&\s+|\band\s+", line):
+        part = " ".join(part.split()).strip(" .")
+        if part.lower().startswith("and "):
+            part = part[4:]
+        if not part or _MEMBERSHIP.match(part):
+            continue
+        tokens = part.split()
+        if not (2 <= len(tokens) <= 5) or not all(_NAME_TOKEN.match(t) for t in tokens):
+            return []
+        if not any(len(t.strip(".")) > 1 and t[0].isupper() for t in tokens[1:]):
+            return []
+        names.append(part)
+    return names
+
+
+def authors_from_front(front_lines: List[str]) -> List[str]:
+    """Authors from the lines under the title: the first byline-looking lines before anything else."""
+    authors: List[str] = []
+    for line in front_lines[:4]:
+        names = parse_byline(line)
+        if not names:
+            if authors:
+                break
+            continue
+        authors.extend(names)
+    return authors
+
+
+def authors_from_metadata(value: Optional[str]) -> List[str]:
+    if not value:
+        return []
+    return parse_byline(value.replace(";", ","))
+
+
+def plausible_title(value: Optional[str]) -> Optional[str]:
+    value = " ".join((value or "").split())
+    if len(value) < 8 or " " not in value or _JUNK_TITLE.search(value):
+        return None
+    return value
+
+
+# -- the source kind --------------------------------------------------------------------------
 
 @SOURCES.register("paper")
 class PaperSource(SourceKind):
     document_kind = "paper"
 
-    def extract(self, item):
-        import pymupdf as fitz
+    @classmethod
+    def validate_options(cls, config) -> None:
+        options = config.options or {}
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown option(s) {', '.join(unknown)} for kind 'paper' (known: "
+                             f"{', '.join(sorted(_OPTIONS))})")
+        for key in ("drop_references", "drop_cover_pages"):
+            if key in options and not isinstance(options[key], bool):
+                raise ValueError(f"{key} must be true or false (got {options[key]!r})")
+        mode = options.get("on_garbage_text", "fail")
+        if mode not in GARBAGE_MODES:
+            raise ValueError(f"on_garbage_text must be one of {', '.join(GARBAGE_MODES)} (got {mode!r})")
+        snapshot = options.get("arxiv_metadata")
+        if snapshot is not None:
+            if not isinstance(snapshot, str) or not snapshot:
+                raise ValueError("arxiv_metadata must be the path of the arXiv metadata snapshot (JSON lines)")
+            if not io.has_scheme(snapshot) and not os.path.isfile(os.path.expanduser(snapshot)):
+                raise ValueError(f"arxiv_metadata: no such file: {snapshot} (relative paths are taken from the "
+                                 f"current directory)")
+        for key in ("categories", "licenses"):
+            value = options.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+                raise ValueError(f"{key} must be a non-empty list of strings (got {value!r})")
+        for cat in options.get("categories") or []:
+            if not _CATEGORY.match(cat):
+                raise ValueError(f"categories: {cat!r} is not an arXiv category such as eess.SP or cs.IT")
+        if options.get("categories") and snapshot is None:
+            raise ValueError("categories selects papers by their arXiv metadata: set arxiv_metadata too")
+        for lic in options.get("licenses") or []:
+            if lic not in arxiv.KNOWN_LICENSES and not lic.startswith("LicenseRef-"):
+                raise ValueError(f"licenses: {lic!r} is not an SPDX id of a licence arXiv uses (e.g. "
+                                 f"CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0, {arxiv.ARXIV_NONEXCLUSIVE})")
 
+    # -- options --------------------------------------------------------------------------------
+    def option(self, key: str, default: Any = None) -> Any:
+        return (self.config.options or {}).get(key, default)
+
+    @property
+    def selection(self) -> arxiv.Selection:
+        return arxiv.Selection(categories=tuple(self.option("categories") or ()),
+                               licenses=tuple(self.option("licenses") or ()))
+
+    # -- listing: arXiv metadata and the selection ----------------------------------------------
+    def list_items(self) -> Iterator:
+        snapshot = self.option("arxiv_metadata")
+        selection = self.selection
+        if not snapshot and not selection.licenses:
+            yield from super().list_items()
+            return
+        items: List[Tuple[SourceItem, Optional[str]]] = []
+        for item in super().list_items():
+            if isinstance(item, Dropped):
+                yield item
+                continue
+            items.append((item, arxiv.arxiv_id_from_path(item.uri) or self._id_from_first_page(item)))
+        records = arxiv.load_records(os.path.expanduser(snapshot), {i for _, i in items if i}) if snapshot else {}
+        for item, arxiv_id in items:
+            record = records.get(arxiv_id) if arxiv_id else None
+            if selection.categories:
+                if record is None:
+                    why = "not in the arXiv snapshot" if arxiv_id else "no arXiv id in the file name or first page"
+                    yield Dropped("category", f"{why}: categories unknown", uri=item.uri)
+                    continue
+                miss = selection.category_miss(record.categories)
+                if miss:
+                    yield Dropped("category", miss, uri=item.uri)
+                    continue
+            license_id = record.license if record else self.config.license
+            miss = selection.license_miss(license_id)
+            if miss:
+                yield Dropped("license_policy", miss, uri=item.uri)
+                continue
+            meta = dict(item.meta)
+            if arxiv_id:
+                meta["arxiv_id"] = arxiv_id
+            if record is not None:
+                meta["arxiv"] = dataclasses.asdict(record)
+            yield dataclasses.replace(item, meta=meta)
+
+    def _id_from_first_page(self, item: SourceItem) -> Optional[str]:
+        """arXiv-compiled PDFs carry ``arXiv:2101.00001v1 [cs.IT] ...`` in the margin of page 1."""
+        import pymupdf
+
+        try:
+            data = self.read(item)
+            if sniff(data[:1024]) != "pdf":
+                return None
+            with pymupdf.open(stream=data, filetype="pdf") as doc:
+                if doc.needs_pass or doc.page_count == 0:
+                    return None
+                return arxiv.arxiv_id_from_text(doc.load_page(0).get_text())
+        except Exception:  # unreadable here: extraction will fail it with the reason
+            return None
+
+    # -- extraction -----------------------------------------------------------------------------
+    def extract(self, item: SourceItem):
         data = self.read(item)
-        kind = sniff(data[:16])
-        if kind == "empty":
+        kind = sniff(data[:1024])
+        if kind == "empty" or not data.strip():
             yield Dropped("empty_file", "no content", uri=item.uri)
             return
         if kind != "pdf":
             raise StageFailure(f"not a PDF (looks like {kind})")
-        with fitz.open(stream=data, filetype="pdf") as pdf:
-            if pdf.needs_pass:
-                raise StageFailure("encrypted PDF (password required)")
-            text = "\n".join(page.get_text() for page in pdf)
-            yield self.new_document(item, text, title=pdf.metadata.get("title") or item.name,
-                                    page_count=pdf.page_count)
+        pdf = pdf_to_markdown(data, drop_references=self.option("drop_references", True),
+                              drop_cover_pages=self.option("drop_cover_pages", True))
+        flags: List[str] = []
+        garbage = pdf.quality.get("garbage")
+        if garbage:
+            mode = self.option("on_garbage_text", "fail")
+            if mode == "fail":
+                raise StageFailure(f"garbage text layer: {garbage}")
+            if mode == "drop":
+                yield Dropped("garbage_text_layer", str(garbage), uri=item.uri)
+                return
+            flags.append("garbage_text_layer")
+        if not pdf.markdown.strip():
+            yield Dropped("no_text", "the PDF has no text after cleaning", uri=item.uri)
+            return
+        fields = paper_metadata(item, pdf)
+        extra = fields.pop("extra")
+        if garbage:
+            extra["garbage_text_layer"] = str(garbage)
+        yield self.new_document(item, pdf.markdown, flags=flags, extra=extra, **fields)
+
+
+def paper_metadata(item: SourceItem, pdf: PdfText) -> Dict[str, Any]:
+    """Document fields of a paper from its arXiv record (if any), the PDF and the file name."""
+    record = item.meta.get("arxiv") or {}
+    info = pdf.metadata
+    head = pdf.markdown[:4000]
+    stamps = "\n".join(pdf.stamps)
+    front = "\n".join(pdf.front_lines)
+    arxiv_id = (record.get("arxiv_id") or item.meta.get("arxiv_id") or arxiv.arxiv_id_from_path(item.uri)
+                or arxiv.arxiv_id_from_text(stamps) or arxiv.arxiv_id_from_text(head))
+    doi = (record.get("doi") or find_doi(info.get("subject"), info.get("keywords"), stamps, front, head)
+           or doi_from_path(item.uri))
+    title = (record.get("title") or pdf.title or plausible_title(info.get("title"))
+             or os.path.splitext(item.name)[0])
+    authors = (list(record.get("authors") or []) or authors_from_front(pdf.front_lines)
+               or authors_from_metadata(info.get("author")))
+    date = record.get("date") or info.get("creationDate")
+    extra: Dict[str, str] = {}
+    for key, value in (("pdf_producer", info.get("producer")), ("pdf_creator", info.get("creator")),
+                       ("journal_ref", record.get("journal_ref")), ("arxiv_comments", record.get("comments")),
+                       ("date_source", "arxiv_v1" if record.get("date") else ("pdf_creation" if date else None))):
+        if value:
+            extra[key] = str(value)
+    if pdf.removed:
+        extra["pdf_removed"] = ",".join(f"{k}={v}" for k, v in sorted(pdf.removed.items()))
+    return {
+        "title": title,
+        "authors": authors,
+        "doi": doi,
+        "arxiv_id": arxiv_id,
+        "categories": list(record.get("categories") or []),
+        "page_count": pdf.page_count,
+        "license": record.get("license"),
+        "date": date,
+        "extra": extra,
+    }
