@@ -112,6 +112,11 @@ def make_output(root: str) -> dict:
            [{"id": f"r{i}", "task": t, "stage": st, "reason": why, "detail": ""}
             for i, (t, st, why) in enumerate(rejected)], rej_schema)
 
+    # state for a later build's dedup: listed on the card, never a config
+    _write(os.path.join(root, "dedup_index", "index-00000-of-00001.parquet"),
+           [{"id": d.id, "signature": [1, 2, 3]} for d in kept[:5]],
+           pa.schema([("id", pa.string()), ("signature", pa.list_(pa.uint32()))]))
+
     n_kept = len(kept)
     n_filter_drop = 20
     n_dup = sum(s - 1 for s in CLUSTERS)

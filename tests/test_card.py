@@ -174,7 +174,9 @@ def test_rich_card_yaml_configs_and_counts(rich):
     meta, body = read_card(out)
     check_data_files(out, meta)
     configs = [c["config_name"] for c in meta["configs"]]
-    assert configs == ["pretrain", "sft", "preference", "dropped", "rejects"]
+    assert configs == ["pretrain", "sft", "preference", "dropped", "rejects"]  # not dedup_index
+    contents = [r[0].strip("`") for r in table_rows(section(body, "Contents"), "config")]
+    assert contents == configs[:1] + ["sft", "sft"] + configs[2:] + ["dedup_index"]
     sft = next(c for c in meta["configs"] if c["config_name"] == "sft")
     assert [e["split"] for e in sft["data_files"]] == ["train", "test"]
     assert meta["language"] == ["en"] and "dpo" in meta["tags"]

@@ -37,6 +37,7 @@ DESCRIPTIONS = {
     "dropped_inputs": "input files skipped on purpose (empty, binary, excluded), with the rule (audit)",
     "rejects": "inputs and records that failed or were rejected, with the stage and the error or reason (audit)",
     "failed": "records whose processing raised an error, with the stage and error (audit)",
+    "dedup_index": "MinHash signatures of the kept records, for deduplicating a later build against this one",
 }
 TASK_CATEGORIES = {"pretrain": "text-generation", "sft": "text-generation", "preference": "text-generation"}
 TAGS = {"pretrain": ["pretraining"], "sft": ["synthetic", "instruction-tuning", "sft"],
@@ -97,7 +98,7 @@ def header(data: CardData) -> dict:
     configs, infos = [], []
     default_done = False
     for ds in data.datasets:
-        if not ds.total_rows:
+        if not ds.total_rows or ds.is_internal:
             continue
         cfg = {"config_name": ds.name}
         if not ds.is_audit and not default_done:

@@ -31,6 +31,8 @@ from telecom_etl import io
 PRIMARY_ORDER = ("pretrain", "sft", "preference")
 #: Folders kept for inspection, listed after everything else.
 AUDIT_ORDER = ("dropped", "dropped_inputs", "rejects", "failed")
+#: Folders of Parquet that are state for later runs, not data: listed, never a card config.
+INTERNAL = ("dedup_index",)
 SPLIT_NAMES = ("train", "validation", "test")
 _SPLIT_ALIASES = {"valid": "validation", "val": "validation", "dev": "validation", "eval": "test"}
 _SPLIT_PREFIX = re.compile(r"^(train|validation|valid|val|dev|test|eval)(?=[-_.])")
@@ -65,7 +67,11 @@ class Dataset:
 
     @property
     def is_audit(self) -> bool:
-        return self.name in AUDIT_ORDER
+        return self.name in AUDIT_ORDER or self.is_internal
+
+    @property
+    def is_internal(self) -> bool:
+        return self.name in INTERNAL
 
     def has(self, *columns: str) -> bool:
         return all(c in self.columns for c in columns)
@@ -112,6 +118,8 @@ def _order_key(name: str):
         return (0, PRIMARY_ORDER.index(name), name)
     if name in AUDIT_ORDER:
         return (2, AUDIT_ORDER.index(name), name)
+    if name in INTERNAL:
+        return (3, INTERNAL.index(name), name)
     return (1, 0, name)
 
 
