@@ -624,7 +624,9 @@ class Teacher:
                         result = self._parse(req, key, completion, attempts)
                         if result.error is None:
                             paid = result.cost
-                            self._store(key, result)
+                            # written before the slot is released (a kill after this loses nothing),
+                            # off the event loop (an fsync must not stall the other requests)
+                            await asyncio.to_thread(self._store, key, result)
                             return result
                         kind, detail = result.error, result.error_detail
                     except openai.BadRequestError as exc:
