@@ -73,6 +73,7 @@ class DedupConfig(_Model):
     seed: int = Field(default=1, ge=0)  # MinHash permutations (signatures compare only with equal seed)
     scheme: Literal["oph", "kperm"] = "oph"  # one-permutation MinHash (fast) or num_perm permutations
     cc_rounds: int = Field(default=8, ge=1, le=64)  # large-star/small-star rounds unrolled in the graph
+    write_index: bool = True  # kept records' signatures to OUT/dedup_index/ (a later build's previous_index)
 
 
 class OutputConfig(_Model):

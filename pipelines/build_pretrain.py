@@ -91,7 +91,8 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
         kept = versions.kept
     if manifest.dedup.near:
         near = kept | "DedupNear" >> NearDedup.from_config(
-            manifest.dedup, stats_path=io.join(output, "_stats", "dedup.json"))
+            manifest.dedup, stats_path=io.join(output, "_stats", "dedup.json"),
+            index_path=io.join(output, "dedup_index"))
         stages.append(near)
         kept = near.kept
 

@@ -20,6 +20,7 @@ from apache_beam.metrics import Metrics
 
 from telecom_etl.filters.dedup.components import (BucketMember, large_star, link_bucket, small_star,
                                                   star_check)
+from telecom_etl.filters.dedup.index import index_row
 from telecom_etl.filters.dedup.lsh import band_keys, lsh_params_for
 from telecom_etl.filters.dedup.policy import (choose, id_of_rank, link_tag, rank_string, spec_identity,
                                               version_group)
@@ -198,20 +199,27 @@ class NearDedup(beam.PTransform):
     def __init__(self, num_perm: int = 128, ngram: int = 5, threshold: float = 0.8, verify: bool = True,
                  spec_policy: str = "newest", rounds: int = 8, seed: int = 1, max_leaders: int = 64,
                  stats_path: Optional[str] = None, sample_pairs: int = 10, scheme: str = "oph",
-                 batch_chars: int = 4_000_000):
+                 batch_chars: int = 4_000_000, previous_index: Optional[str] = None,
+                 index_path: Optional[str] = None):
         super().__init__()
         self.scheme, self.batch_chars = scheme, batch_chars
+        self.previous_index, self.index_path = previous_index, index_path
         self.num_perm, self.ngram, self.threshold, self.verify = num_perm, ngram, threshold, verify
         self.spec_policy, self.rounds, self.seed, self.max_leaders = spec_policy, rounds, seed, max_leaders
         self.stats_path, self.sample_pairs = stats_path, sample_pairs
         self.bands, self.rows = lsh_params_for(threshold, num_perm, verify)
 
+    @property
+    def signature_params(self) -> dict:
+        return {"num_perm": self.num_perm, "ngram": self.ngram, "seed": self.seed, "scheme": self.scheme}
+
     @classmethod
-    def from_config(cls, config, stats_path: Optional[str] = None) -> "NearDedup":
+    def from_config(cls, config, stats_path: Optional[str] = None, index_path: Optional[str] = None) -> "NearDedup":
         return cls(num_perm=config.num_perm, ngram=config.ngram, threshold=config.threshold, verify=config.verify,
                    spec_policy=config.spec_policy, rounds=getattr(config, "cc_rounds", 8),
                    seed=getattr(config, "seed", 1), scheme=getattr(config, "scheme", "oph"),
-                   stats_path=stats_path)
+                   stats_path=stats_path, previous_index=getattr(config, "previous_index", None),
+                   index_path=index_path if getattr(config, "write_index", True) else None)
 
     def expand(self, docs):
         stage = self.stage
@@ -225,13 +233,29 @@ class NearDedup(beam.PTransform):
                   | "Sign" >> beam.ParDo(_SignFn(self.num_perm, self.ngram, self.seed, self.scheme,
                                                  self.spec_policy)).with_outputs("wordless", main="members"))
         members = signed.members
+        banded = members
+        previous_rows = None
+        if self.previous_index:
+            from telecom_etl.filters.dedup.index import (check_index, index_files, index_folder, previous_member,
+                                                         same_folder)
+
+            if self.index_path and same_folder(index_folder(self.previous_index), self.index_path):
+                raise ValueError(f"dedup.previous_index {self.previous_index} is this build's own index folder: "
+                                 "write the new build to another output folder")
+
+            check_index(self.previous_index, self.signature_params)  # at graph construction: one clear line
+            previous_rows = (docs.pipeline
+                             | "PreviousIndexFiles" >> beam.Create(index_files(self.previous_index))
+                             | "ReadPreviousIndex" >> beam.io.ReadAllFromParquet())
+            banded = (members, previous_rows | "PreviousMembers" >> beam.Map(previous_member)) | "AllMembers" >> \
+                beam.Flatten()
 
         def to_bands(member):
             sig = np.frombuffer(member.sig, dtype="<u4")
             for key in band_keys(sig, bands, rows):
                 yield key, member
 
-        links = (members
+        links = (banded
                  | "BandKeys" >> beam.FlatMap(to_bands)
                  | "Buckets" >> beam.GroupByKey()
                  | "LinkBuckets" >> beam.FlatMap(lambda kv: link_bucket(kv[1], threshold, verify, max_leaders)))
@@ -241,25 +265,55 @@ class NearDedup(beam.PTransform):
         edges = pairs | "Edges" >> beam.Map(lambda kv: kv[0])
         stars = edges | "Components" >> StarComponents(self.rounds)
 
-        decisions = stars | "ByChildId" >> beam.Map(lambda e: (id_of_rank(e[0]), id_of_rank(e[1])))
+        # only nodes of this build decide (an earlier build's record may share an id with a changed file)
+        this_build = stars | "ThisBuild" >> beam.Filter(lambda e: not e[0].startswith("0"))
+        decisions = this_build | "ByChildId" >> beam.Map(lambda e: (id_of_rank(e[0]), e[1]))
+        write_index = self.index_path is not None
 
         def split(group):
             _, joined = group
             roots = sorted(joined["dup"])
             for doc in joined["doc"]:
-                if roots:
-                    yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
-                        "near_duplicate", f"near duplicate of {roots[0]}", duplicate_of=roots[0])))
-                else:
+                if not roots:
                     yield doc
+                    if write_index:
+                        for member in joined["member"]:
+                            yield beam.pvalue.TaggedOutput("index", index_row(member))
+                    continue
+                root_id = id_of_rank(roots[0])
+                if roots[0].startswith("0"):
+                    why = Dropped("previous_build_duplicate", f"near duplicate of {root_id} in the previous build",
+                                  duplicate_of=root_id)
+                else:
+                    why = Dropped("near_duplicate", f"near duplicate of {root_id}", duplicate_of=root_id)
+                yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, why))
 
-        out = ({"doc": docs | "ById" >> beam.Map(lambda d: (d.id, d)), "dup": decisions}
+        joined = {"doc": docs | "ById" >> beam.Map(lambda d: (d.id, d)), "dup": decisions}
+        if write_index:
+            joined["member"] = members | "MemberById" >> beam.Map(lambda m: (id_of_rank(m.rank), m))
+        out = (joined
                | "Join" >> beam.CoGroupByKey()
-               | "Split" >> beam.FlatMap(split).with_outputs("dropped", main="kept"))
+               | "Split" >> beam.FlatMap(split).with_outputs("dropped", "index", main="kept"))
         failed = docs.pipeline | "NoFailures" >> beam.Create([])
+        if write_index:
+            self._write_index(out.index, previous_rows)
         if self.stats_path:
-            self._write_stats(signed, links, pairs, stars, out.dropped)
+            self._write_stats(signed, links, pairs, this_build, out.dropped)
         return StageResult(out.kept, out.dropped, failed, _events(stage, out.kept, out.dropped))
+
+    def _write_index(self, rows, previous_rows) -> None:
+        """Kept records' signatures (plus the previous index, carried forward) -> index_path."""
+        from telecom_etl.filters.dedup.index import INDEX_PREFIX, index_schema
+        from telecom_etl.pipelines.write import WriteShards
+
+        if previous_rows is not None:
+            carried = previous_rows | "CarryForward" >> beam.Map(
+                lambda r: {"id": r["id"], "rank": r["rank"], "tag": r.get("tag") or "", "signature": bytes(r["signature"])})
+            rows = (rows, carried) | "IndexRows" >> beam.Flatten()
+        rows | "WriteIndex" >> WriteShards(
+            self.index_path, INDEX_PREFIX, index_schema(self.signature_params), lambda r: r,
+            key=lambda r: f"{r['id']}\x00{r['rank']}\x00{r['signature'].hex()}",
+            size=lambda r: len(r["signature"]) + len(r["rank"]) + 16, shard_max_bytes=256 << 20)
 
     def _write_stats(self, signed, links, pairs, stars, dropped) -> None:
         from telecom_etl.pipelines.write import WriteJson

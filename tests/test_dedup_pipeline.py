@@ -125,3 +125,65 @@ def test_dedup_stats_written_for_the_report(built):
     assert near["removed_per_source"] == {"planted": near["removed"]}
     assert near["sample_pairs"] and all(p["estimated_jaccard"] >= 0.8 for p in near["sample_pairs"])
     assert near["params"]["bands"] * near["params"]["rows"] <= near["params"]["num_perm"]
+
+
+def _text_manifest(root, name, texts_dir, extra=""):
+    path = root / f"{name}.yaml"
+    path.write_text(f"""
+version: 1
+name: {name}
+sources:
+  - name: planted
+    kind: text
+    paths: ["{texts_dir}"]
+dedup:
+  threshold: 0.8
+{extra}""")
+    return str(path)
+
+
+def test_incremental_build_drops_text_already_published(tmp_path):
+    from telecom_etl.filters.dedup.index import index_files, index_params
+
+    planted = [d for d in planted_corpus(n_bases=8, seed=5, min_words=200, max_words=400) if d.kind == "base"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    for doc in planted[:5]:
+        (first / f"{doc.id}.txt").write_text(doc.text)
+    for doc in planted[:3]:  # the same text again, lightly re-edited, under new names
+        words = doc.text.split()
+        words[10] = "changed"
+        (second / f"{doc.id}-v2.txt").write_text(" ".join(words))
+    for doc in planted[5:]:  # genuinely new text
+        (second / f"{doc.id}.txt").write_text(doc.text)
+
+    out1 = tmp_path / "out1"
+    report1 = run(load_manifest(_text_manifest(tmp_path, "first", first)), str(out1), [], progress=False)
+    assert report1["balanced"] and report1["stages"]["dedup_near"]["dropped"] == 0
+    assert index_params(str(out1))["num_perm"] == 128
+    rows1 = sum(pq.read_metadata(f).num_rows for f in index_files(str(out1)))
+    assert rows1 == 5
+
+    out2 = tmp_path / "out2"
+    report2 = run(load_manifest(_text_manifest(tmp_path, "second", second, f"  previous_index: {out1}\n")),
+                  str(out2), [], progress=False)
+    assert report2["balanced"]
+    near = report2["stages"]["dedup_near"]
+    assert near["dropped_by_rule"] == {"previous_build_duplicate": 3} and near["kept"] == 3
+    first_ids = {r["id"]: os.path.basename(r["uri"]) for r in _table(out1 / "pretrain")}
+    for row in _table(out2 / "dropped"):
+        assert first_ids[row["duplicate_of"]] == os.path.basename(row["uri"]).replace("-v2", "")
+    # the new index covers both builds: 5 published before + 3 new
+    assert sum(pq.read_metadata(f).num_rows for f in index_files(str(out2))) == 8
+
+
+def test_previous_index_with_other_parameters_is_refused(tmp_path):
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "a.txt").write_text(planted_corpus(n_bases=1, seed=1)[0].text)
+    out1 = tmp_path / "out1"
+    run(load_manifest(_text_manifest(tmp_path, "one", texts)), str(out1), [], progress=False)
+    manifest = load_manifest(_text_manifest(tmp_path, "two", texts, f"  num_perm: 64\n  previous_index: {out1}\n"))
+    with pytest.raises(ValueError, match="num_perm=128"):
+        run(manifest, str(tmp_path / "out2"), [], progress=False)

@@ -9,8 +9,8 @@ How a signature is computed, and why each step is shaped this way:
    only in case, spacing, quotes or dashes shingle identically (the normalisation the
    peers apply: datatrove lower-cases and strips punctuation).
 2. **Hash every word** with a polynomial hash over its bytes, for all words at once:
-   prefix sums of ``byte * P**i`` (mod 2**64, NumPy's wrapping uint64 arithmetic) and one
-   multiplication by ``P**-start`` (P is odd, so it has an inverse mod 2**64).
+   prefix sums of ``byte * P**i`` (mod 2**32, NumPy's wrapping uint32 arithmetic) and one
+   multiplication by ``P**-start`` (P is odd, so it has an inverse mod 2**32).
 3. **Hash every shingle** (n consecutive words) as a position-weighted sum of its word
    hashes, finished with the splitmix64 mixer so every bit is well spread. A shingle is
    its words only, so "a b" and "a, b" are the same shingle.
@@ -36,8 +36,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 MAX_HASH = np.uint32(0xFFFFFFFF)
-_P = 0x100000001B3  # FNV-64 prime: odd, so invertible mod 2**64
-_P_INV = pow(_P, -1, 1 << 64)
+_P = 0x01000193  # FNV-32 prime: odd, so invertible mod 2**32
+_P_INV = pow(_P, -1, 1 << 32)
 _SHINGLE_MULT = 0x9E3779B97F4A7C15  # golden-ratio constant weights word positions in a shingle
 
 # bytes that belong to a word: ASCII letters, digits, underscore, and every non-ASCII byte
@@ -79,15 +79,15 @@ _powers_cache: List[np.ndarray] = []
 
 
 def _power_tables(n: int):
-    """(P**i, P**-i) for i < n, mod 2**64; cached up to _POWER_CACHE_MAX (they only depend on n)."""
+    """(P**i, P**-i) for i < n, mod 2**32; cached up to _POWER_CACHE_MAX (they only depend on n)."""
     if _powers_cache and _powers_cache[0].size >= n:
         return _powers_cache[0], _powers_cache[1]
     size = n if n > _POWER_CACHE_MAX else max(1 << 16, 1 << (n - 1).bit_length())
     with np.errstate(over="ignore"):
-        powers = np.full(size, _P, dtype=np.uint64)
+        powers = np.full(size, _P, dtype=np.uint32)
         powers[0] = 1
         np.cumprod(powers, out=powers)
-        inverse = np.full(size, _P_INV, dtype=np.uint64)
+        inverse = np.full(size, _P_INV, dtype=np.uint32)
         inverse[0] = 1
         np.cumprod(inverse, out=inverse)
     if size <= _POWER_CACHE_MAX:
@@ -98,14 +98,16 @@ def _power_tables(n: int):
 def _word_hashes_of_bytes(data: np.ndarray):
     """(uint64 hash per word, byte offset where each word starts) of normalised UTF-8 bytes.
 
-    A word's hash is the polynomial sum of its bytes: prefix sums of ``byte * P**i`` over
-    the whole buffer, the difference over the word's span, times ``P**-start``. Separator
-    bytes never fall inside a span, so they need not be removed first.
+    A word's hash is the polynomial sum of its bytes mod 2**32: prefix sums of
+    ``byte * P**i`` over the whole buffer, the difference over the word's span, times
+    ``P**-start``. Separator bytes never fall inside a span, so they need not be removed
+    first. 32 bits per word (half the memory traffic of 64) is plenty: two distinct words
+    share a hash with probability 2**-32, and shingle hashes are 64-bit.
     """
     empty = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     if data.size == 0:
         return empty
-    word = _WORD_BYTE[data]
+    word = np.take(_WORD_BYTE, data)
     if data[-1] >= 0x80 or (data >= 0xC2).any():
         _clear_symbols(data, word)
     edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
@@ -115,13 +117,12 @@ def _word_hashes_of_bytes(data: np.ndarray):
     ends = np.flatnonzero(edges == -1)
     powers, inverse = _power_tables(data.size)
     with np.errstate(over="ignore"):
-        prefix = np.empty(data.size + 1, dtype=np.uint64)
+        prefix = np.empty(data.size + 1, dtype=np.uint32)
         prefix[0] = 0
         np.multiply(data, powers[:data.size], out=prefix[1:])
         np.cumsum(prefix[1:], out=prefix[1:])
         hashes = (prefix[ends] - prefix[starts]) * inverse[starts]
-        hashes += (ends - starts).astype(np.uint64)
-    return hashes, starts
+    return hashes.astype(np.uint64), starts
 
 
 def word_hashes(text: str) -> np.ndarray:
