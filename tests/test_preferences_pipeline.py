@@ -203,6 +203,8 @@ def test_bad_options_are_one_line_errors(tmp_path, sft_dir):
         (["--candidate", "m"], "name the judge"),
         (["--model", "m", "--answer-kind", "mcq=multiple"], "--answer-kind 'mcq=multiple'"),
         ([], "--model NAME or --candidate SPEC"),
+        (["--candidate", "a", "--candidate", "b", "--candidate", "c", "-k", "2", "--judge-model", "j"],
+         "fewer than the 3 candidate sources"),
         (["--candidate", "m", "--candidate", "m", "--judge-model", "j"], "distinct names"),
         (["--model", "m", "--bogus_beam_flag", "1"], "unknown pipeline option"),
     ]

@@ -99,6 +99,12 @@ def test_labels_ignore_case_spacing_and_punctuation():
     assert check_label("RAN1 or RAN2, hard to say", "RAN1", ["RAN1", "RAN2"]).status == UNPARSED
     assert check_label("", "RAN1").status == UNPARSED
     assert check_label("Category: SA2\nbecause it is about policy", "SA2", ["SA2", "CT1"]).status == CORRECT
+    wgs = ["RAN", "RAN1", "RAN2", "SA2"]
+    assert check_label("RAN1. The text is from TS 38.211, maintained by TSG RAN WG1.", "RAN1", wgs).status == CORRECT
+    assert check_label("It comes from TS 38.211, which TSG RAN WG1 maintains.", "RAN1", wgs).status == CORRECT
+    assert check_label("It comes from TS 38.331, which RAN2 maintains.", "RAN1", wgs).status == WRONG
+    assert check_label("The 36 series, not the 38 series.", "38", ["36", "38"]).status == WRONG
+    assert check_label("Either the 36 or the 38 series.", "38", ["36", "38"]).status == UNPARSED
 
 
 def test_latex_normalisation_ignores_spacing_delimiters_and_font_wrappers():

@@ -131,6 +131,8 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
         pipeline_options(list(beam_args))
     except (CandidateSpecError, OptionsError) as exc:
         raise UserError(str(exc)) from None
+    if k < len(sources):
+        raise UserError(f"-k {k} is fewer than the {len(sources)} candidate sources: each needs one answer at least")
     names = [s.name for s in sources]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

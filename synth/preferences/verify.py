@@ -302,9 +302,14 @@ def check_label(candidate: str, reference: str, labels: Sequence[str] = ()) -> V
         known = {normalize_label(x): x for x in labels}
         if got in known:
             return Verdict(CORRECT if got == expected else WRONG, got, expected)
-        words = _words(_WG.sub(lambda m: m.group(1) + m.group(2), span))
-        hits = {normalize_label(x) for x in labels if _whole(_words(x), words)}
-        hits = sorted(h for h in hits if not any(h != o and h in o for o in hits))  # "RAN" inside "RAN1"
+        def named(text: str) -> List[str]:
+            words = _words(_WG.sub(lambda m: m.group(1) + m.group(2), text))
+            found = {normalize_label(x) for x in labels if _whole(_words(x), words)}
+            return sorted(h for h in found if not any(h != o and h in o for o in found))  # "RAN" in "RAN1"
+
+        hits = named(span)
+        if not hits:  # "It comes from TS 38.211, which RAN1 maintains": the label later in the answer
+            hits = named(candidate)
         if len(hits) > 1:  # "RAN1" inside "RAN1 or RAN2": several labels named -> no answer
             return Verdict(UNPARSED, None, expected)
         if len(hits) == 1:
