@@ -94,13 +94,28 @@ def _drop(family: str, rule: str, detail: str) -> Dropped:
     return Dropped(f"{family}.{rule}", detail)
 
 
-def _pair_list(value) -> Tuple[Tuple[int, float], ...]:
+def _pair_list(value, what: str) -> Tuple[Tuple[int, float], ...]:
     """[[n, fraction], ...] from YAML into a tuple of (int, float)."""
     out = []
-    for item in value or ():
-        n, frac = item
-        out.append((int(n), float(frac)))
+    try:
+        for item in value or ():
+            n, frac = item
+            out.append((int(n), float(frac)))
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a list of [n, fraction] pairs, e.g. [[5, 0.15], [10, 0.1]]") from None
     return tuple(out)
+
+
+def _check_numbers(family: str, values: Dict[str, object]) -> None:
+    """Manifest mistakes become one clear line at load time, not a failure per record."""
+    for name, value in values.items():
+        if value is None or name in ("self", "ignore_markup", "stop_words", "top_n_grams", "dup_n_grams") \
+                or name.startswith(("filter_", "remove_", "line_punct_exclude")) or name.startswith("__"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{family}: {name} must be a number or null, not {value!r}")
+        if value < 0:
+            raise ValueError(f"{family}: {name} must not be negative ({value})")
 
 
 class _Heuristic(Filter):
@@ -127,6 +142,7 @@ class GopherQuality(_Heuristic):
                  max_ellipsis_lines_ratio: Optional[float] = 0.3, min_alpha_words_ratio: Optional[float] = 0.8,
                  min_stop_words: Optional[int] = 2, stop_words: Optional[Sequence[str]] = None,
                  ignore_markup: bool = False):
+        _check_numbers("gopher_quality", dict(locals()))
         super().__init__(ignore_markup)
         self.min_doc_words, self.max_doc_words = min_doc_words, max_doc_words
         self.min_avg_word_length, self.max_avg_word_length = min_avg_word_length, max_avg_word_length
@@ -289,10 +305,12 @@ class GopherRepetition(_Heuristic):
                  top_n_grams=((2, 0.2), (3, 0.18), (4, 0.16)),
                  dup_n_grams=((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)),
                  max_words: int = 200_000, ignore_markup: bool = False):
+        _check_numbers("gopher_repetition", dict(locals()))
         super().__init__(ignore_markup)
         self.dup_line_frac, self.dup_para_frac = dup_line_frac, dup_para_frac
         self.dup_line_char_frac, self.dup_para_char_frac = dup_line_char_frac, dup_para_char_frac
-        self.top_n_grams, self.dup_n_grams = _pair_list(top_n_grams), _pair_list(dup_n_grams)
+        self.top_n_grams = _pair_list(top_n_grams, "gopher_repetition: top_n_grams")
+        self.dup_n_grams = _pair_list(dup_n_grams, "gopher_repetition: dup_n_grams")
         # n-gram counting is linear but memory-hungry; a spec of 80k words is fine, a
         # 10 MB log dump is judged on its first max_words words.
         self.max_words = int(max_words)
@@ -391,6 +409,7 @@ class C4Lines(_Heuristic):
                  max_word_length: int = 1000, remove_citations: bool = True, filter_lorem_ipsum: bool = True,
                  filter_curly_bracket: bool = True, filter_javascript: bool = True, filter_policy: bool = True,
                  max_removed_lines_ratio: Optional[float] = None, ignore_markup: bool = False):
+        _check_numbers("c4_lines", dict(locals()))
         super().__init__(ignore_markup)
         self.min_num_sentences = min_num_sentences
         self.min_words_per_line, self.max_word_length = int(min_words_per_line), int(max_word_length)
@@ -437,6 +456,7 @@ class FineWebLines(_Heuristic):
                  short_line_thr: Optional[float] = 0.67, short_line_length: int = 30,
                  char_duplicates_ratio: Optional[float] = 0.01, new_line_ratio: Optional[float] = 0.3,
                  ignore_markup: bool = False):
+        _check_numbers("fineweb_lines", dict(locals()))
         super().__init__(ignore_markup)
         self.line_punct_thr, self.line_punct_exclude_zero = line_punct_thr, bool(line_punct_exclude_zero)
         self.short_line_thr, self.short_line_length = short_line_thr, int(short_line_length)

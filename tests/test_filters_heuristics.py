@@ -236,6 +236,14 @@ def test_prose_view_removes_tables_code_asn1_and_toc_leaders():
 def test_filters_reject_bad_params_at_build():
     with pytest.raises(TypeError, match="gopher_quality"):
         build_filter({"name": "gopher_quality", "min_words": 3})
+    with pytest.raises(ValueError, match="min_doc_words must be a number"):
+        build_filter({"name": "gopher_quality", "min_doc_words": "fifty"})
+    with pytest.raises(ValueError, match="must not be negative"):
+        build_filter({"name": "fineweb_lines", "short_line_thr": -1})
+    with pytest.raises(ValueError, match=r"dup_n_grams must be a list of \[n, fraction\] pairs"):
+        build_filter({"name": "gopher_repetition", "dup_n_grams": [[5, "x"]]})
+    with pytest.raises(ValueError, match="language: min_score"):
+        build_filter({"name": "language", "min_score": 2})
 
 
 # ---------------------------------------------------------------------------
