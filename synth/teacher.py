@@ -437,6 +437,10 @@ class Teacher:
             self._thread.join(timeout=10)
         loop.close()
 
+    def check_credentials(self) -> None:
+        """Raise :class:`TeacherError` now (not at the first request) when no key is available."""
+        self._api_key()
+
     def _api_key(self) -> str:
         key = os.environ.get(self.config.api_key_env)
         if key:
@@ -609,6 +613,7 @@ class Teacher:
         rng = random.Random(int(key[:16], 16))  # jitter without shared global randomness
         attempts, kind, detail, paid = 0, None, "", 0.0
         try:
+            client = self._async_client()  # a missing key is a configuration error: raised, not counted
             async with self._sem:
                 while True:
                     attempts += 1
@@ -619,7 +624,6 @@ class Teacher:
                     body = self._body(req)
                     wait = None
                     try:
-                        client = self._async_client()
                         completion = await client.chat.completions.create(**body)
                         result = self._parse(req, key, completion, attempts)
                         if result.error is None:

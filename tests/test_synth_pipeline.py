@@ -129,8 +129,10 @@ def teacher(body):
     text = body["messages"][-1]["content"]
     passage = passage_of(text)
     if text.startswith("Answer the multiple-choice question"):
-        # the validator: disagrees on the power control clause, agrees otherwise
-        return json.dumps({"answer": 3 if "(Uplink power control)" in text else 2})
+        # the validator: picks the full-sentence option (the right one), except on the power control clause
+        options = re.findall(r"^option (\d+): (.*)$", text, re.M)
+        right = int(max(options, key=lambda o: len(o[1]))[0])
+        return json.dumps({"answer": right % len(options) + 1 if "(Uplink power control)" in text else right})
     if "multiple-choice" in text:
         first = sentences(passage)[0]
         return json.dumps({"items": [{
@@ -216,7 +218,9 @@ def test_full_run_with_teachers_every_family_traceable_and_counted(shards, tmp_p
             assert r["teacher"] == "generator" and r["model"] == "gpt-4o-mini" and r["request_key"] in cache
     assert all(r["section"] != "5.6" for r in by_task["open_qa"])  # truncated answer: rejected
     assert all("validator" in {v["check"] for v in r["validation"]} for r in by_task["mcq"])
-    assert all(json.loads(r["fields"])["answer_index"] == 2 for r in by_task["mcq"])
+    for r in by_task["mcq"]:  # options are reordered; the answer follows its option
+        fields = json.loads(r["fields"])
+        assert len(fields["options"][fields["answer_index"] - 1].split()) > 6
     # rejects: counted by reason, in the report and in rejects/
     rejects = read_rows(out / "rejects")
     reasons = {(r["task"], r["reason"]) for r in rejects}
@@ -339,3 +343,12 @@ def test_config_mistakes_are_one_line(tmp_path, shards):
     empty.mkdir()
     result = CliRunner().invoke(main, ["synth-instructions", "-i", str(empty)])
     assert result.exit_code == 2 and "no Parquet shards" in result.output
+
+
+def test_a_missing_api_key_is_one_line_before_anything_runs(shards, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("TELECOM_ETL_NO_SUCH_KEY", raising=False)
+    result = CliRunner().invoke(main, ["synth-instructions", "-i", shards, "-o", str(tmp_path / "o"), "--model",
+                                       "gpt-4o-mini", "--api-key-env", "TELECOM_ETL_NO_SUCH_KEY"])
+    assert result.exit_code == 2 and "set TELECOM_ETL_NO_SUCH_KEY" in result.output
+    assert not (tmp_path / "o").exists()

@@ -240,12 +240,17 @@ def test_mcq_checks_options_and_the_validator_answer():
             "options": ["RRCSetupComplete", "RRCReconfigurationComplete", "RRCRelease", "MeasurementReport"],
             "answer": "option 2", "explanation": "The UE submits RRCReconfigurationComplete."}
     (pair,), rejection = pairs_from_answer(task, prompt, result(json.dumps({"items": [item]})))
-    assert rejection is None and pair.fields["answer_index"] == 2
-    assert "option 2: RRCReconfigurationComplete" in pair.instruction
-    assert pair.response.startswith("option 2: RRCReconfigurationComplete\n\nExplanation:")
+    n = pair.fields["answer_index"]
+    assert rejection is None and pair.fields["options"][n - 1] == "RRCReconfigurationComplete"
+    assert sorted(pair.fields["options"]) == sorted(item["options"])  # reordered by a seeded hash
+    assert f"option {n}: RRCReconfigurationComplete" in pair.instruction
+    assert pair.response.startswith(f"option {n}: RRCReconfigurationComplete\n\nExplanation:")
     check = task.check_prompt(pair)
-    assert "option 4: MeasurementReport" in check.messages[0]["content"]
-    assert task.check(pair, '{"answer": 2}') is None and task.check(pair, '{"answer": 3}') == "validator_disagrees"
+    assert f"option {n}: RRCReconfigurationComplete" in check.messages[0]["content"]
+    assert task.check(pair, json.dumps({"answer": n})) is None
+    assert task.check(pair, json.dumps({"answer": n % 4 + 1})) == "validator_disagrees"
+    again, _ = pairs_from_answer(task, prompt, result(json.dumps({"items": [item]})))
+    assert again[0].fields == pair.fields  # deterministic
     for change, reason in (({"answer": 7}, "answer_not_in_options"), ({"options": ["a", "b", "c"]}, "option_count"),
                            ({"options": ["a", "b", "c", "All of the above"]}, "catch_all_option")):
         bad = json.dumps({"items": [{**item, **change}]})

@@ -127,6 +127,13 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
         build_tasks(settings.tasks or None, seed=seed, options=settings.task_options)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    from telecom_etl.synth.teacher import Teacher
+
+    for cfg in teachers.values():
+        try:
+            Teacher(cfg).check_credentials()
+        except TeacherError as exc:
+            raise UserError(str(exc)) from None
     if batch and not teachers:
         raise UserError("--batch needs a teacher (--model or --teachers)")
 

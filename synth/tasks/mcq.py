@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional
 
+from telecom_etl.synth.chunking import pick_score
 from telecom_etl.synth.tasks.base import SYSTEM, Pair, Prompt, Rejected, Task, source_block, variant
 from telecom_etl.synth.teacher import ChatRequest, extract_json
 
@@ -102,6 +103,11 @@ class MultipleChoice(Task):
             if any(_BAD_OPTION.match(o) for o in options):
                 raise Rejected("catch_all_option", "all/none of the above")
             question = item["question"].strip()
+            # teachers favour one position for the right answer; TeleQnA's are spread out, so the
+            # options are put in a seeded order (the same question always gets the same order)
+            order = sorted(range(len(options)), key=lambda i: pick_score(0, passage.id, question, options[i]))
+            options = [options[i] for i in order]
+            number = order.index(number - 1) + 1
             lead = variant(passage.id + question, [
                 "Answer the following multiple-choice question about telecommunications.",
                 "Choose the correct option.",
