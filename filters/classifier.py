@@ -93,6 +93,15 @@ class FastTextClassifier(Filter):
         if not io.has_scheme(model_path) and not os.path.isfile(model_path):
             raise ValueError(f"fasttext_classifier: model not found: {model_path}")
         self.model_path, self.label = model_path, str(label)
+        card = os.path.splitext(model_path)[0] + ".json"
+        if not io.has_scheme(model_path) and os.path.isfile(card):  # cheap check of the label now
+            import json
+
+            with open(card, encoding="utf-8") as fh:
+                labels = json.load(fh).get("labels") or []
+            if labels and self.label not in labels:
+                raise ValueError(f"fasttext_classifier: label {self.label!r} is not a label of {model_path} "
+                                 f"(labels: {', '.join(labels)})")
         self.threshold = float(threshold)
         self.score_name = score_name or f"fasttext_{self.label}"
         # The score of a long document settles within its first ~100k characters. It is

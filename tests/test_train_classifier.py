@@ -185,6 +185,28 @@ def test_classifier_filter_needs_a_model(tmp_path, write_manifest):
             load_manifest(path)
 
 
+def test_classifier_label_is_checked_against_the_model_card(tmp_path):
+    rows = synthetic_corpus()
+    examples = [Example(r["text"], r["label"], r["id"]) for r in rows]
+    res = train_classifier(examples, str(tmp_path / "m.bin"), "telecom", 0.3, FastTextParams(dim=16, bucket=20000))
+    with pytest.raises(ValueError, match="label 'edu' is not a label"):
+        build_filter({"name": "fasttext_classifier", "model_path": res.model_path, "label": "edu"})
+    os.remove(res.card_path)  # without a card the model itself is checked, once per worker
+    f = build_filter({"name": "fasttext_classifier", "model_path": res.model_path, "label": "edu"})
+    with pytest.raises(ValueError, match="not in model"):
+        f.setup()
+
+
+def test_positive_documents_from_a_manifest(tmp_path):
+    from telecom_etl.filters.train import read_records
+
+    from conftest import ROOT
+
+    recs = list(read_records(os.path.join(ROOT, "manifests", "sample.yaml")))
+    assert len(recs) >= 3 and all(r["text"].strip() and r["id"] for r in recs)
+    assert any("UE" in r["text"] for r in recs)  # the bundled 3GPP-style spec
+
+
 def test_train_classifier_python_api_writes_model_and_card(tmp_path):
     rows = synthetic_corpus()
     examples = [Example(r["text"], r["label"], r["id"]) for r in rows]
