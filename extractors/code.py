@@ -24,7 +24,7 @@ file sizes, license policy) are filters (:mod:`telecom_etl.filters.code`).
     max_file_kb: 1000               # larger files are dropped at listing (too_large)
     languages: [C, C++, ASN.1]      # keep only these languages (language_not_selected)
     vendored: drop                  # or keep: also read node_modules/, third_party/, ...
-    decode_fallback: null           # or cp1252: read non-UTF-8 files as Windows-1252 instead of dropping
+    decode_fallback: null           # or cp1252 / latin-1 / replace: read non-UTF-8 files instead of dropping them
     clone_cache: ~/.cache/telecom-etl/git
     git_timeout_s: 120
     ref: main                       # branch or tag to clone for URL paths (url#ref works too)
@@ -49,7 +49,7 @@ OPTIONS: Dict[str, Any] = {
     "include": [], "exclude": [], "max_file_kb": 1000, "languages": None, "vendored": "drop",
     "decode_fallback": None, "clone_cache": None, "git_timeout_s": git.DEFAULT_TIMEOUT_S, "ref": None,
 }
-DECODE_FALLBACKS = ("cp1252", "latin-1")
+DECODE_FALLBACKS = ("cp1252", "latin-1", "replace")  # replace: UTF-8 with U+FFFD for the bad bytes
 
 
 def _str_list(config, key: str) -> list:
@@ -289,6 +289,8 @@ class CodeSource(SourceKind):
             return data.decode("utf-8-sig"), "utf-8"
         except UnicodeDecodeError as exc:
             fallback = self.option("decode_fallback")
+            if fallback == "replace":
+                return data.decode("utf-8", errors="replace"), "utf-8-replaced"
             if fallback:
                 return data.decode(fallback, errors="replace"), fallback
             return None, f"invalid UTF-8 at byte {exc.start}"

@@ -226,6 +226,8 @@ def test_options_select_files_languages_size_and_encoding(tree):
     assert rel["asn/NR-RRC.asn"] == "doc"
     legacy = docs["src/legacy_latin1.c"]
     assert "d\u00e9lai" in legacy.text and legacy.extra["encoding"] == "cp1252"
+    _, replaced = run_all(source([tree], include=["*latin1.c"], decode_fallback="replace"))
+    assert "d\ufffdlai" in replaced["src/legacy_latin1.c"].text
 
 
 def test_vendored_folders_can_be_kept(tree):
@@ -286,6 +288,38 @@ def test_clone_failure_is_one_clean_error(tmp_path):
     assert str(err.value).startswith("git clone failed: file://")
     assert "\n" not in str(err.value)
     assert not [n for n in os.listdir(tmp_path / "cache") if n.startswith(".clone-")]
+
+
+def test_a_git_server_that_never_answers_times_out(tmp_path):
+    """A loopback HTTP server that accepts and then says nothing: the clone is killed."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/srsran/srsRAN_Project.git"
+        src = source([url], clone_cache=str(tmp_path / "cache"), git_timeout_s=1)
+        with pytest.raises(StageFailure) as err:
+            list(src.list_items())
+        assert str(err.value) == f"git clone failed: {url}: timed out after 1 s"
+        assert os.listdir(tmp_path / "cache") == []  # the half-made clone is gone
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
 
 
 def test_credentials_never_reach_messages(tmp_path):
