@@ -42,7 +42,7 @@ STAGE_ORDER_HEAD = ("list", "extract", "extract_parts")
 #: report.json keys the card renders in their own sections; any other top-level key a
 #: command adds (cost, usage, teachers, ...) is shown in "Run facts".
 _REPORT_KNOWN = {"toolkit", "version", "manifest", "manifest_digest", "output", "totals", "doc_stages",
-                 "stages", "shards", "checks", "balanced", "command"}
+                 "stages", "shards", "checks", "balanced", "command", "stage_order"}
 CHARS_PER_TOKEN = 4  # telecom_etl.record.estimate_tokens
 MAX_DISTRIBUTION_ROWS = 250_000
 
@@ -320,10 +320,13 @@ def _score_thresholds(name: str, params: Dict[str, Any], keys: Sequence[str]):
 
 def _stage_order(report: Dict[str, Any]) -> List[str]:
     stages = report.get("stages") or {}
-    order = [s for s in STAGE_ORDER_HEAD if s in stages]
-    order += [s for s in report.get("doc_stages") or [] if s in stages and s not in order]
-    order += sorted(s for s in stages if s not in order)
-    return order
+    doc = [s for s in report.get("doc_stages") or [] if s in stages]
+    # a command may give its full order; else the known head, others, the record chain
+    order = [s for s in report.get("stage_order") or [] if s in stages]
+    order += [s for s in STAGE_ORDER_HEAD if s in stages and s not in order]
+    # stages outside the record chain (reading, listing, selecting) run before it
+    order += sorted(s for s in stages if s not in order and s not in doc)
+    return order + [s for s in doc if s not in order]
 
 
 # ---------------------------------------------------------------------------
@@ -440,9 +443,10 @@ def _collect_synth(data: CardData, ds: Dataset, sized: pl.DataFrame) -> None:
     facets = {}
     for col in SYNTH_FACETS:
         if col in sized.columns and sized.schema[col] == pl.String:
-            counts = sized.group_by(pl.col(col).fill_null("(none)")).len().sort(["len", col], descending=[True, False])
+            value = pl.when(pl.col(col) == "").then(pl.lit("(empty)")).otherwise(pl.col(col).fill_null("(none)"))
+            counts = sized.group_by(value.alias(col)).len().sort(["len", col], descending=[True, False])
             values = [(r[0], int(r[1])) for r in counts.iter_rows()]
-            if len(values) == 1 and values[0][0] in ("(none)", "(all)", "(unspecified)"):
+            if len(values) == 1 and values[0][0] in ("(none)", "(empty)", "(all)", "(unspecified)"):
                 continue  # a column nobody filled, or the placeholder for a missing one
             facets[col] = values
     if facets:
