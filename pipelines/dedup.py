@@ -66,12 +66,13 @@ def _version_text(version) -> str:
 class SpecVersionDedup(beam.PTransform):
     """Stage ``dedup_version``: only the newest version of each 3GPP spec stays.
 
-    Records are grouped by :func:`policy.version_group` (spec number, plus the clause for
-    clause-level records, plus the release under ``newest_per_release``); every record of
-    the newest version in its group stays (a version published as several Word files keeps
-    all of them), older ones are dropped as ``superseded_spec_version`` naming the best
-    record of the newest version. Records without a known spec number and version pass.
-    One CoGroupByKey: a worker holds the records of one spec group at a time, never all.
+    Records are grouped by :func:`policy.version_group` (spec number, plus the release under
+    ``newest_per_release``); every record of the newest version in its group stays (all
+    clauses of a clause-level build, all Word files of a version published as several),
+    older ones are dropped as ``superseded_spec_version`` naming the best record of the
+    newest version. Records without a known spec number and version pass untouched.
+    The newest version per group is a combiner (no record moves for it); the records then
+    meet it in one CoGroupByKey, iterated once (runners stream large groups).
     """
 
     stage = "dedup_version"
@@ -316,66 +317,90 @@ class NearDedup(beam.PTransform):
             size=lambda r: len(r["signature"]) + len(r["rank"]) + 16, shard_max_bytes=256 << 20)
 
     def _write_stats(self, signed, links, pairs, stars, dropped) -> None:
+        """One summary of the stage: every fact flows into a single bounded combiner."""
         from telecom_etl.pipelines.write import WriteJson
 
-        n_pairs = self.sample_pairs
-        count = beam.combiners.Count.Globally
         sizes = (stars
                  | "PerRoot" >> beam.Map(lambda e: (id_of_rank(e[1]), 1))
-                 | "ClusterSize" >> beam.CombinePerKey(sum)
-                 | "PlusRoot" >> beam.Map(lambda kv: (kv[0], kv[1] + 1)))
-        histogram = (sizes
-                     | "SizeKey" >> beam.Map(lambda kv: (str(kv[1]), 1))
-                     | "SizeHistogram" >> beam.CombinePerKey(sum))
-        largest = sizes | "Largest" >> beam.combiners.Top.Of(5, key=lambda kv: (kv[1], [-ord(c) for c in kv[0]]))
-        by_source = (dropped
-                     | "DropSource" >> beam.Map(lambda r: (r.doc.source, 1))
-                     | "RemovedPerSource" >> beam.CombinePerKey(sum))
-        sample = (pairs
-                  | "SamplePairs" >> beam.combiners.Top.Of(n_pairs, key=lambda kv: -_pair_order(kv[0]))
-                  | "PairRows" >> beam.Map(lambda top: sorted(
-                      ({"a": id_of_rank(k[1]), "b": id_of_rank(k[0]), "estimated_jaccard": round(j, 4)}
-                       for k, j in top), key=lambda r: (r["a"], r["b"]))))
-        lowest = (pairs
-                  | "LowestPairs" >> beam.combiners.Top.Of(3, key=lambda kv: (-kv[1], -_pair_order(kv[0])))
-                  | "LowestRows" >> beam.Map(lambda top: [
-                      {"a": id_of_rank(k[1]), "b": id_of_rank(k[0]), "estimated_jaccard": round(j, 4)}
-                      for k, j in top]))
+                 | "ClusterSize" >> beam.CombinePerKey(sum))
         unconverged = (stars
                        | "Roles" >> beam.FlatMap(lambda e: ((e[0], "c"), (e[1], "p")))
                        | "RolesByNode" >> beam.GroupByKey()
-                       | "Check" >> beam.FlatMap(lambda kv: [1] if star_check(kv[0], kv[1]) else [])
-                       | "Unconverged" >> beam.CombineGlobally(sum))
+                       | "Check" >> beam.FlatMap(lambda kv: [("bad",)] if star_check(kv[0], kv[1]) else []))
+        facts = (
+            signed.members | "FactSigned" >> beam.Map(lambda _: ("count", "docs_signed")),
+            signed.wordless | "FactWordless" >> beam.Map(lambda _: ("count", "docs_without_words")),
+            links | "FactLink" >> beam.Map(lambda _: ("count", "candidate_links")),
+            pairs | "FactPair" >> beam.Map(lambda kv: ("pair", kv[0][1], kv[0][0], kv[1])),
+            sizes | "FactSize" >> beam.Map(lambda kv: ("size", kv[0], kv[1] + 1)),
+            dropped | "FactSource" >> beam.Map(lambda r: ("source", r.doc.source)),
+            unconverged,
+        ) | "Facts" >> beam.Flatten()
         params = {"num_perm": self.num_perm, "ngram": self.ngram, "threshold": self.threshold,
                   "bands": self.bands, "rows": self.rows, "verify": self.verify, "seed": self.seed,
                   "spec_policy": self.spec_policy, "cc_rounds": self.rounds, "max_leaders": self.max_leaders,
                   "scheme": self.scheme}
-        side = beam.pvalue
-        stage = self.stage
-
-        def summary(_, signed_n, wordless_n, link_n, pair_n, hist, big, removed, sample_rows, low_rows, bad):
-            clusters = sum(hist.values()) if hist else 0
-            in_clusters = sum(int(size) * n for size, n in hist.items()) if hist else 0
-            return {
-                "stage": stage, "params": params,
-                "docs_signed": signed_n, "docs_without_words": wordless_n,
-                "candidate_links": link_n, "unique_edges": pair_n,
-                "clusters": clusters, "docs_in_clusters": in_clusters, "removed": in_clusters - clusters,
-                "cluster_sizes": dict(sorted(hist.items(), key=lambda kv: int(kv[0]))),
-                "largest_clusters": [{"representative": r, "size": s} for r, s in big],
-                "removed_per_source": dict(sorted(removed.items())),
-                "sample_pairs": sample_rows, "lowest_jaccard_pairs": low_rows,
-                "cc_converged": bad == 0, "cc_unconverged_nodes": bad,
-            }
-
-        p = stars.pipeline
-        (p | "StatsSeed" >> beam.Create([None])
-         | "Summary" >> beam.Map(
-             summary,
-             side.AsSingleton(signed.members | "CountSigned" >> count()),
-             side.AsSingleton(signed.wordless | "CountWordless" >> count()),
-             side.AsSingleton(links | "CountLinks" >> count()),
-             side.AsSingleton(pairs | "CountPairs" >> count()),
-             side.AsDict(histogram), side.AsSingleton(largest), side.AsDict(by_source),
-             side.AsSingleton(sample), side.AsSingleton(lowest), side.AsSingleton(unconverged))
+        (facts
+         | "Summarise" >> beam.CombineGlobally(_StatsFn(self.stage, params, self.sample_pairs))
          | "WriteStats" >> WriteJson(self.stats_path, sort_key=lambda s: s["stage"]))
+
+
+class _StatsFn(beam.CombineFn):
+    """Adds up the near-dedup facts; every part of the accumulator is bounded in size."""
+
+    LARGEST, LOWEST = 5, 3
+
+    def __init__(self, stage: str, params: dict, sample_pairs: int):
+        self.stage, self.params, self.sample_pairs = stage, params, sample_pairs
+
+    def create_accumulator(self):
+        return {"count": {}, "sizes": {}, "largest": [], "source": {}, "sample": [], "lowest": [], "bad": 0}
+
+    def add_input(self, acc, fact):
+        kind = fact[0]
+        if kind == "count":
+            acc["count"][fact[1]] = acc["count"].get(fact[1], 0) + 1
+        elif kind == "size":
+            _, root, size = fact
+            acc["sizes"][size] = acc["sizes"].get(size, 0) + 1
+            acc["largest"] = sorted(acc["largest"] + [(-size, root)])[:self.LARGEST]
+        elif kind == "source":
+            acc["source"][fact[1]] = acc["source"].get(fact[1], 0) + 1
+        elif kind == "pair":
+            _, parent, child, jaccard = fact
+            acc["count"]["unique_edges"] = acc["count"].get("unique_edges", 0) + 1
+            row = (id_of_rank(parent), id_of_rank(child), round(jaccard, 4))
+            acc["sample"] = sorted(acc["sample"] + [(_pair_order((child, parent)), row)])[:self.sample_pairs]
+            acc["lowest"] = sorted(acc["lowest"] + [(row[2], _pair_order((child, parent)), row)])[:self.LOWEST]
+        elif kind == "bad":
+            acc["bad"] += 1
+        return acc
+
+    def merge_accumulators(self, accs):
+        out = self.create_accumulator()
+        for acc in accs:
+            for key in ("count", "sizes", "source"):
+                for k, v in acc[key].items():
+                    out[key][k] = out[key].get(k, 0) + v
+            out["largest"] = sorted(out["largest"] + acc["largest"])[:self.LARGEST]
+            out["sample"] = sorted(out["sample"] + acc["sample"])[:self.sample_pairs]
+            out["lowest"] = sorted(out["lowest"] + acc["lowest"])[:self.LOWEST]
+            out["bad"] += acc["bad"]
+        return out
+
+    def extract_output(self, acc):
+        counts, sizes = acc["count"], acc["sizes"]
+        clusters = sum(sizes.values())
+        in_clusters = sum(size * n for size, n in sizes.items())
+        pair = lambda row: {"a": row[0], "b": row[1], "estimated_jaccard": row[2]}
+        return {
+            "stage": self.stage, "params": self.params,
+            **{k: counts.get(k, 0) for k in ("docs_signed", "docs_without_words", "candidate_links", "unique_edges")},
+            "clusters": clusters, "docs_in_clusters": in_clusters, "removed": in_clusters - clusters,
+            "cluster_sizes": {str(size): n for size, n in sorted(sizes.items())},
+            "largest_clusters": [{"representative": root, "size": -neg} for neg, root in acc["largest"]],
+            "removed_per_source": dict(sorted(acc["source"].items())),
+            "sample_pairs": sorted((pair(row) for _, row in acc["sample"]), key=lambda r: (r["a"], r["b"])),
+            "lowest_jaccard_pairs": [pair(row) for _, _, row in acc["lowest"]],
+            "cc_converged": acc["bad"] == 0, "cc_unconverged_nodes": acc["bad"],
+        }

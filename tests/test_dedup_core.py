@@ -225,7 +225,9 @@ def test_version_groups_and_per_release_links():
     assert version_group(a, "newest") == version_group(b, "newest") == "29.274"
     assert version_group(a, "newest_per_release") != version_group(b, "newest_per_release")
     assert version_group(a, "none") is None
-    assert version_group(_spec("17.7.0", clause_path="7.2.1"), "newest") == "29.274#7.2.1"
+    assert version_group(_spec("17.7.0", clause_path="7.2.1"), "newest") == "29.274"
+    assert version_group(Document(id="p", text="t", source="s", kind="paper", uri="/p/29274-h70.pdf"),
+                         "newest") is None
     assert may_link(link_tag(a, "newest"), link_tag(b, "newest"))
     assert not may_link(link_tag(a, "newest_per_release"), link_tag(b, "newest_per_release"))
     assert may_link(link_tag(a, "newest_per_release"), link_tag(_spec("17.0.0", number="23.501"),

@@ -142,6 +142,7 @@ dedup:
     return str(path)
 
 
+@pytest.mark.slow
 def test_incremental_build_drops_text_already_published(tmp_path):
     from telecom_etl.filters.dedup.index import index_files, index_params
 

@@ -84,9 +84,9 @@ def version_group(doc: Document, spec_policy: str) -> Optional[str]:
     number, version = spec_identity(doc)
     if not number or not version:
         return None
-    group = f"{number}"
-    if doc.clause_path:  # clause-level records compete clause by clause
-        group += f"#{doc.clause_path}"
+    # the whole spec competes: every record of the newest version stays (all its clauses or
+    # Word files), every record of an older version goes, including clauses the newer one dropped
+    group = number
     if spec_policy == "newest_per_release":
         group += f"@Rel-{version[0]}"
     return group
