@@ -97,6 +97,9 @@ def test_filter_stage_counts_every_drop_by_rule_and_source(tmp_path, classifier_
     report = run(load_manifest(str(path)), out, [], progress=False)
 
     assert report["balanced"], [c for c in report["checks"] if not c["ok"]]
+    # every profile has a classifier here, so the report notes no skipped classifier step
+    assert not [n for n in report.get("notes", []) if "classifier" in n]
+    assert "fasttext_classifier" in report["sources"]["web"]["filters"]
     f = report["stages"]["filter"]
     by_rule = f["dropped_by_rule"]
     # junk: each generated page is dropped by the rule built to catch it
