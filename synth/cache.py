@@ -41,9 +41,7 @@ class RequestCache:
 
     def __init__(self, root: str):
         self.root = root
-        self.remote = io.has_scheme(root)
-        if not self.remote:
-            os.makedirs(root, exist_ok=True)
+        self.remote = io.has_scheme(root)  # folders are made by the first put
 
     def path(self, key: str) -> str:
         return io.join(self.root, key[:2], key + ".json")
