@@ -119,7 +119,7 @@ def format_record(row: dict, width: Optional[int]) -> List[str]:
     """One record as aligned ``key: value`` lines; long text is clipped to ``width``."""
     lines = []
     for key, value in row.items():
-        if value is None or value == [] or value == {} or key.startswith("__"):
+        if value is None or value == [] or value == {} or value == "" or key.startswith("__"):
             continue
         label = click.style(f"{key}:", bold=True)
         if isinstance(value, list) and value and isinstance(value[0], dict) and "content" in value[0]:
@@ -130,6 +130,9 @@ def format_record(row: dict, width: Optional[int]) -> List[str]:
                 lines.append(_indent(_clip(str(msg.get("content") or ""), width)))
         elif isinstance(value, list) and value and isinstance(value[0], tuple) and len(value[0]) == 2:
             lines.append(f"{label} " + ", ".join(f"{k}={v}" for k, v in value))  # a map column
+        elif isinstance(value, list) and value and isinstance(value[0], dict):  # a list of structs
+            lines.append(f"{label} " + "; ".join(", ".join(f"{k}={v}" for k, v in item.items() if v is not None)
+                                                 for item in value))
         elif isinstance(value, list):
             lines.append(f"{label} " + ", ".join(str(v) for v in value))
         elif isinstance(value, str) and ("\n" in value or len(value) > 100):
@@ -269,13 +272,14 @@ def inspect(output, datasets, sources, tasks, wheres, samples, seed, show_schema
         for col in FACETS:
             if col not in matched.columns or matched.schema[col] != pl.String:
                 continue
-            counts = (matched.group_by(pl.col(col).fill_null("(none)")).len()
+            value = pl.when(pl.col(col) == "").then(pl.lit("(empty)")).otherwise(pl.col(col).fill_null("(none)"))
+            counts = (matched.group_by(value.alias(col)).len()
                       .sort(["len", col], descending=[True, False]))
             if counts.height == 0:
                 continue
             top = ", ".join(f"{v}={n:,}" for v, n in counts.head(8).iter_rows())
             more = f", … ({counts.height - 8} more)" if counts.height > 8 else ""
-            if counts.height == 1 and counts[0, 0] == "(none)":
+            if counts.height == 1 and counts[0, 0] in ("(none)", "(empty)"):
                 continue  # a column nobody filled (lang before language ID runs)
             echo(f"  by {col}: {top}{more}")
         if not samples or matched.height == 0:
