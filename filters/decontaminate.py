@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from telecom_etl import io
 from telecom_etl.filters.base import Filter
 from telecom_etl.outcome import Dropped
 from telecom_etl.registry import FILTERS
@@ -63,9 +64,8 @@ def _teleqna_texts(item: dict, fields: Sequence[str]) -> List[str]:
 def load_benchmark(path: str, fields: Sequence[str] = ("question",), name: Optional[str] = None,
                    id_field: str = "id") -> List[BenchmarkItem]:
     """Items of a benchmark file: TeleQnA JSON (dict of items), a JSON list, or JSONL."""
-    name = name or os.path.splitext(os.path.basename(path))[0]
-    with open(path, encoding="utf-8") as fh:
-        raw = fh.read()
+    name = name or os.path.splitext(os.path.basename(path.rstrip("/")))[0]
+    raw = io.read_bytes(path).decode("utf-8")  # local or any Beam filesystem (gs://...)
     try:
         data = json.loads(raw)
         records = list(data.items()) if isinstance(data, dict) else list(enumerate(data))
@@ -163,7 +163,7 @@ class Decontaminate(Filter):
         if not benchmarks:
             raise ValueError("decontaminate: 'benchmarks' must list at least one benchmark file")
         for p in benchmarks:
-            if not os.path.isfile(p):
+            if not (io.exists(p) if io.has_scheme(p) else os.path.isfile(p)):
                 raise ValueError(f"decontaminate: benchmark file not found: {p}")
         if action not in ("drop", "flag"):
             raise ValueError(f"decontaminate: action must be 'drop' or 'flag', not {action!r}")
