@@ -44,6 +44,10 @@ _FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[ \t]*$\n?", re.M | re.S)
 _ASN1 = re.compile(r"^[ \t]*--[ \t]*ASN1START.*?^[ \t]*--[ \t]*ASN1STOP[^\n]*$\n?", re.M | re.S)
 _TABLE_ROW = re.compile(r"^[ \t]*\|.*$\n?", re.M)
 _HEADING_MARK = re.compile(r"^[ \t]*#{1,6}[ \t]+", re.M)
+# LaTeX math as the spec and paper extractors write equations: display blocks, and inline
+# $...$ only when LaTeX-looking (a backslash, brace, ^ or _), so "$5 and $10" stays text.
+_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]", re.S)
+_INLINE_MATH = re.compile(r"\$(?=[^$\n]*[\\{}^_])[^$\n]{1,300}?\$")
 # Table-of-contents lines with dot leaders ("5.3 Scope ........ 12"), as in ETSI/3GPP PDFs.
 _TOC_LINE = re.compile(r"^.*?(?:\.[ \t]?){4,}[ \t]*[0-9ivxlc]+[ \t]*$\n?", re.M | re.I)
 _PUNCT_STRIP = "\"'`.,;:!?()[]{}<>*_~«»“”‘’„—–-…/\\|"
@@ -61,8 +65,8 @@ GOPHER_STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "
 
 def prose_view(text: str) -> str:
     """The prose of a technical document: without fenced code, ASN.1 blocks, table rows,
-    markdown heading marks and dot-leader contents lines. Rules meant for running text
-    judge this view."""
+    markdown heading marks, LaTeX math and dot-leader contents lines. Rules meant for
+    running text judge this view."""
     if "```" in text or "~~~" in text:
         text = _FENCE.sub("", text)
     if "ASN1START" in text:
@@ -71,6 +75,8 @@ def prose_view(text: str) -> str:
         text = _TABLE_ROW.sub("", text)
     if "#" in text:
         text = _HEADING_MARK.sub("", text)
+    if "$" in text or "\\[" in text:
+        text = _INLINE_MATH.sub(" ", _DISPLAY_MATH.sub(" ", text))
     if "...." in text or ". . . ." in text:
         text = _TOC_LINE.sub("", text)
     return text

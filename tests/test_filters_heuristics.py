@@ -226,10 +226,12 @@ def test_prose_view_removes_tables_code_asn1_and_toc_leaders():
             "| Field | Value |\n|---|---|\n| subcarrierSpacing | 15 kHz |\n\n"
             "-- ASN1START\nBWP ::= SEQUENCE {\n    locationAndBandwidth INTEGER (0..37949)\n}\n-- ASN1STOP\n\n"
             "```c\nint main(void) { return 0; }\n```\n"
-            "5.3 Scope ............................................. 12\n")
+            "5.3 Scope ............................................. 12\n"
+            "The power is $P_{\\text{PUSCH}} = \\min(P_{max}, P_0)$ per slot.\n$$ y = Hx + n $$\n")
     view = prose_view(spec)
     assert "The IE BWP is used" in view and "6.3.2 Radio resource control" in view
-    for gone in ("|", "ASN1START", "SEQUENCE", "int main", "....", "#"):
+    assert "The power is" in view and "per slot." in view
+    for gone in ("|", "ASN1START", "SEQUENCE", "int main", "....", "#", "P_{", "Hx"):
         assert gone not in view
 
 
