@@ -252,7 +252,7 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
     if data.languages:
         out.append(Block("h2", "Languages"))
         total = sum(n for _, n in data.languages)
-        out.append(Block("table", headers=["lang", "documents", "share"],
+        out.append(Block("table", headers=["lang", "documents with a language", "share"],
                          rows=[[code, _n(n), pct(n, total)] for code, n in data.languages[:20]]))
     # -- lengths -------------------------------------------------------------
     if data.lengths:

@@ -103,8 +103,9 @@ def plot_sources(data: CardData) -> Optional[Plot]:
         return None
     multi = len({r.dataset for r in rows}) > 1
     label = (lambda r: f"{r.dataset}: {r.source}") if multi else (lambda r: r.source)
-    docs = _top([(label(r), r.documents) for r in sorted(rows, key=lambda r: (-r.documents, label(r)))])
-    toks = _top([(label(r), r.tokens) for r in sorted(rows, key=lambda r: (-r.tokens, label(r)))])
+    rows = sorted(rows, key=lambda r: (-r.tokens, label(r)))  # one order in both panels, so rows line up
+    docs = _top([(label(r), r.documents) for r in rows])
+    toks = _top([(label(r), r.tokens) for r in rows])
     fig = _figure()
     a, b = fig.subplots(1, 2)
     _barh(a, [k for k, _ in docs], [v for _, v in docs], KEPT, "Documents (rows) kept", "rows")
