@@ -64,11 +64,17 @@ class LanguageFilter(Filter):
     def filter(self, doc):
         if doc.kind in self.skip_kinds:
             return None
-        sample = sample_text(prose_view(doc.text), self.window, self.windows)
+        prose = prose_view(doc.text)
+        # A record that is all table or code (a spec clause of IE definitions) is
+        # identified by its raw text, and only dropped for a confidently foreign language.
+        structured = len(prose.strip()) < 50
+        sample = sample_text(doc.text if structured else prose, self.window, self.windows)
         if not sample.strip():
-            return Dropped("language.no_text", "no prose to identify")
+            return Dropped("language.no_text", "no text to identify")
         lang, prob = identify(sample)
         doc.lang, doc.lang_score = lang, round(prob, 4)
+        if structured and prob < self.min_score:
+            return None
         if self.allowed is not None and lang not in self.allowed:
             return Dropped("language.not_allowed", f"{lang} ({prob:.2f}) not in {sorted(self.allowed)}")
         if prob < self.min_score:

@@ -5,8 +5,9 @@ list (``filters/data/telecom_terms.txt``: 3GPP/ITU/IEEE vocabulary and abbreviat
 matched longest-first so "physical downlink control channel" counts once as four words.
 It is written to ``doc.scores["telecom_keywords"]``; documents below ``min_density``
 (or with fewer than ``min_distinct`` different terms, which stops "LTE LTE LTE" spam)
-are dropped. Measured: 3GPP specs and telecom papers score about 0.05-0.15, software
-documentation and general prose about 0-0.01.
+are dropped. Measured with the project's extractors: eight real 3GPP/ETSI specs 0.04-0.19
+(TS 38.211 lowest: equations), three telecom papers 0.02-0.09, documentation of 40
+installed Python packages 0-0.02 with at most 3 distinct terms.
 
 :func:`keyword_density` is pure and shared with ``train-classifier`` (weak labels).
 """

@@ -28,6 +28,10 @@ def test_language_skips_code_and_judges_prose_only():
     table = "\n".join(f"| srs-Config{i} | 0..{i} | OPTIONAL |" for i in range(200))
     spec = doc(telecom_text(3) + "\n\n" + table, kind="3gpp")
     assert f.apply(spec) is None and spec.lang == "en"
+    # a record that is only a table is identified by its raw text, not dropped
+    only_table = doc("| Information element | Presence | Format |\n" + "\n".join(
+        f"| Protocol configuration options {i} | optional | TLV-E |" for i in range(20)), kind="3gpp")
+    assert f.apply(only_table) is None and only_table.lang == "en"
 
 
 def test_language_samples_long_documents_from_several_places():
