@@ -110,7 +110,7 @@ class CodeSource(SourceKind):
 
     def _list_path(self, path: str, selector: paths.PathSelector):
         url, ref = git.split_ref(path)
-        local = io._strip_file(path) if path.startswith("file://") and not path.endswith(".git") else path
+        local = path
         if git.is_git_url(url) or (os.path.isdir(local) and git.is_bare_repository(local)):
             if not git.is_git_url(url):
                 url = os.path.abspath(local)

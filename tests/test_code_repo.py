@@ -347,6 +347,16 @@ def test_file_vanishing_or_changing_after_listing_fails_that_file_only(tree):
     assert isinstance(next(src.extract(items["asn/NR-RRC.asn"])), Document)
 
 
+def test_file_names_that_are_not_utf8_are_one_counted_drop(tmp_path):
+    root = tmp_path / "tree"
+    write(root, "ok.c", GOOD_C)
+    bad = os.path.join(str(root), os.fsdecode(b"temporisateur_d\xe9lai.c"))
+    with open(bad, "w") as fh:
+        fh.write(GOOD_C)
+    outcome, docs = run_all(source([str(root)]))
+    assert outcome == {str(root / "ok.c"): "doc", str(root) + "/temporisateur_d\\xe9lai.c": "bad_file_name"}
+
+
 def test_special_files_are_never_opened(tmp_path):
     root = tmp_path / "tree"
     write(root, "ok.py", "print('ok')\n")

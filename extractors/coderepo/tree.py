@@ -33,6 +33,19 @@ def notebook_limit(max_bytes: int) -> int:
     return max_bytes * 10
 
 
+def _utf8_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as lone surrogates
+        return False
+    return True
+
+
+def printable(path: str) -> str:
+    """A path with undecodable bytes shown as \\xNN (valid UTF-8 for records and reports)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
@@ -95,6 +108,10 @@ class TreeWalker:
         for entry in entries:
             local = entry.path
             if entry.name in paths.VCS_DIRS and entry.is_dir(follow_symlinks=False):
+                continue
+            if not _utf8_name(entry.name):
+                # records and Parquet need valid UTF-8 paths; such a name is one counted drop
+                yield Dropped("bad_file_name", "file name is not valid UTF-8", uri=printable(local))
                 continue
             if entry.is_symlink():
                 if self.tracked is not None and self._top_rel(local) not in self.tracked:
