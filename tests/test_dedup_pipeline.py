@@ -188,3 +188,31 @@ def test_previous_index_with_other_parameters_is_refused(tmp_path):
     manifest = load_manifest(_text_manifest(tmp_path, "two", texts, f"  num_perm: 64\n  previous_index: {out1}\n"))
     with pytest.raises(ValueError, match="num_perm=128"):
         run(manifest, str(tmp_path / "out2"), [], progress=False)
+
+
+def test_newest_per_release_keeps_one_version_per_release(tmp_path):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for name, version in (("38999-h00.docx", "17.0.0"), ("38999-h10.docx", "17.1.0"), ("38999-i10.docx", "18.1.0")):
+        clauses = DEFAULT_CLAUSES + [("7", f"Changes in {version}", [f"Text first published in version {version} "
+                                                                    "of the sample specification."])]
+        make_spec_docx(str(specs / name), spec="38.999", version=version, clauses=clauses)
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(f"""
+version: 1
+sources:
+  - name: specs
+    kind: 3gpp
+    paths: ["{specs}"]
+dedup:
+  spec_policy: newest_per_release
+""")
+    out = tmp_path / "out"
+    report = run(load_manifest(str(manifest)), str(out), [], progress=False)
+    assert report["balanced"]
+    kept = sorted(os.path.basename(r["uri"]) for r in _table(out / "pretrain"))
+    # Rel-17 keeps 17.1.0, Rel-18 keeps 18.1.0; near-dedup does not merge the two releases
+    assert kept == ["38999-h10.docx", "38999-i10.docx"]
+    (dropped,) = _table(out / "dropped")
+    assert dropped["uri"].endswith("38999-h00.docx") and dropped["drop_rule"] == "superseded_spec_version"
+    assert report["stages"]["dedup_near"]["dropped"] == 0
