@@ -81,7 +81,6 @@ class OutputConfig(_Model):
     row_group_rows: int = Field(default=1000, ge=1)
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     write_dropped: bool = True  # dropped records go to OUT/dropped/ for inspection
-    clause_records: bool = False  # also write one record per spec clause (for synthesis)
 
 
 class Manifest(_Model):

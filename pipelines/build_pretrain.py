@@ -155,6 +155,31 @@ def remove_stale(output: str) -> int:
     return removed
 
 
+def configuration(manifest: Manifest, output: str) -> dict:
+    """What the report says about how the run was configured, including what was skipped and why."""
+    import json
+
+    sources, notes = {}, []
+    for s in manifest.sources:
+        names = [spec.name for spec in manifest.profile_for(s)]
+        profile = s.filter_profile or (s.kind if s.kind in manifest.filters.profiles else "default")
+        sources[s.name] = {"kind": s.kind, "paths": s.paths, "license": s.license, "filter_profile": profile,
+                           "filters": names, "options": s.options}
+        if "fasttext_classifier" not in names:
+            notes.append(f"source {s.name}: no fastText classifier in profile '{profile}': classifier step skipped")
+        if not names:
+            notes.append(f"source {s.name}: profile '{profile}' has no filters: every record passes the filter stage")
+    if not manifest.dedup.exact:
+        notes.append("dedup.exact is off: exact duplicates are kept")
+    if not manifest.dedup.near:
+        notes.append("dedup.near is off: near duplicates are kept")
+    extra = {"sources": sources, "dedup_config": manifest.dedup.model_dump(mode="json"), "notes": notes}
+    dedup_stats = io.join(output, "_stats", "dedup.json")
+    if manifest.dedup.near and io.exists(dedup_stats):
+        extra["dedup"] = json.loads(io.read_bytes(dedup_stats))
+    return extra
+
+
 def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = True) -> dict:
     """Run the pipeline to completion and return the report (also written to OUT/report.json)."""
     from telecom_etl.card import write_card
@@ -172,7 +197,7 @@ def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = 
     result.wait_until_finish()
     remove_stale(output)
     report = build_report(output, DOC_STAGES, manifest_path=manifest.path,
-                          manifest_digest=manifest_digest(manifest))
+                          manifest_digest=manifest_digest(manifest), extra=configuration(manifest, output))
     write_report(output, report)
     write_card(output, report, manifest)  # OUT/README.md, OUT/plots/, OUT/report.html
     return report

@@ -108,6 +108,9 @@ def test_build_writes_shards_rejects_and_a_balanced_report(tmp_path):
     # per source: the spec source saw three files, the paper source two
     assert extract["by_source"]["specs"]["in"] == 3 and extract["by_source"]["specs"]["failed"] == 1
     assert extract["by_source"]["papers"]["in"] == 2
+    # the report says how each source was configured and what was skipped
+    assert report["sources"]["papers"]["filters"] == ["length"]
+    assert any("papers" in n and "classifier step skipped" in n for n in report["notes"])
     # rows written == documents kept by the last stage
     assert sum(report["shards"].values()) == len(rows) == report["totals"]["docs_out"]
 
