@@ -308,8 +308,8 @@ class NearDedup(beam.PTransform):
         from telecom_etl.pipelines.write import WriteShards
 
         if previous_rows is not None:
-            carried = previous_rows | "CarryForward" >> beam.Map(
-                lambda r: {"id": r["id"], "rank": r["rank"], "tag": r.get("tag") or "", "signature": bytes(r["signature"])})
+            carried = previous_rows | "CarryForward" >> beam.Map(lambda r: {
+                "id": r["id"], "rank": r["rank"], "tag": r.get("tag") or "", "signature": bytes(r["signature"])})
             rows = (rows, carried) | "IndexRows" >> beam.Flatten()
         rows | "WriteIndex" >> WriteShards(
             self.index_path, INDEX_PREFIX, index_schema(self.signature_params), lambda r: r,

@@ -290,12 +290,16 @@ class MinHasher:
         values = (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
         np.minimum.at(out.reshape(-1), docs * k + bins.astype(np.int64), values)
         present = out != MAX_HASH
-        rows = np.flatnonzero(present.any(axis=1) & ~present.all(axis=1))
-        if rows.size == 0:
-            return out
-        # optimal densification: an empty bin j takes the value of bin borrow[r, j] for the first
-        # round r where that bin is non-empty (same sequence in every document)
-        sub, sub_present = out[rows], present[rows]
+        sparse = np.flatnonzero(present.any(axis=1) & ~present.all(axis=1))
+        for i in range(0, sparse.size, 2048):  # bounded temporaries: (rows, bins, rounds) booleans
+            rows = sparse[i:i + 2048]
+            out[rows] = self._densify(out[rows], present[rows])
+        return out
+
+    def _densify(self, sub: np.ndarray, sub_present: np.ndarray) -> np.ndarray:
+        """Optimal densification: an empty bin j takes the value of bin borrow[r, j] for the first
+        round r where that bin is non-empty (the same sequence in every document)."""
+        k = self.num_perm
         found = sub_present[:, self.borrow.T]  # (rows, bins, rounds)
         first = found.argmax(axis=2)
         donor = self.borrow.T[np.arange(k)[None, :], first]
@@ -305,26 +309,7 @@ class MinHasher:
             index = np.where(np.concatenate([sub_present] * 2, axis=1), np.arange(2 * k), 2 * k)
             nearest = np.minimum.accumulate(index[:, ::-1], axis=1)[:, ::-1][:, :k] % k
             value = np.where(ok, value, np.take_along_axis(sub, nearest, axis=1))
-        out[rows] = np.where(sub_present, sub, value)
-        return out
-        original = out.copy()
-        for r in range(self.DENSIFY_ROUNDS):  # optimal densification: borrow from a seeded random bin
-            rows, cols = np.nonzero(todo)
-            if rows.size == 0:
-                return out
-            donor = original[rows, self.borrow[r, cols]]
-            filled = donor != MAX_HASH
-            out[rows[filled], cols[filled]] = donor[filled]
-            todo[rows[filled], cols[filled]] = False
-        if todo.any():  # nearly empty rows: the next non-empty bin to the right (circular)
-            rows = np.flatnonzero(todo.any(axis=1))
-            sub = original[rows]
-            full = np.concatenate([sub != MAX_HASH] * 2, axis=1)
-            index = np.where(full, np.arange(2 * k), 2 * k)
-            nearest = np.minimum.accumulate(index[:, ::-1], axis=1)[:, ::-1][:, :k] % k
-            filled = np.take_along_axis(sub, nearest, axis=1)
-            out[rows] = np.where(todo[rows], filled, out[rows])
-        return out
+        return np.where(sub_present, sub, value)
 
 
 def is_empty(sig: np.ndarray) -> bool:
