@@ -178,7 +178,7 @@ class CodeSource(SourceKind):
         else:
             repo = os.path.basename(os.path.abspath(root).rstrip(os.sep)) or "code"
         license_expr, license_from = licenses.detect_license(root, stop_at=top)
-        walker = TreeWalker(root, selector, int(float(self.option("max_file_kb")) * 1024), tracked=tracked,
+        walker = TreeWalker(root, selector, self._file_cap(), tracked=tracked, hard_cap=self.max_bytes,
                             top=top, drop_vendored=self.option("vendored") == "drop")
         meta = {"repo": repo, "commit": commit, "license": license_expr, "license_from": license_from,
                 "repo_url": repo_url}
@@ -199,9 +199,13 @@ class CodeSource(SourceKind):
         return f"{base}@{commit or 'HEAD'}/{rel}"
 
     # -- extraction ------------------------------------------------------
+    def _file_cap(self) -> int:
+        """Bytes a file may have: ``options.max_file_kb``, never over the source's ``max_file_mb``."""
+        return min(int(float(self.option("max_file_kb")) * 1024), self.max_bytes)
+
     def _limit(self, item: SourceItem) -> int:
-        limit = int(float(self.option("max_file_kb")) * 1024)
-        return notebook_limit(limit) if item.uri.endswith(".ipynb") else limit
+        limit = self._file_cap()
+        return min(notebook_limit(limit), self.max_bytes) if item.uri.endswith(".ipynb") else limit
 
     def _read(self, item: SourceItem) -> bytes:
         local = item.meta.get("local", item.uri)

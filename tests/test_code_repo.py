@@ -230,6 +230,13 @@ def test_options_select_files_languages_size_and_encoding(tree):
     assert "d\ufffdlai" in replaced["src/legacy_latin1.c"].text
 
 
+def test_the_source_max_file_mb_caps_the_code_option(tree):
+    cfg = SourceConfig(name="ran", kind="code", paths=[tree], max_file_mb=0.0002, options={"max_file_kb": 1000})
+    outcome, docs = run_all(CodeSource(cfg))
+    assert outcome[os.path.join(tree, "src/rrc/timers.c")] == "too_large"  # 230 bytes > 209
+    assert "asn/NR-RRC.asn" in docs
+
+
 def test_vendored_folders_can_be_kept(tree):
     outcome, docs = run_all(source([tree], vendored="keep"))
     assert "third_party/asn1c/asn_codecs.c" in docs

@@ -125,7 +125,7 @@ def _disambiguate(ext: str, language: str, text: str) -> str:
         return "Objective-C"
     if ext == ".v" and _COQ.search(head):
         return "Coq"
-    if ext == ".h" and re.search(r"^\s*(class|namespace|template\s*<)\b", head, re.M):
+    if ext == ".h" and re.search(r"^\s*(class\s+\w|namespace\b|template\s*<)", head, re.M):
         return "C++"
     return language
 

@@ -59,10 +59,11 @@ class TreeWalker:
 
     def __init__(self, root: str, selector: paths.PathSelector, max_bytes: int,
                  tracked: Optional[Dict[str, str]] = None, top: Optional[str] = None,
-                 drop_vendored: bool = True):
+                 drop_vendored: bool = True, hard_cap: Optional[int] = None):
         self.root = os.path.abspath(root)
         self.real_root = os.path.realpath(root)
         self.selector, self.max_bytes, self.drop_vendored = selector, max_bytes, drop_vendored
+        self.hard_cap = hard_cap or notebook_limit(max_bytes)
         self.tracked = tracked
         self.top = os.path.realpath(top) if top else None
         self.tracked_dirs: Set[str] = set()
@@ -159,7 +160,7 @@ class TreeWalker:
             return Dropped("excluded", why, uri=local)
         if licenses.is_license_file(name):
             return Dropped("license_file", "license text (recorded as the tree's license)", uri=local)
-        limit = notebook_limit(self.max_bytes) if name.endswith(".ipynb") else self.max_bytes
+        limit = min(notebook_limit(self.max_bytes), self.hard_cap) if name.endswith(".ipynb") else self.max_bytes
         if size > limit:
             return Dropped("too_large", f"{size} bytes > {limit}", uri=local)
         return TreeFile(local, rel, size)
