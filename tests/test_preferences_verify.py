@@ -47,10 +47,31 @@ def test_the_option_a_free_text_answer_picks(answer, expected):
     assert extract_option(answer, parse_options(MCQ)) == expected
 
 
+@pytest.mark.parametrize("answer,options,expected", [
+    # the article "A" is no option letter; the stated text names the option
+    ("Answer: A user to use different identities on a single UE",
+     ["A user to use different UEs", "A user to use different identities on a single UE"], 2),
+    ("Answer: H.324 information", ["H.243 information", "H.223 information", "H.245 information",
+                                   "H.324 information"], 4),  # "H." is no letter H
+    ("Answer: 8 W/kg", ["0.08 W/kg", "0.4 W/kg", "8 W/kg", "1.6 W/kg", "10 W/kg"], 3),  # a value, not option 8
+    ("Answer: 4 ms", ["1 ms", "2 ms", "8 ms", "4 ms"], 4),  # not option number 4 ("4 ms" is the 4th by chance)
+    ("Answer: 2 ms", ["1 ms", "4 ms", "2 ms"], 3),
+    ("Answer: C-band", ["S-band", "C-band", "Ka-band"], 2),  # no letter C
+    ("Answer: B - it is the PDMA scheme", ["NOMA", "PDMA"], 2),
+    ("The correct answer is option 2: A function that contains a model.", ["A function", "A function that "
+                                                                          "contains a model"], 2),
+])
+def test_stated_answers_are_read_by_their_option_text(answer, options, expected):
+    assert extract_option(answer, dict(enumerate(options, 1))) == expected
+
+
+
+
 @pytest.mark.parametrize("answer,expected", [
     ("The diversity gain is 2 for each symbol.", 3),  # a value, read as the option text
     ("option 3", 3), ("Answer: option 2", 2), ("The correct answer is option 4: 1.", 4),
     ("2", None),  # value 2 (option 3) or option 2? ambiguous
+    ("Answer: 4", None), ("Answer: option 4", 4),
     ("The answer is 4.", None),
     ("3", 3),  # no option has the value 3
 ])
@@ -113,6 +134,8 @@ def test_latex_normalisation_ignores_spacing_delimiters_and_font_wrappers():
     assert normalize_latex(r"\left( x^{2} \right)") == "(x^2)"
     assert normalize_latex(r"\alpha x") != normalize_latex(r"\alphax")  # a control word keeps its space
     assert normalize_latex("a \u2264 b") == normalize_latex(r"a \le b") == normalize_latex(r"a\leq b")
+    assert normalize_latex(r"\begin{aligned}y &= w_{n} \left\lfloor k \right\rfloor\end{aligned}") == \
+        normalize_latex(r"y=w_n\lfloor k\rfloor")
 
 
 def test_equations_are_found_in_any_math_delimiter():
@@ -145,3 +168,19 @@ def test_answer_kinds_come_from_overrides_declarations_and_task_names():
     assert answer_kind("mcq", overrides={"mcq": "free"}) == "free"
     with pytest.raises(ValueError):
         check("free", "x", "y")
+
+
+def test_code_answers_may_repeat_the_context_but_add_nothing_else():
+    prompt = "Fill in <FILL ME>:\n```c\nint f(int rnti) {\n  if (rnti == 0xFFFF) {\n    <FILL ME>\n  }\n}\n```"
+    ref = "```c\n    return SI_RNTI;\n```"
+    with_context = "```c\n  if (rnti == 0xFFFF) {\n    return SI_RNTI;\n  }\n```"
+    assert check_code(with_context, ref, prompt).status == CORRECT
+    assert check_code("```c\n  return SI_RNTI;\n  x = 1;\n```", ref, prompt).status == WRONG
+    assert check("code", with_context, ref, prompt=prompt).correct
+
+
+def test_an_equation_with_anything_appended_is_wrong_but_a_restated_lhs_is_fine():
+    ref = r"\frac{1}{4}\left[ \begin{matrix}1 & 1 \\ -1 & 1\end{matrix} \right]"
+    assert check_equation("$$" + ref + "+1$$", ref).status == WRONG
+    assert check_equation(r"$$W = " + ref + "$$", ref).status == CORRECT
+    assert check_equation(r"$$a = b + c$$", "b + c = a").status == WRONG

@@ -103,11 +103,17 @@ def _whole(needle: str, haystack: str) -> bool:
 _OPTION_LINE = re.compile(
     r"^\s*(?:[-*]\s*)?\(?(?:option|choice)?\s*([A-Ja-j]|\d{1,2})\s*[\).:\]-]\s*(.+?)\s*$", re.I)
 _OPTION_LINE_WORD = re.compile(r"^\s*(?:[-*]\s*)?(?:option|choice)\s+([A-Ja-j]|\d{1,2})\s*[\).:\]-]?\s+(.+?)\s*$", re.I)
-_TOKEN = r"([A-J]|[a-j](?=\s*\))|\d{1,2})(?![\w])"
+# an option letter or number; "A"/"I" followed by a lower-case word are the article/pronoun
+# ("Answer: A unit of data"), "H.324" is no letter
+_TOKEN = r"((?![AI]\s+[a-z])[A-J]|[a-j](?=\s*\))|\d{1,2})(?![\w])(?![.-]\w)"
 _PRE = r"[*_`\s]*\(?\s*(?:(?i:option|choice)\s*)?\(?\s*"
 # strongest: "answer is B", "correct answer: option 3", "Final answer: **(c)**", "the correct option is 2"
 _STATED = re.compile(r"(?:(?i:answer)|(?i:correct|right|best|final)\s+(?i:option|choice))\s*"
                      r"(?:(?i:is|would be|should be)|[:=-])\s*[:-]?" + _PRE + _TOKEN)
+# what follows a stated answer up to the end of its line ("Answer: 8 W/kg")
+_STATED_REST = re.compile(r"(?:(?i:answer)|(?i:correct|right|best|final)\s+(?i:option|choice))\s*"
+                          r"(?:(?i:is|would be|should be)|[:=-])\s*[:-]?\s*([^\n]+)")
+_LABEL_PREFIX = re.compile(r"^[*_`\s(]*(?:(?i:option|choice)\s*)?\(?\s*(?:[A-Ja-j]|\d{1,2})\s*(?:[\).:\]]|-(?=\s))\s*")
 # weaker: "option 3 is correct", "(B) is the right one"
 _CLAIMED = re.compile(r"(?:(?i:option|choice)\s*)?\(?" + _TOKEN + r"\)?[*_`]*\s+(?i:is)\s+(?:(?i:the)\s+)?"
                       r"(?i:correct|right|best)")
@@ -226,15 +232,34 @@ def extract_option(text: str, options: Dict[int, str]) -> Optional[int]:
                 return by_value if by_value == idx or idx > n else None
         return idx if idx <= n else None
 
+    def stated_text() -> Optional[int]:
+        """The option whose text a stated answer spells out ("Answer: A user to use ...")."""
+        found = None
+        for m in _STATED_REST.finditer(text):
+            body = _words(_LABEL_PREFIX.sub("", m.group(1)))
+            if numeric and re.fullmatch(r"\d{1,2}", body):
+                continue  # "Answer: 4" with options 0/4/2/1: a value or an option number
+            hits = [i for i, o in options.items() if _words(o) and (body == _words(o) or body.startswith(
+                _words(o) + " "))]
+            if hits:
+                found = max(hits, key=lambda i: len(_words(options[i])))
+        return found
+
     def prefixed(match, group: int = 1) -> bool:
         token = match.group(group)
         head = match.string[match.start():match.start(group)]
         return not token.isdigit() or re.search(r"(?i:option|choice)\W*$", head) is not None
 
+    if options:
+        idx = stated_text()
+        if idx is not None:
+            return idx
     for pattern in (_STATED, _CLAIMED):
-        found = [accept(m.group(1), prefixed(m)) for m in pattern.finditer(text)]
-        if found:
-            return found[-1]
+        found = [(accept(m.group(1), prefixed(m)), m.group(1)) for m in pattern.finditer(text)]
+        if any(idx is not None for idx, _ in found):
+            return [idx for idx, _ in found if idx is not None][-1]
+        if any(tok.isdigit() and numeric for _, tok in found):
+            return None  # "the answer is 4" with options 0/4/2/1: ambiguous, and no text to settle it
     lead = _LEADING.match(text)
     if lead:
         idx = accept(lead.group(1), prefixed(lead))
@@ -363,6 +388,8 @@ def normalize_latex(expr: str) -> str:
     ``\\frac``, ``\\le`` -> ``\\leq``, Unicode minus) unified; whitespace dropped."""
     s = unicodedata.normalize("NFKC", expr or "")
     s = re.sub(r"\\(?:label|tag|nonumber|notag)\s*(\{[^{}]*\})?", "", s)
+    # alignment wrappers carry no maths: \begin{aligned} ... \end{aligned}
+    s = re.sub(r"\\(?:begin|end)\{(?:aligned|split|gathered|alignedat)\*?\}(?:\{\d+\})?", "", s)
     s = s.replace("&", "").replace("\\\\", " ")
     s = s.strip().strip("$").strip()
     for a, b in _ALIASES:
@@ -394,9 +421,10 @@ def check_equation(candidate: str, reference: str) -> Verdict:
     for s in spans:
         if s == expected:
             return Verdict(CORRECT, s, expected)
-    # an answer may restate the left-hand side or wrap the equation in a longer display
+    # "y = <reference right-hand side>": the answer restated a left-hand side the reference omits
     for s in spans:
-        if len(expected) >= 8 and expected in s and len(expected) >= 0.6 * len(s):
+        head = s[:-len(expected)] if s.endswith(expected) else None
+        if head and head.endswith("=") and "=" not in expected and len(head) <= 0.4 * len(s):
             return Verdict(CORRECT, s, expected)
     return Verdict(WRONG, spans[-1], expected)
 
@@ -427,21 +455,32 @@ def normalize_code(code: str) -> str:
     return s
 
 
-def check_code(candidate: str, reference: str) -> Verdict:
-    expected = normalize_code((code_blocks(reference) or [reference])[0])
+def _code_lines(code: str) -> List[str]:
+    return [x for x in (normalize_code(line) for line in (code or "").splitlines()) if x]
+
+
+def check_code(candidate: str, reference: str, prompt: str = "") -> Verdict:
+    """Correct when a code block of the answer equals the reference ignoring whitespace, or holds
+    the reference lines in a row with nothing else but lines of the prompt's own code (an answer
+    that repeats the context around the gap)."""
+    ref_block = (code_blocks(reference) or [reference])[0]
+    expected = normalize_code(ref_block)
     if not expected:
         raise ValueError("empty reference code")
-    blocks = [normalize_code(b) for b in code_blocks(candidate)]
-    blocks = [b for b in blocks if b]
+    blocks = [b for b in code_blocks(candidate) if normalize_code(b)]
     if not blocks:
         return Verdict(UNPARSED, None, expected)
     for b in blocks:
-        if b == expected:
-            return Verdict(CORRECT, b, expected)
-    for b in blocks:  # the span plus a little surrounding context
-        if len(expected) >= 20 and expected in b and len(expected) >= 0.5 * len(b):
-            return Verdict(CORRECT, b, expected)
-    return Verdict(WRONG, blocks[0], expected)
+        if normalize_code(b) == expected:
+            return Verdict(CORRECT, normalize_code(b), expected)
+    want = _code_lines(ref_block)
+    context = set(_code_lines(prompt))
+    for b in blocks:
+        lines = _code_lines(b)
+        for i in range(len(lines) - len(want) + 1):
+            if lines[i:i + len(want)] == want and all(x in context for x in lines[:i] + lines[i + len(want):]):
+                return Verdict(CORRECT, normalize_code(b), expected)
+    return Verdict(WRONG, normalize_code(blocks[0]), expected)
 
 
 # ---------------------------------------------------------------------------
@@ -478,7 +517,7 @@ def check(kind: str, candidate: str, reference: str, prompt: str = "",
         "mcq": lambda: check_mcq(candidate, reference, prompt, options),
         "label": lambda: check_label(candidate, reference, labels),
         "equation": lambda: check_equation(candidate, reference),
-        "code": lambda: check_code(candidate, reference),
+        "code": lambda: check_code(candidate, reference, prompt),
         "expansion": lambda: check_expansion(candidate, reference),
     }
     if kind not in checkers:
