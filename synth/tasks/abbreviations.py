@@ -101,9 +101,25 @@ def split_definition(line: str) -> Optional[Tuple[str, str]]:
     return term, meaning
 
 
+_VOCAB_WORDS = {"definition", "definitions", "term", "terms", "symbol", "symbols", "abbreviation", "abbreviations",
+                "acronym", "acronyms", "and", "of", "for", "the", "purposes", "document", "present", "other",
+                "general", "additional", "specific", "terminology"}
+
+
+def is_vocabulary_title(title: str) -> bool:
+    """"Definitions, symbols and abbreviations", "Terms and definitions", "Abbreviations": yes;
+    "Message definition" (a clause of TS 24.301 on message contents): no."""
+    words = re.findall(r"[a-z]+", re.sub(r"^[\dA-Z](?:\.\d+)*\s+", "", title.strip()).lower())
+    return bool(words) and set(words) <= _VOCAB_WORDS and bool(set(words) - {"and", "of", "for", "the", "general"})
+
+
 def section_mode(passage) -> Optional[str]:
+    """abbreviation / symbol / definition for a vocabulary clause (or a sub-heading inside one,
+    like TR 21.905's "A", "B" lists), else None."""
     names = [passage.section_title or ""] + list(reversed(passage.trail))
     for name in names:
+        if not is_vocabulary_title(name):
+            continue
         if _ABBR_SECTION.search(name):
             return "abbreviation"
         if _SYMBOL_SECTION.search(name) and not _DEF_SECTION.search(name):

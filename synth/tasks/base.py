@@ -89,8 +89,15 @@ class Task:
         return f"{self.name}/{self.version}"
 
     def applies(self, passage: Passage) -> bool:
-        return passage.kind in self.kinds and not _BOILERPLATE.match(passage.section_title or "") and (
-            passage.kind != "3gpp" or bool(passage.section))
+        """The document kinds it reads, minus boilerplate, the text before a spec's first clause,
+        and vocabulary lists (clause 3: the abbreviations task mines them without a teacher)."""
+        if passage.kind not in self.kinds or _BOILERPLATE.match(passage.section_title or ""):
+            return False
+        if passage.kind == "3gpp":
+            from telecom_etl.synth.tasks.abbreviations import section_mode
+
+            return bool(passage.section) and section_mode(passage) is None
+        return True
 
     # teacher tasks
     def prompts(self, passage: Passage) -> List[Prompt]:

@@ -42,6 +42,13 @@ class WorkingGroupClassification(Task):
     needs_teacher = False
     kinds = ("3gpp",)
 
+    def applies(self, passage) -> bool:
+        if not super().applies(passage):
+            return False
+        # mostly tables or equations: too little prose to classify by
+        markup = sum(len(line) for line in passage.text.split("\n") if line.lstrip().startswith(("|", "$$", "```")))
+        return markup <= len(passage.text) / 2
+
     def offline(self, passage) -> List[Pair]:
         meta = passage.meta
         text = passage.text[:MAX_PASSAGE]
