@@ -138,3 +138,30 @@ def test_license_policy_globs_deny_and_unknown():
         build_filter({"name": "license_policy", "unknown": "perhaps"})
     with pytest.raises(TypeError):
         build_filter({"name": "code_alpha_share", "min_shares": 0.3})
+
+
+GPL_HEADER = "".join(f"/* {line:<70} */\n" for line in (
+    "This program is free software; you can redistribute it and/or modify",
+    "it under the terms of the GNU General Public License as published by",
+    "the Free Software Foundation; either version 2 of the License, or",
+    "(at your option) any later version.", "", "This program is distributed in the hope that it will be useful,",
+    "but WITHOUT ANY WARRANTY; without even the implied warranty of",
+    "MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the",
+    "GNU General Public License for more details."))
+
+
+def test_comment_share():
+    from telecom_etl.filters.code import comment_share
+
+    stub = GPL_HEADER + "#include \"gsm_04_08.h\"\n"
+    rule, detail = verdict({"name": "code_comment_share"}, code_doc(stub))
+    assert rule == "code_comment_share" and detail.startswith("comment share 0.9")
+    assert verdict({"name": "code_comment_share"}, code_doc(GPL_HEADER + NORMAL_C * 3)) is None
+    block = "/*\n * RRC\n * timers\n */\nint t300;\n"
+    assert comment_share(block, "C") == pytest.approx(17 / 26)
+    assert comment_share("-- NR RRC\nRRC ::= SEQUENCE {}\n", "ASN.1") == pytest.approx(9 / 28)
+    assert comment_share("% OFDM\ny = ifft(x);\n", "MATLAB") == pytest.approx(6 / 18)
+    assert comment_share("anything", "Markdown") is None
+    no_comments = "int a;\n" * 60
+    assert verdict({"name": "code_comment_share"}, code_doc(no_comments)) is None
+    assert verdict({"name": "code_comment_share", "min_share": 0.01}, code_doc(no_comments))[1] == "comment share 0.00 < 0.01"
