@@ -491,6 +491,9 @@ def run(reads: List[Tuple[str, Optional[int]]], config: PreferenceConfig, output
         "settings": settings(config),
     })
     write_report(output, report)
+    from telecom_etl.card import write_card
+
+    write_card(output, report, title="telecom preference pairs (DPO)")  # OUT/README.md, OUT/report.html
     return report
 
 

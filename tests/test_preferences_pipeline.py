@@ -182,6 +182,8 @@ def test_pairs_reports_and_determinism(server, sft_dir, tmp_path):
     rejects = pq.read_table(out / "rejects").to_pylist()
     assert [(r["stage"], r["error"]) for r in rejects] == [("prepare", "bad SFT record: record has no user message")]
     assert "synth-preferences" in result.output and "clause_qa: 1/3 prompts" in result.output
+    card = (out / "README.md").read_text()
+    assert "preference/" in card and (out / "report.html").exists()  # the dataset card of the folder
 
     # same inputs and cached answers -> the same bytes, and nothing is sent again
     out2 = tmp_path / "pref2"

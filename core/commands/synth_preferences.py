@@ -163,7 +163,8 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
 
     report = run(reads, config, output, list(beam_args), progress=progress, input_path=input_path)
     click.echo(summary(report))
-    click.echo(f"wrote {output}/preference/ ({len(report['shards'])} shards), {output}/report.json")
+    click.echo(f"wrote {output}/preference/ ({len(report['shards'])} shards), {output}/report.json, "
+               f"{output}/README.md (dataset card) and {output}/report.html")
     if not report["balanced"]:
         sys.exit(1)
 
