@@ -32,7 +32,6 @@ file sizes, license policy) are filters (:mod:`telecom_etl.filters.code`).
 from __future__ import annotations
 
 import errno
-import glob as globmod
 import os
 import stat
 from typing import Any, Dict, Iterator, Optional, Union
@@ -40,7 +39,7 @@ from typing import Any, Dict, Iterator, Optional, Union
 from telecom_etl import io
 from telecom_etl.extractors.base import SourceItem, SourceKind
 from telecom_etl.extractors.coderepo import git, languages, licenses, notebook, paths
-from telecom_etl.extractors.coderepo.tree import TreeWalker, notebook_limit
+from telecom_etl.extractors.coderepo.tree import TreeWalker, _rel, notebook_limit
 from telecom_etl.extractors.sniff import sniff
 from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.registry import SOURCES
@@ -298,8 +297,4 @@ class CodeSource(SourceKind):
             if fallback:
                 return data.decode(fallback, errors="replace"), fallback
             return None, f"invalid UTF-8 at byte {exc.start}"
-
-
-def _rel(path: str, root: str) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
 

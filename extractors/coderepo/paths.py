@@ -72,13 +72,17 @@ def vendored_dir(relpath: str, names: Iterable[str] = VENDORED_DIRS) -> Optional
     return None
 
 
+_GENERATED_NAME = re.compile("|".join(f"(?P<g{i}>{fnmatch.translate(p)})" for i, (p, _) in enumerate(GENERATED_NAMES)))
+
+
 def generated_name(relpath: str) -> Optional[str]:
     """What generated a file, judged by its name alone (``x.pb.go``: protobuf (Go))."""
-    base = path_parts(relpath)[-1] if path_parts(relpath) else ""
-    for pattern, what in GENERATED_NAMES:
-        if fnmatch.fnmatchcase(base, pattern):
-            return f"{what}: {base}"
-    return None
+    parts = path_parts(relpath)
+    base = parts[-1] if parts else ""
+    m = _GENERATED_NAME.match(base)  # one regex for all patterns: this runs once per record
+    if m is None:
+        return None
+    return f"{GENERATED_NAMES[int(m.lastgroup[1:])][1]}: {base}"
 
 
 def glob_regex(pattern: str, anchored: Optional[bool] = None) -> Pattern[str]:
