@@ -488,8 +488,9 @@ class Teacher:
             return []
         loop = self._ensure_loop()
         results = asyncio.run_coroutine_threadsafe(self.acomplete_many(requests), loop).result()
-        for r in results:
-            self.usage.add(r)
+        with self._lock:  # several DoFn threads may share one teacher
+            for r in results:
+                self.usage.add(r)
         return results
 
     async def acomplete_many(self, requests: Sequence[ChatRequest]) -> List[ChatResult]:
