@@ -260,6 +260,23 @@ def test_git_checkout_records_commit_and_counts_untracked(tree):
     assert set(sub) == {"src/rrc/timers.c", "src/rrc/t310.py"} and sub["src/rrc/timers.c"].license == "GPL-2.0-or-later"
 
 
+def test_a_submodule_is_one_drop_not_a_walk(tmp_path):
+    lib = tmp_path / "asn1c"
+    write(lib, "skeletons/per_decoder.c", GOOD_C)
+    git(lib, "init", "-q")
+    git(lib, "add", "-A")
+    git(lib, "commit", "-q", "-m", "lib")
+    top = tmp_path / "stack"
+    write(top, "src/main.c", GOOD_C)
+    git(top, "init", "-q")
+    git(top, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib), "deps/asn1c")
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "stack")
+    outcome, docs = run_all(source([str(top)]))
+    rel = {os.path.relpath(k, top): v for k, v in outcome.items()}
+    assert rel == {"src/main.c": "doc", "deps/asn1c": "submodule", ".gitmodules": "unknown_language"}
+
+
 def test_git_url_is_cloned_shallowly_into_the_cache(tree, tmp_path):
     git(tree, "init", "-q")
     git(tree, "add", "-A")
