@@ -60,7 +60,7 @@ from telecom_etl.synth.cache import RequestCache, cache_key, canonical_json
 
 #: Failure kinds a :class:`ChatResult` can carry in ``error``.
 FAILURE_KINDS = ("rate_limited", "server_error", "timeout", "connection", "bad_request", "auth",
-                 "malformed_response", "budget_exceeded", "batch_failed")
+                 "malformed_response", "content_filter", "budget_exceeded", "batch_failed")
 
 #: USD per million tokens (input, output); override with ``TeacherConfig.prices``.
 #: A model is priced by the longest key that prefixes its name (dated snapshots match).
@@ -404,6 +404,8 @@ class Teacher:
         self.cache = RequestCache(config.cache_dir) if config.cache_dir else None
         self.usage = Usage()
         self._format = config.response_format
+        self._renamed: Dict[str, str] = {}  # parameter -> the name this endpoint wants
+        self._dropped: set = set()  # parameters this endpoint refuses
         self._sent = 0
         self._spent = 0.0
         self._reserved = 0.0
@@ -593,6 +595,11 @@ class Teacher:
 
     def _body(self, req: ChatRequest) -> dict:
         params = {**self.config.params, **req.params}
+        for name in list(params):
+            if name in self._dropped:
+                params.pop(name)
+            elif name in self._renamed:
+                params[self._renamed[name]] = params.pop(name)
         body = {"model": self.config.model, "messages": req.messages, **params}
         if req.json_schema is not None and self._format != "none":
             if self._format == "json_schema":
@@ -633,11 +640,16 @@ class Teacher:
                             # off the event loop (an fsync must not stall the other requests)
                             await asyncio.to_thread(self._store, key, result)
                             return result
+                        if result.error == "content_filter":  # asking again gets the same verdict
+                            return result
                         kind, detail = result.error, result.error_detail
                     except openai.BadRequestError as exc:
                         if "response_format" in body and self._format != "none" and _mentions_format(exc):
                             # the endpoint does not support structured output: ask in the prompt only
                             self._format = "json_object" if self._format == "json_schema" else "none"
+                            attempts -= 1
+                            continue
+                        if self._adapt(body, str(exc)):  # e.g. reasoning models: max_completion_tokens
                             attempts -= 1
                             continue
                         return self._result(req, key, attempts=attempts, error="bad_request",
@@ -673,6 +685,22 @@ class Teacher:
         finally:
             self._settle(reserve, paid)
 
+    def _adapt(self, body: dict, message: str) -> bool:
+        """Learn from a 400 that names a parameter: OpenAI's reasoning models want
+        ``max_completion_tokens`` for ``max_tokens`` and refuse sampling parameters. The cache
+        key keeps the parameters as asked, so answers stay addressable."""
+        low = message.lower()
+        if "max_tokens" in body and "max_completion_tokens" in low and "max_tokens" not in self._renamed:
+            self._renamed["max_tokens"] = "max_completion_tokens"
+            return True
+        for name in ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty"):
+            if name in body and name not in self._dropped and re.search(
+                    rf"(unsupported|not supported|does not support|unrecognized|unknown)[^.]*'?{name}'?|"
+                    rf"'?{name}'?[^.]*(unsupported|not supported|is not allowed)", low):
+                self._dropped.add(name)
+                return True
+        return False
+
     def _parse(self, req: ChatRequest, key: str, completion, attempts: int) -> ChatResult:
         if isinstance(completion, (str, bytes)) or not getattr(completion, "choices", None):
             return self._result(req, key, attempts=attempts, error="malformed_response",
@@ -683,6 +711,9 @@ class Teacher:
         if content is None:
             refusal = getattr(message, "refusal", None)
             content = refusal if refusal else None
+        if content is None and choice.finish_reason == "content_filter":
+            return self._result(req, key, attempts=attempts, error="content_filter",
+                                error_detail="the endpoint's content filter withheld the answer")
         if content is None:
             return self._result(req, key, attempts=attempts, error="malformed_response",
                                 error_detail=f"answer without content (finish_reason={choice.finish_reason})")

@@ -300,3 +300,23 @@ def test_kill_and_rerun_pays_for_no_request_twice(tmp_path):
         assert sum(r.cached for r in results) == 8
         paid = srv.answered_keys()
         assert len(paid) == 20 == len(set(paid))  # every request paid for exactly once
+
+
+def test_reasoning_model_parameters_are_adapted_from_the_endpoints_400(tmp_path):
+    def responder(body):
+        if "max_tokens" in body:
+            return status(400, message="Unsupported parameter: 'max_tokens' is not supported with this model. "
+                                       "Use 'max_completion_tokens' instead.")
+        if "temperature" in body:
+            return status(400, message="Unsupported value: 'temperature' does not support 0.2 with this model. "
+                                       "Only the default (1) value is supported.")
+        return "fine"
+
+    with OpenAIServer(responder=responder) as srv, Teacher(config(srv, tmp_path)) as teacher:
+        first = teacher.complete(ask("q1", params={"max_tokens": 100, "temperature": 0.2}))
+        second = teacher.complete(ask("q2", params={"max_tokens": 100, "temperature": 0.2}))
+        bodies = srv.chat_requests()
+    assert first.ok and second.ok and first.attempts == 1
+    assert bodies[-1]["max_completion_tokens"] == 100 and "temperature" not in bodies[-1]
+    assert len(bodies) == 4  # two lessons learnt once, then one request per question
+    assert first.key == ask("q1", params={"max_tokens": 100, "temperature": 0.2}).key("gpt-4o-mini")
