@@ -274,7 +274,8 @@ def test_load_dataset_finds_every_config_and_split(rich, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     datasets = pytest.importorskip("datasets")
     out, exp = rich
-    want = {"pretrain": {"train": exp["kept"]}, "sft": {"train": exp["sft_train"], "test": exp["sft"] - exp["sft_train"]},
+    want = {"pretrain": {"train": exp["kept"]},
+            "sft": {"train": exp["sft_train"], "test": exp["sft"] - exp["sft_train"]},
             "preference": {"train": exp["preference"]}, "dropped": {"train": exp["dropped"]},
             "rejects": {"train": sum(exp["rejected"].values())}}
     for config, splits in want.items():
@@ -317,3 +318,14 @@ def test_synthetic_rejections_per_task_and_reason(rich):
     assert rates["mcq"][1:] == ["10", "4", "28.6%"]
     detail = [r for r in table_rows(rejections.split("| task | kept |", 1)[1], "task")]
     assert ["`abbreviation`", "validate", "unparsable_json", "5", "`rejects/`"] in detail
+
+
+def test_card_shows_a_few_example_records(rich):
+    out, _ = rich
+    _, body = read_card(out)
+    examples = section(body, "Examples")
+    assert examples.count("<summary>pretrain example") == 3 and examples.count("<summary>sft example") == 3
+    assert "[user] What does" in examples and "[assistant] It means" in examples  # chat turns
+    assert re.search(r"… \(\+[\d,]+ characters\)", examples)  # long text clipped
+    html = (out / "report.html").read_text()
+    assert html.count("<details><summary>pretrain example") == 3

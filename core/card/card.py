@@ -10,6 +10,7 @@ the same thing.
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
 
@@ -385,6 +386,14 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
                              rows=[[f"`{r.task}`", r.stage or "-", r.reason, _n(r.n), f"`{r.dataset}/`"]
                                    for r in data.rejections[:60]]))
             out.extend(_img(pl_by, "rejections.png"))
+    if data.examples:
+        out.append(Block("h2", "Examples"))
+        out.append(Block("p", f"{EXAMPLE_COUNT} records per dataset picked with a fixed seed, long text clipped "
+                              f"to {EXAMPLE_CLIP} characters (`telecom-etl inspect` shows more)."))
+        for ds_name, rows in data.examples.items():
+            for i, row in enumerate(rows, 1):
+                out.append(Block("details", f"{ds_name} example {i}",
+                                 children=[Block("code", example_text(row), lang="text")]))
     if data.run_facts:
         out.append(Block("h2", "Run facts"))
         out.append(Block("p", "Further figures the command recorded in `report.json` (teachers, prompt versions, "
@@ -403,12 +412,50 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
     if command and not str(command).startswith("telecom-etl"):
         command = f"telecom-etl {command} ..."
     if not command and any(d.name == "pretrain" for d in data.datasets):
-        command = f"telecom-etl build-pretrain -m {rep.get('manifest') or data.manifest.get('path') or 'MANIFEST'} -o OUT"
+        manifest = rep.get("manifest") or data.manifest.get("path") or "MANIFEST"
+        command = f"telecom-etl build-pretrain -m {manifest} -o OUT"
     out.append(Block("code", f"# telecom-etl {data.version}" + (f"\n{command}" if command else ""), lang="sh"))
     text = _manifest_text(data)
     if text:
         out.append(Block("details", "The manifest", children=[Block("code", text.rstrip(), lang="yaml")]))
     return out
+
+
+EXAMPLE_CLIP = 700
+EXAMPLE_COUNT = 3
+#: Fields of a record that say nothing to a reader of an example.
+_EXAMPLE_SKIP = {"content_hash", "schema_version", "request_key", "candidates"}
+
+
+def _clip(text: str, width: int = EXAMPLE_CLIP) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[:width].rstrip() + f" … (+{len(text) - width:,} characters)"
+
+
+def example_text(row: dict) -> str:
+    """One stored record as readable ``field: value`` lines; chat messages as turns."""
+    lines = []
+    for key, value in row.items():
+        if key in _EXAMPLE_SKIP or value is None or value == "" or value == [] or value == {}:
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict) and "content" in value[0]:
+            lines.append(f"{key}:")
+            for msg in value:
+                body = _clip(msg.get("content") or "").replace("\n", "\n    ")
+                lines.append(f"  [{msg.get('role', '?')}] {body}")
+        elif isinstance(value, list) and value and isinstance(value[0], tuple):
+            lines.append(f"{key}: " + ", ".join(f"{k}={v}" for k, v in value))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            lines.append(f"{key}: " + "; ".join(", ".join(f"{k}={v}" for k, v in item.items() if v is not None)
+                                                for item in value))
+        elif isinstance(value, list):
+            lines.append(f"{key}: " + ", ".join(str(v) for v in value))
+        elif isinstance(value, str) and ("\n" in value or len(value) > 100):
+            lines.append(f"{key}:")
+            lines.append("    " + _clip(value).replace("\n", "\n    "))
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines)
 
 
 def _scalar(v) -> bool:
@@ -476,8 +523,8 @@ def to_markdown(items: Sequence[Block]) -> str:
             fence = "````" if "```" in b.text else "```"
             lines += [fence + b.lang, b.text, fence, ""]
         elif b.kind == "details":
-            lines += ["<details>", f"<summary>{b.text}</summary>", "", to_markdown(b.children).rstrip(), "",
-                      "</details>", ""]
+            lines += ["<details>", f"<summary>{html.escape(b.text)}</summary>", "",
+                      to_markdown(b.children).rstrip(), "", "</details>", ""]
     return "\n".join(lines)
 
 

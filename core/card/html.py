@@ -73,8 +73,9 @@ def _render(items: Sequence[Block]) -> List[str]:
             out.append("</tbody></table>")
         elif b.kind == "img":
             p: Plot = b.plot
-            out.append(f'<figure id="plot-{_anchor(p.name)}"><img src="{data_uri(p.png)}" alt="{_html.escape(p.title)}"'
-                       f' width="{WIDTH_PX}" height="{HEIGHT_PX}"><figcaption>{_inline(p.caption)}</figcaption></figure>')
+            out.append(f'<figure id="plot-{_anchor(p.name)}"><img src="{data_uri(p.png)}" '
+                       f'alt="{_html.escape(p.title)}" width="{WIDTH_PX}" height="{HEIGHT_PX}">'
+                       f"<figcaption>{_inline(p.caption)}</figcaption></figure>")
         elif b.kind == "code":
             out.append(f'<pre><code class="language-{b.lang}">{_html.escape(b.text)}</code></pre>')
         elif b.kind == "details":
@@ -91,4 +92,5 @@ def render_html(data: CardData, plots: Sequence[Plot]) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{_html.escape(data.title)} - telecom-etl report</title>\n<style>{CSS}</style>\n</head>\n"
-            f"<body>\n<main>\n<h1>{_html.escape(data.title)}</h1>\n<nav>{nav}</nav>\n{body}\n</main>\n</body>\n</html>\n")
+            f"<body>\n<main>\n<h1>{_html.escape(data.title)}</h1>\n<nav>{nav}</nav>\n{body}\n</main>\n"
+            "</body>\n</html>\n")

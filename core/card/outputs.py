@@ -84,7 +84,8 @@ class Dataset:
         everything = [r for fs in rel.values() for r in fs]
         mine = rel[split]
         for pattern in (f"{self.name}/*.parquet", f"{self.name}/{split}*.parquet", f"{self.name}/{split}/*.parquet"):
-            if sorted(r for r in everything if fnmatch.fnmatchcase(r, pattern) and r.count("/") == pattern.count("/")) == sorted(mine):
+            selected = [r for r in everything if fnmatch.fnmatchcase(r, pattern) and r.count("/") == pattern.count("/")]
+            if sorted(selected) == sorted(mine):
                 return [pattern]
         return mine
 

@@ -131,6 +131,7 @@ class CardData:
     run_facts: Dict[str, Any] = field(default_factory=dict)
     distribution_notes: List[str] = field(default_factory=list)  # set when distributions are sampled
     rejections: List[Rejection] = field(default_factory=list)  # synthetic records removed, per task and reason
+    examples: Dict[str, List[dict]] = field(default_factory=dict)  # dataset -> a few records, as stored
 
     @property
     def primary(self) -> List[Dataset]:
@@ -348,6 +349,9 @@ def collect(output: str, report: Optional[dict] = None, manifest=None, title: Op
     dropped = find(datasets, "dropped")
     if dropped is not None and dropped.total_rows:
         _collect_dropped(data, dropped)
+    for ds in data.primary:
+        if ds.total_rows:
+            data.examples[ds.name] = _examples(ds)
     for ds in datasets:
         if ds.is_audit and ds.total_rows and "task" in ds.columns:
             _collect_rejections(data, ds)
@@ -390,7 +394,8 @@ def _collect_dataset(data: CardData, ds: Dataset) -> None:
         sized = sized.with_columns(pl.col("source").fill_null("(unspecified)"))
     else:
         sized = sized.with_columns(pl.lit("(all)").alias("source"))
-    agg = [pl.len().alias("documents"), pl.col("n_chars").sum().alias("chars"), pl.col("n_tokens").sum().alias("tokens")]
+    agg = [pl.len().alias("documents"), pl.col("n_chars").sum().alias("chars"),
+           pl.col("n_tokens").sum().alias("tokens")]
     if "kind" in sized.columns:
         agg.append(pl.col("kind").drop_nulls().unique().sort().alias("kinds"))
     if "license" in sized.columns:
@@ -481,6 +486,39 @@ def _collect_dropped(data: CardData, ds: Dataset) -> None:
         dups = frame.drop_nulls("duplicate_of").group_by(["drop_stage", "duplicate_of"]).len()
         for (stage,), part in sorted(dups.group_by("drop_stage"), key=lambda kv: str(kv[0][0])):
             data.cluster_sizes[str(stage)] = Counter(int(n) + 1 for n in part["len"].to_list())
+
+
+EXAMPLES_PER_DATASET = 3
+
+
+def _examples(ds: Dataset, n: int = EXAMPLES_PER_DATASET, seed: int = 0) -> List[dict]:
+    """A few records picked with a fixed seed (the same build shows the same ones), read
+    from just the row groups holding them."""
+    import random
+
+    from telecom_etl.card.outputs import read_rows
+
+    positions = []
+    for shard, path in enumerate(ds.files):
+        positions.append((shard, _rows_in(path)))
+    flat = [(shard, row) for shard, rows in positions for row in range(rows)] if ds.total_rows <= 1_000_000 else None
+    rng = random.Random(seed)
+    if flat is not None:
+        picked = sorted(rng.sample(range(len(flat)), min(n, len(flat))))
+        return read_rows(ds, [flat[i] for i in picked])
+    # huge datasets: pick shards first, then rows, without listing every position
+    picks = set()
+    while len(picks) < n:
+        shard, rows = positions[rng.randrange(len(positions))]
+        if rows:
+            picks.add((shard, rng.randrange(rows)))
+    return read_rows(ds, sorted(picks))
+
+
+def _rows_in(path: str) -> int:
+    from telecom_etl.card.outputs import _footer
+
+    return _footer(path).num_rows
 
 
 #: Columns that say why an audit record was removed, by output family.

@@ -67,7 +67,7 @@ def _literal(value: str, dtype):
     return value
 
 
-def where_expr(text: str, schema) -> "pl.Expr":
+def where_expr(text: str, schema):
     """A polars expression for one ``--where`` (shortcut ``col=value`` or SQL)."""
     import polars as pl
 
@@ -162,7 +162,8 @@ def _jsonable(row: dict) -> dict:
 @click.argument("output", metavar="OUT")
 @click.option("--dataset", "-d", "datasets", multiple=True, metavar="NAME",
               help="Only these datasets (pretrain, sft, preference, dropped, rejects, ...). Repeatable.")
-@click.option("--source", "-s", "sources", multiple=True, metavar="NAME", help="Only records of this source. Repeatable.")
+@click.option("--source", "-s", "sources", multiple=True, metavar="NAME",
+              help="Only records of this source. Repeatable.")
 @click.option("--task", "-t", "tasks", multiple=True, metavar="NAME", help="Only records of this task. Repeatable.")
 @click.option("--where", "-w", "wheres", multiple=True, metavar="EXPR",
               help="Only records where EXPR holds: col=value, col!=value, or SQL "
