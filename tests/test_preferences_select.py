@@ -183,3 +183,11 @@ def test_judge_score_struct_names_the_rubric():
     from telecom_etl.synth.preferences.schema import JUDGE_SCORES
 
     assert [f.name for f in JUDGE_SCORES] == [c.name for c in RUBRIC]
+
+
+def test_reasoning_blocks_are_not_part_of_the_answer():
+    from telecom_etl.synth.preferences.candidates import answer_text
+
+    assert answer_text("<think>option B? no, E.</think>\n\nThe answer is E.") == "The answer is E."
+    assert answer_text("<think>still thinking when the tokens ran out") == ""
+    assert answer_text("No reasoning block.") == "No reasoning block."

@@ -120,6 +120,15 @@ def plan_samples(sources: Sequence[CandidateSource], k: int) -> List[Tuple[Candi
     return out
 
 
+_THINK = re.compile(r"<think>.*?(?:</think>|$)\s*", re.S | re.I)
+
+
+def answer_text(content: Optional[str]) -> str:
+    """The answer a model gave, without a reasoning model's ``<think>...</think>`` block (an
+    answer cut inside it is empty): DPO trains on the final answer only."""
+    return _THINK.sub("", content or "").strip()
+
+
 def _usage_rows(results) -> List[dict]:
     from telecom_etl.synth.teacher import Usage
 
@@ -169,7 +178,7 @@ class Generate:
         candidates = []
         for (src, sample, _), r in zip(planned, results):
             candidates.append(Candidate(teacher=src.name, model=src.model, temperature=src.temperature, sample=sample,
-                                        text=r.content if r.ok else None, finish_reason=r.finish_reason,
+                                        text=answer_text(r.content) if r.ok else None, finish_reason=r.finish_reason,
                                         error=None if r.ok else r.error))
         if self.include_sft_answer and item.sft_answer:
             candidates.append(Candidate(teacher=SFT_SOURCE, model=item.sft_model or SFT_SOURCE, temperature=None,

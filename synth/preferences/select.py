@@ -13,7 +13,7 @@ Free-form items (and all-correct verifiable ones) are decided by the judge's ove
 score (1-10): chosen = the highest, which must reach ``min_chosen_score`` (else
 ``all_bad``); rejected = the lowest among those at least ``min_margin`` below it
 (``tie`` when every score is equal, ``margin_too_small`` when they differ by less).
-A candidate cut by the token limit is never chosen. Identical answers never make a pair.
+A candidate cut by the token limit or a content filter is never chosen. Identical answers never make a pair.
 
 Drop rules: ``no_candidates``, ``single_candidate``, ``all_bad``, ``all_correct``,
 ``tie``, ``margin_too_small``, ``identical_candidates``, ``judge_parse_failure``,
@@ -29,6 +29,7 @@ from telecom_etl.synth.preferences.schema import Candidate, Pair, PreferenceItem
 from telecom_etl.synth.preferences.verify import CORRECT, UNPARSED, WRONG
 
 DEFAULT_MIN_MARGIN = 1.0
+CUT = ("length", "content_filter")  # finish reasons of an answer that did not end by itself
 DEFAULT_MIN_CHOSEN_SCORE = 6.0
 
 
@@ -69,7 +70,7 @@ def select_pair(item: PreferenceItem, min_margin: float = DEFAULT_MIN_MARGIN,
         c.verdict is not None for c in usable)
     pool = usable
     if verified:
-        correct = [c for c in usable if c.verdict == CORRECT and c.finish_reason != "length"]
+        correct = [c for c in usable if c.verdict == CORRECT and c.finish_reason not in CUT]
         worse = [c for c in usable if c.verdict in (WRONG, UNPARSED)]
         if not correct:
             n_wrong = sum(c.verdict == WRONG for c in usable)
@@ -99,7 +100,7 @@ def select_pair(item: PreferenceItem, min_margin: float = DEFAULT_MIN_MARGIN,
         if verified:
             return Dropped("all_correct", f"all {len(pool)} candidates match the reference and none was judged")
         return Dropped("single_candidate", f"{len(scored)} judged candidate(s) of {len(pool)}")
-    eligible = [c for c in scored if c.finish_reason != "length"]
+    eligible = [c for c in scored if c.finish_reason not in CUT]
     if not eligible:
         return Dropped("all_bad", "every judged candidate was cut by the token limit")
     chosen = min(eligible, key=lambda c: (-c.judge_score, _order(item, c)))
