@@ -48,6 +48,7 @@ class Dataset:
     rows: Dict[str, int] = field(default_factory=dict)  # split -> rows (Parquet footers)
     num_bytes: Dict[str, int] = field(default_factory=dict)  # split -> bytes on disk
     schema: Optional[pa.Schema] = None
+    shard_rows: Dict[str, int] = field(default_factory=dict)  # path -> rows (Parquet footer)
 
     @property
     def files(self) -> List[str]:
@@ -185,6 +186,7 @@ def _with_footers(ds: Dataset, sizes: Optional[Dict[str, int]] = None) -> Datase
         for path in files:
             meta = _footer(path)
             rows += meta.num_rows
+            ds.shard_rows[path] = meta.num_rows
             size += sizes[path] if path in sizes else io.size(path)
             if ds.schema is None:
                 ds.schema = meta.schema.to_arrow_schema()

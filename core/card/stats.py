@@ -498,9 +498,7 @@ def _examples(ds: Dataset, n: int = EXAMPLES_PER_DATASET, seed: int = 0) -> List
 
     from telecom_etl.card.outputs import read_rows
 
-    positions = []
-    for shard, path in enumerate(ds.files):
-        positions.append((shard, _rows_in(path)))
+    positions = [(shard, ds.shard_rows[path]) for shard, path in enumerate(ds.files)]
     flat = [(shard, row) for shard, rows in positions for row in range(rows)] if ds.total_rows <= 1_000_000 else None
     rng = random.Random(seed)
     if flat is not None:
@@ -513,12 +511,6 @@ def _examples(ds: Dataset, n: int = EXAMPLES_PER_DATASET, seed: int = 0) -> List
         if rows:
             picks.add((shard, rng.randrange(rows)))
     return read_rows(ds, sorted(picks))
-
-
-def _rows_in(path: str) -> int:
-    from telecom_etl.card.outputs import _footer
-
-    return _footer(path).num_rows
 
 
 #: Columns that say why an audit record was removed, by output family.
