@@ -132,3 +132,12 @@ def test_single_parquet_file_and_subprocess(out):
     assert proc.returncode == 0, proc.stderr
     assert "14 rows in 1 shard(s)" in proc.stdout and "by task: clause_qa=14" in proc.stdout
     assert "prompt:" in proc.stdout and "chosen:" in proc.stdout
+
+
+def test_write_card_for_a_folder_without_one(tmp_path):
+    make_output(str(tmp_path))
+    assert not (tmp_path / "README.md").exists()
+    code, text = inspect(tmp_path, "-n", "0", "--write-card")
+    assert code == 0, text
+    assert (tmp_path / "README.md").read_text().startswith("---\n")
+    assert (tmp_path / "report.html").exists() and (tmp_path / "plots" / "sources.png").exists()

@@ -176,7 +176,9 @@ def _jsonable(row: dict) -> dict:
               help="Clip long text fields to this many characters.")
 @click.option("--full", is_flag=True, help="Do not clip long text fields.")
 @click.option("--jsonl", is_flag=True, help="Print the sampled records as JSON lines only (for piping).")
-def inspect(output, datasets, sources, tasks, wheres, samples, seed, show_schema, width, full, jsonl):
+@click.option("--write-card", is_flag=True,
+              help="Also (re)write OUT/README.md, OUT/plots/ and OUT/report.html from what the folder holds.")
+def inspect(output, datasets, sources, tasks, wheres, samples, seed, show_schema, width, full, jsonl, write_card):
     """Summarise an output folder: counts, schema and a few records.
 
     OUT is the folder a telecom-etl command wrote (local or gs://), one dataset folder
@@ -208,6 +210,8 @@ def inspect(output, datasets, sources, tasks, wheres, samples, seed, show_schema
             raise UserError(f"--dataset {unknown[0]!r}: not in {output} (found: {', '.join(ds.name for ds in found)})")
         found = [ds for ds in found if ds.name in datasets]
     width = None if full else width
+    if write_card:
+        _write_card(output)
     echo = (lambda *a, **k: None) if jsonl else click.echo
 
     report = read_report(output) if not output.endswith(".parquet") else {}
@@ -301,6 +305,25 @@ def inspect(output, datasets, sources, tasks, wheres, samples, seed, show_schema
         (w, col), ds = skipped_for_where[0][1], skipped_for_where[0][0]
         raise UserError(f"--where {w!r}: no column {col!r} in any dataset here "
                         f"(columns of {ds.name}: {', '.join(ds.columns)})")
+
+
+def _write_card(output: str) -> None:
+    """The card of a folder, with the filter thresholds of the manifest named in its
+    report.json when that manifest is still where the report says."""
+    from telecom_etl import io
+    from telecom_etl.card import write_card
+    from telecom_etl.card.stats import read_report
+    from telecom_etl.manifest import ManifestError, load_manifest
+
+    manifest = None
+    path = read_report(output).get("manifest")
+    if path and io.exists(path):
+        try:
+            manifest = load_manifest(path)
+        except ManifestError as exc:
+            click.echo(f"note: card written without the manifest's thresholds ({exc})", err=True)
+    files = write_card(output, manifest=manifest)
+    click.echo(f"wrote {files.readme}, {files.html} and {len(files.plots)} plot(s)", err=True)
 
 
 def _where_columns(wheres: Sequence[str], columns: Sequence[str]) -> List[str]:
