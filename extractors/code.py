@@ -120,8 +120,10 @@ class CodeSource(SourceKind):
             except (git.GitError, OSError) as exc:
                 raise StageFailure(f"git clone failed: {git.redact(url)}: {exc}") from None
             repo_url = git.redact(url)
-            yield from self._list_tree(checkout, selector, top=checkout, repo_url=repo_url,
-                                       uri_base=repo_url)
+            for out in self._list_tree(checkout, selector, top=checkout, repo_url=repo_url, uri_base=repo_url):
+                if isinstance(out, SourceItem):  # what a worker without this clone needs to make it
+                    out.meta.update(clone_url=url, clone_ref=ref, clone_rel=_rel(out.meta["local"], checkout))
+                yield out
             return
         if io.has_scheme(path):
             raise StageFailure(f"code sources read local folders and git URLs, not {path.split('://')[0]}:// paths")
@@ -206,8 +208,25 @@ class CodeSource(SourceKind):
         limit = self._file_cap()
         return min(notebook_limit(limit), self.max_bytes) if item.uri.endswith(".ipynb") else limit
 
+    def _local_path(self, item: SourceItem) -> str:
+        """Where to read the item. A worker other than the one that listed a cloned repository
+        (Dataflow) clones it into its own cache first, and checks it has the listed commit."""
+        meta = item.meta
+        local = meta.get("local", item.uri)
+        if meta.get("clone_url") is None or os.path.lexists(local):
+            return local
+        try:
+            checkout = git.clone(meta["clone_url"], git.cache_dir(self.config.options.get("clone_cache")),
+                                 meta.get("clone_ref"), timeout=self._git_timeout())
+        except (git.GitError, OSError) as exc:
+            raise StageFailure(f"git clone failed: {git.redact(meta['clone_url'])}: {exc}") from None
+        head = git.head_commit(checkout, timeout=self._git_timeout())
+        if meta.get("commit") and head != meta["commit"]:
+            raise StageFailure(f"repository moved from {meta['commit'][:12]} to {(head or '?')[:12]} after listing")
+        return os.path.join(checkout, meta["clone_rel"])
+
     def _read(self, item: SourceItem) -> bytes:
-        local = item.meta.get("local", item.uri)
+        local = self._local_path(item)
         limit = self._limit(item)
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:

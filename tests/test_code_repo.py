@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 
 import pytest
@@ -300,9 +301,22 @@ def test_git_url_is_cloned_shallowly_into_the_cache(tree, tmp_path):
     # listing again reuses the cached clone (same ids)
     _, again = run_all(source([url], clone_cache=cache))
     assert again["src/rrc/timers.c"].id == timers.id
+    # a worker that did not list (Dataflow) clones into its own cache and reads the same bytes
+    items = [i for i in source([url], clone_cache=cache).list_items() if not isinstance(i, Dropped)]
+    item = next(i for i in items if i.meta["path"] == "src/rrc/timers.c")
+    shutil.rmtree(cache)  # the listing machine's clone is not on the worker
+    worker = source([url], clone_cache=str(tmp_path / "worker-cache"))
+    assert next(worker.extract(item)).text == timers.text
+    # ... and refuses a repository that moved on since the listing
+    write(tree, "src/rrc/timers.c", GOOD_C + "/* T301 */\n")
+    git(tree, "commit", "-q", "-am", "T301")
+    git(tmp_path, "--git-dir", bare, "fetch", "-q", tree, "+HEAD:refs/heads/" + git(tree, "branch", "--show-current"))
+    moved = source([url], clone_cache=str(tmp_path / "late-worker-cache"))
+    with pytest.raises(StageFailure, match="repository moved from"):
+        list(moved.extract(item))
     # a bare repository given as a folder is cloned the same way
-    _, from_folder = run_all(source([bare], clone_cache=cache))
-    assert from_folder["src/rrc/timers.c"].commit == head
+    _, from_folder = run_all(source([bare], clone_cache=str(tmp_path / "cache2")))
+    assert from_folder["src/rrc/timers.c"].commit == git(tree, "rev-parse", "HEAD")
 
 
 def test_clone_failure_is_one_clean_error(tmp_path):
