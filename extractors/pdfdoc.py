@@ -81,8 +81,13 @@ def _compose_accent(m: re.Match) -> str:
     return unicodedata.normalize("NFC", letter + _SPACING_ACCENTS[accent])
 
 
+_INLINE_WORK = re.compile("[\ufb00-\ufb06\u00a0\u2002\u2003\u2009\u202f\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da]")
+
+
 def clean_inline(text: str) -> str:
     """Ligatures expanded, odd spaces folded, TeX spacing accents composed ("Universit´a" -> "Università")."""
+    if not _INLINE_WORK.search(text):  # the common case: nothing to do
+        return text
     text = text.translate(_LIGATURES)
     if any(ch in text for ch in "\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da"):
         text = _ACCENT_RE.sub(_compose_accent, text)
@@ -99,54 +104,91 @@ _ITALIC_NAME = re.compile(r"ital|oblique|cmti|[-,]it\b", re.I)
 class _Line:
     """One PyMuPDF line (or a merged visual row of several)."""
 
-    __slots__ = ("x0", "y0", "x1", "y1", "base", "text", "size", "font", "bold", "italic", "page", "nchars")
+    __slots__ = ("x0", "y0", "x1", "y1", "base", "text", "size", "font", "bold", "italic", "page", "nchars", "_key")
 
     def __init__(self, x0, y0, x1, y1, base, text, size, font, bold, italic, page, nchars):
         self.x0, self.y0, self.x1, self.y1, self.base = x0, y0, x1, y1, base
         self.text, self.size, self.font, self.bold, self.italic = text, size, font, bold, italic
         self.page, self.nchars = page, nchars
+        self._key = None
 
     @property
     def width(self) -> float:
         return self.x1 - self.x0
 
+    @property
+    def key(self) -> str:
+        """The line's identity across pages (see :func:`_fold`), computed once."""
+        if self._key is None:
+            self._key = _fold(self.text)
+        return self._key
+
     def __repr__(self) -> str:  # for debugging and test failure messages
         return f"<{self.page}:{self.x0:.0f},{self.y0:.0f},{self.x1:.0f},{self.y1:.0f} {self.size:.1f} {self.text[:40]!r}>"
 
 
-def _page_lines(page, pno: int, rotated: List[str], font_stats: Dict[str, List[int]]) -> List[_Line]:
-    """Horizontal lines of a page; rotated text goes to ``rotated``; per-font [chars, words, broken words]."""
+_STYLE_CACHE: Dict[Tuple[str, int], Tuple[bool, bool]] = {}
+
+
+def _style(font: str, flags: int) -> Tuple[bool, bool]:
+    """(bold, italic) of a span, from its flags and font name (cached: few fonts, many spans)."""
+    key = (font, flags)
+    style = _STYLE_CACHE.get(key)
+    if style is None:
+        if len(_STYLE_CACHE) > 4096:
+            _STYLE_CACHE.clear()
+        style = _STYLE_CACHE[key] = (bool(flags & 16) or bool(_BOLD_NAME.search(font)),
+                                     bool(flags & 2) or bool(_ITALIC_NAME.search(font)))
+    return style
+
+
+def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str, List[str]]") -> List[_Line]:
+    """Horizontal lines of a page; rotated text goes to ``rotated``; span texts per font to ``font_text``.
+
+    This loop runs once per line of every page: it is kept lean (the speed budget is twice a
+    plain ``get_text()`` loop, and building the dict already costs a good part of it).
+    """
     import pymupdf
 
     flags = pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_PRESERVE_WHITESPACE  # ligatures expanded by MuPDF
     out: List[_Line] = []
+    append = out.append
     for block in page.get_text("dict", flags=flags)["blocks"]:
         for line in block.get("lines", ()):
             spans = line["spans"]
-            text = "".join(s["text"] for s in spans)
-            if not text.strip():
+            if len(spans) == 1:
+                best = spans[0]
+                text = best["text"]
+                stripped = text.strip()
+                if not stripped:
+                    continue
+                size = best["size"]
+                font = best["font"]
+                font_text[font].append(text)
+            else:
+                best, best_len, size, parts = spans[0], -1, 0.0, []
+                for span in spans:
+                    t = span["text"]
+                    parts.append(t)
+                    n = len(t)
+                    if n > best_len:
+                        best, best_len = span, n
+                    # the largest glyphs: small caps ("I. I" 10 pt + "NTRODUCTION" 8 pt) keep their size
+                    if span["size"] > size and t and not t.isspace():
+                        size = span["size"]
+                    font_text[span["font"]].append(t)
+                text = "".join(parts)
+                stripped = text.strip()
+                if not stripped:
+                    continue
+                font = best["font"]
+            if line["dir"][0] < 0.98:  # rotated or vertical: margin stamps (arXiv id), axis titles
+                rotated.append(stripped)
                 continue
-            dx, dy = line["dir"]
-            if dx < 0.98:  # rotated or vertical: margin stamps (arXiv id), axis titles
-                rotated.append(text.strip())
-                continue
-            for s in spans:
-                stats = font_stats.get(s["font"])
-                if stats is None:
-                    stats = font_stats[s["font"]] = [0, 0, 0]
-                words = _WORD.findall(s["text"])
-                stats[0] += len(s["text"])
-                stats[1] += len(words)
-                stats[2] += sum(1 for w in words if len(w) <= 2 and w.lower() not in _SHORT_WORDS)
-            best = max(spans, key=lambda s: len(s["text"]))
-            font = best["font"]
-            flags_ = best["flags"]
-            # the largest glyphs: small caps ("I. I" 10 pt + "NTRODUCTION" 8 pt) keep their size
-            size = max(s["size"] for s in spans if s["text"].strip())
+            bold, italic = _style(font, best["flags"])
             x0, y0, x1, y1 = line["bbox"]
-            out.append(_Line(x0, y0, x1, y1, best["origin"][1], text, round(size, 1), font,
-                             bool(flags_ & 16) or bool(_BOLD_NAME.search(font)),
-                             bool(flags_ & 2) or bool(_ITALIC_NAME.search(font)), pno, len(text.strip())))
+            append(_Line(x0, y0, x1, y1, best["origin"][1], text, round(size, 1), font, bold, italic, pno,
+                         len(stripped)))
     return out
 
 
@@ -335,7 +377,10 @@ _REFERENCES = re.compile(r"^(?:[IVX]{1,5}\.?\s+|\d{1,2}\.?\s+)?(references?|bibl
 _CAPTION = re.compile(r"^(?:Fig\.|Figure|FIGURE|FIG\.|Table|TABLE|Algorithm|ALGORITHM)\s*[0-9IVX]+[a-z]?\s*[.:\u2014-]")
 _SENTENCE_END = re.compile(r"[.!?:;\u201d\"')\]]$")
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
-_COMPOUND = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:-[A-Za-z\u00c0-\u024f]+)+")
+_SHORT_TOKEN = re.compile(r"(?<![A-Za-z\u00c0-\u024f])[A-Za-z\u00c0-\u024f]{1,2}(?![A-Za-z\u00c0-\u024f])")
+_LAST_WORD = re.compile(r"([A-Za-z\u00c0-\u024f]+)[-\u2010\u00ad]$")
+# anchored at a word start: unanchored, the engine retries inside every word (slow on a whole paper)
+_COMPOUND = re.compile(r"(?<![A-Za-z\u00c0-\u024f])[A-Za-z\u00c0-\u024f]+(?:-[A-Za-z\u00c0-\u024f]+)+")
 # frequent one- and two-letter English words: other short letter tokens count as broken words
 _SHORT_WORDS = frozenset("a i o an as at be by do go he if in is it me my no of on or so to up us we "
                          "am et al eg ie vs db hz ms km ns".split())
@@ -407,28 +452,36 @@ class _Extraction:
         self.removed: Counter = Counter()
         self.stamps: List[str] = []
         self.failed_pages = 0
-        self.font_stats: Dict[str, List[int]] = {}
+        self.font_text: Dict[str, List[str]] = defaultdict(list)
 
     # -- steps -----------------------------------------------------------------------------
     def run(self) -> PdfText:
         doc = self.doc
         rotated: List[str] = []
-        pages = []
+        page_lines: List[List[_Line]] = []
         sizes: List[Tuple[float, float]] = []
         for pno in range(doc.page_count):
             try:
                 page = doc.load_page(pno)
                 sizes.append((page.rect.width, page.rect.height))
-                pages.append(_reading_order(_page_lines(page, pno, rotated, self.font_stats)))
+                page_lines.append(_page_lines(page, pno, rotated, self.font_text))
             except Exception:  # a broken page (truncated stream): counted, the rest still read
                 self.failed_pages += 1
                 sizes.append((0.0, 0.0))
-                pages.append([])
+                page_lines.append([])
         if self.failed_pages == doc.page_count:
             raise PdfError(f"corrupt PDF: none of its {doc.page_count} pages could be read")
         self.removed["rotated_text"] += len(rotated)
         self.stamps.extend(rotated[:10])
         self.page_sizes = sizes
+        quality = self._quality(page_lines)
+        if quality["garbage"]:
+            # no layout work on a text layer that is garbage: its lines as stored, for inspection
+            markdown = "\n\n".join(" ".join(ln.text.strip() for ln in lines) for lines in page_lines if lines)
+            return PdfText(markdown=markdown + "\n" if markdown else "", page_count=doc.page_count,
+                           metadata=self._metadata(), stamps=self.stamps, quality=quality,
+                           removed={k: v for k, v in sorted(self.removed.items()) if v})
+        pages = [_reading_order(lines) for lines in page_lines]
         self._document_stats(pages)
         if self.drop_cover_pages:
             pages = self._drop_cover_pages(pages)
@@ -436,7 +489,6 @@ class _Extraction:
         entries = self._ordered_rows(pages)
         title, front, paragraphs = self._paragraphs(entries)
         markdown = self._render(title, paragraphs)
-        quality = self._quality(pages, markdown)
         return PdfText(markdown=markdown, page_count=doc.page_count, metadata=self._metadata(), title=title,
                        front_lines=front, stamps=self.stamps, quality=quality,
                        removed={k: v for k, v in sorted(self.removed.items()) if v})
@@ -461,24 +513,34 @@ class _Extraction:
     def _document_stats(self, pages) -> None:
         by_size: Counter = Counter()
         by_font: Counter = Counter()
-        seen: Dict[str, set] = defaultdict(set)
+        seen: Dict[str, set] = defaultdict(set)  # the pages a (folded) row appears on
+        ys: Dict[str, List[float]] = defaultdict(list)
         for pno, runs in enumerate(pages):
-            for row in self._rows(runs):
-                seen[_fold(row.text)].add(pno)
-                if row.nchars >= 20:
-                    by_size[row.size] += row.nchars
-                    by_font[row.font] += row.nchars
+            for _, rows in runs:
+                for row in rows:
+                    key = row.key
+                    seen[key].add(pno)
+                    ys[key].append(row.y0)
+                    if row.nchars >= 20:
+                        by_size[row.size] += row.nchars
+                        by_font[row.font] += row.nchars
+        self.seen, self.ys = seen, ys
         self.body_size = by_size.most_common(1)[0][0] if by_size else 10.0
         total = sum(by_font.values()) or 1
         self.text_fonts = {f for f, n in by_font.items() if n >= 0.02 * total}
         # the text area: where body-size rows start and end (rows repeated on other pages excluded)
         tops, bottoms = [], []
+        low, high = self.body_size - 1.0, self.body_size + 1.0
         for runs in pages:
-            body = [r for r in self._rows(runs) if abs(r.size - self.body_size) <= 1.0 and r.nchars >= 15
-                    and len(seen[_fold(r.text)]) == 1]
-            if body:
-                tops.append(min(r.y0 for r in body))
-                bottoms.append(max(r.y1 for r in body))
+            top, bottom = 1e9, -1e9
+            for _, rows in runs:
+                for r in rows:
+                    if r.nchars >= 15 and low <= r.size <= high and len(seen[r.key]) == 1:
+                        top = min(top, r.y0)
+                        bottom = max(bottom, r.y1)
+            if bottom > 0:
+                tops.append(top)
+                bottoms.append(bottom)
         self.area_top = min(tops) if tops else 0.0
         self.area_bottom = max(bottoms) if bottoms else 1e9
 
@@ -512,31 +574,29 @@ class _Extraction:
     def _drop_running_rows(self, pages):
         """Headers, footers, page numbers, banners: repeated across pages or in the margin."""
         with_text = sum(1 for runs in pages if runs) or 1
-        seen: Dict[str, set] = defaultdict(set)
-        ys: Dict[str, List[float]] = defaultdict(list)
-        for pno, runs in enumerate(pages):
-            for row in self._rows(runs):
-                key = _fold(row.text)
-                seen[key].add(pno)
-                ys[key].append(row.y0)
+        seen, ys = self.seen, self.ys
         margin_repeat = max(2, 0.25 * with_text)
         body_repeat = max(3, 0.5 * with_text)
+        top, bottom = self.area_top + 1, self.area_bottom - 1
         out = []
         for runs in pages:
+            # a banner is a line or two in the margin; more rows there are text (a last page's
+            # references running lower than any body text), not a banner
+            margin_rows = [r for _, rows in runs for r in rows if r.y1 <= top or r.y0 >= bottom]
+            banners_possible = len(margin_rows) <= 3
             new_runs = []
             for col, rows in runs:
                 kept = []
                 for row in rows:
-                    key = _fold(row.text)
-                    in_margin = row.y1 <= self.area_top + 1 or row.y0 >= self.area_bottom - 1
+                    key = row.key
                     n = len(seen[key])
                     reason = None
-                    if in_margin:
+                    if row.y1 <= top or row.y0 >= bottom:
                         if n >= margin_repeat:
                             reason = "running_header_footer"
                         elif _PAGE_NUMBER.match(row.text.strip()):
                             reason = "page_number"
-                        elif row.size < self.body_size - 0.5 or row.font not in self.text_fonts:
+                        elif banners_possible and (row.size < self.body_size - 0.5 or row.font not in self.text_fonts):
                             reason = "margin_banner"
                     elif n >= body_repeat and len(key) >= 10 and max(ys[key]) - min(ys[key]) < 15:
                         reason = "running_header_footer"
@@ -553,6 +613,8 @@ class _Extraction:
 
     # -- reading order, debris, footnotes ---------------------------------------------------
     def _is_figure_text(self, row: _Line, col_width: float) -> bool:
+        if row.nchars > 40 and row.size >= self.body_size - 0.5 and row.width >= 0.5 * col_width:
+            return False  # the common case first: a line of body text
         text = row.text.strip()
         if "\ufffd" in text and text.count("\ufffd") >= 0.3 * len(text):
             return True
@@ -601,19 +663,24 @@ class _Extraction:
 
     # -- paragraphs and headings -------------------------------------------------------------
     def _heading_level(self, row: _Line, left: float, right: float) -> Optional[int]:
-        text = " ".join(row.text.split())
-        if len(text) > 90 or len(text) < 2 or row.size < self.body_size - 0.6:
+        if row.nchars > 90 or row.nchars < 2 or row.size < self.body_size - 0.6:
             return None
+        text = row.text.strip()
+        m = _HEADING_NUM.match(text)
+        if not m and (row.nchars > 60 or text.count(" ") > 8):
+            return None  # neither numbered nor short: a line of prose
+        words = text.split()
+        text = " ".join(words)
         if _REFERENCES.match(text):
             return 2
-        words = text.split()
-        caps = sum(1 for ch in text if ch.isupper())
-        letters = sum(1 for ch in text if ch.isalpha()) or 1
+        if not m and (len(words) > 6 or _SENTENCE_END.search(text)):
+            return None
+        caps = sum(map(str.isupper, text))
+        letters = sum(map(str.isalpha, text)) or 1
         all_caps = caps >= 0.8 * letters and letters >= 4
         larger = row.size >= self.body_size + 0.9
         center = (row.x0 + row.x1) / 2
         centered = abs(center - (left + right) / 2) < 0.08 * (right - left) and row.width < 0.8 * (right - left)
-        m = _HEADING_NUM.match(text)
         if m and len(words) <= 14 and not text.endswith((".", ",", ";")) and m.group("title")[:1].isupper():
             num = m.group("num")
             title = m.group("title")
@@ -765,38 +832,38 @@ class _Extraction:
 
     # -- output ------------------------------------------------------------------------------
     def _render(self, title: Optional[str], paragraphs) -> str:
-        vocab: Counter = Counter()
+        pieces_of = [[" ".join(r.text.split()) for r in rows] if kind == "p" else None for kind, rows in paragraphs]
+        all_text = "\n".join(piece for pieces in pieces_of if pieces for piece in pieces).lower()
+        # the document's own vocabulary decides line-end hyphens (see _join)
+        vocab: Counter = Counter(_WORD.findall(all_text))
         compounds: set = set()
-        for _, rows in paragraphs:
-            broken_start = False
-            for row in rows:
-                text = row.text.rstrip()
-                words = _WORD.findall(text)
-                broken_end = text.endswith(("-", "\u2010", "\u00ad"))
-                # the halves of a word broken at a line end are no evidence of words
-                words = words[1 if broken_start else 0:len(words) - (1 if broken_end else 0)]
-                vocab.update(w.lower() for w in words)
-                for c in _COMPOUND.findall(text):
-                    parts = c.lower().split("-")
-                    compounds.update(f"{a}-{b}" for a, b in zip(parts, parts[1:]))
-                broken_start = broken_end
+        for compound in _COMPOUND.findall(all_text):
+            parts = compound.split("-")
+            compounds.update(f"{a}-{b}" for a, b in zip(parts, parts[1:]))
+        for pieces in pieces_of:  # the halves of a word broken at a line end are no evidence of words
+            for piece, following in zip(pieces or (), (pieces or ())[1:]):
+                if piece.endswith(("-", "\u2010", "\u00ad")):
+                    left = _LAST_WORD.search(piece)
+                    right = _WORD.match(following)
+                    for m in (left, right):
+                        if m:
+                            vocab[m.group(1 if m is left else 0).lower()] -= 1
         out = []
         if title:
             out.append("# " + clean_inline(title))
-        for kind, rows in paragraphs:
-            if kind.startswith("h"):
+        for (kind, rows), pieces in zip(paragraphs, pieces_of):
+            if pieces is None:
                 out.append("#" * int(kind[1]) + " " + clean_inline(" ".join(rows[0].text.split())))
                 continue
-            text = self._join(rows, vocab, compounds)
+            text = self._join(pieces, vocab, compounds)
             if text:
-                out.append(text)
+                out.append(clean_inline(text))
         return "\n\n".join(out) + "\n" if out else ""
 
     @staticmethod
-    def _join(rows: List[_Line], vocab: Counter, compounds: set) -> str:
+    def _join(pieces: List[str], vocab: Counter, compounds: set) -> str:
         text = ""
-        for row in rows:
-            piece = " ".join(clean_inline(row.text).split())
+        for piece in pieces:
             if not piece:
                 continue
             if not text:
@@ -805,8 +872,8 @@ class _Extraction:
             if text.endswith("\u00ad"):
                 text = text[:-1] + piece
             elif text.endswith(("-", "\u2010")) and len(text) >= 2 and text[-2].isalpha() and piece[:1].islower():
-                left_m = re.search(r"([A-Za-z\u00c0-\u024f]+)[-\u2010]$", text)
-                right_m = re.match(r"[A-Za-z\u00c0-\u024f]+", piece)
+                left_m = _LAST_WORD.search(text)
+                right_m = _WORD.match(piece)
                 left_w = left_m.group(1).lower() if left_m else ""
                 right_w = right_m.group(0).lower() if right_m else ""
                 joined = left_w + right_w
@@ -814,28 +881,29 @@ class _Extraction:
                 # document writes it so elsewhere, or when the right half is a word of its own and the
                 # joined form is not ("poten-|tial", "in-|crease" are joined)
                 keep_hyphen = f"{left_w}-{right_w}" in compounds or (
-                    vocab[joined] == 0 and vocab[right_w] > 0 and (vocab[left_w] > 0 or len(left_w) <= 3))
+                    vocab[joined] <= 0 and vocab[right_w] > 0 and (vocab[left_w] > 0 or len(left_w) <= 3))
                 text = (text if keep_hyphen else text[:-1]) + piece
             else:
                 text += " " + piece
         return text.replace("\u00ad", "")
 
-    def _quality(self, pages, markdown: str) -> Dict[str, object]:
-        n = len(pages)
-        page_chars = [sum(r.nchars for r in self._rows(runs)) for runs in pages]
+    def _quality(self, page_lines: List[List[_Line]]) -> Dict[str, object]:
+        n = len(page_lines)
+        page_chars = [sum(ln.nchars for ln in lines) for lines in page_lines]
         chars = sum(page_chars)
         empty_pages = sum(1 for c in page_chars if c < 40)
-        total = sum(v[0] for v in self.font_stats.values())
-        bad = len(_BAD_CHARS.findall(markdown))
-        visible = len(markdown) - markdown.count(" ") - markdown.count("\n")
         # broken words ("sym b ol", "pac k et") counted in the main text font, where maths
         # variables (single letters in maths fonts) do not blur the signal
-        main = max(self.font_stats.items(), key=lambda kv: kv[1][0])[1] if self.font_stats else [0, 0, 0]
-        type3 = False
-        try:
-            type3 = any(f[2] == "Type3" for pno in range(min(n, 3)) for f in self.doc.get_page_fonts(pno))
-        except Exception:  # font listing is a signal only
-            pass
+        by_font = {font: sum(map(len, texts)) for font, texts in self.font_text.items()}
+        total = sum(by_font.values())
+        main_font = max(by_font, key=by_font.get) if by_font else None
+        main_text = " ".join(self.font_text[main_font]) if main_font else ""
+        n_words = len(_WORD.findall(main_text))
+        broken = sum(1 for w in _SHORT_TOKEN.findall(main_text) if w.lower() not in _SHORT_WORDS)
+        main = [by_font.get(main_font, 0), n_words, broken]
+        everything = "".join(t for texts in self.font_text.values() for t in texts)
+        bad = len(_BAD_CHARS.findall(everything))
+        visible = len(everything) - everything.count(" ")
         q: Dict[str, object] = {
             "chars": chars,
             "pages_without_text": empty_pages,
@@ -843,7 +911,6 @@ class _Extraction:
             "bad_char_ratio": round(bad / visible, 4) if visible > 0 else 0.0,
             "broken_word_ratio": round(main[2] / main[1], 4) if main[1] else 0.0,
             "main_font_share": round(main[0] / total, 3) if total else 0.0,
-            "type3_fonts": type3,
         }
         reason = None
         if chars == 0:
@@ -851,6 +918,14 @@ class _Extraction:
         elif empty_pages >= max(1, 0.5 * n) and chars / n < 200:
             reason = f"{empty_pages} of {n} pages have no text (scanned pages?)"
         elif q["bad_char_ratio"] > 0.03 or (q["broken_word_ratio"] > 0.12 and main[1] >= 50):
+            # Type-3 fonts (bitmap fonts of old dvips output) are the usual cause: worth naming,
+            # only looked up for a garbage layer (listing fonts costs about a millisecond)
+            type3 = False
+            try:
+                type3 = any(f[2] == "Type3" for pno in range(min(n, 3)) for f in self.doc.get_page_fonts(pno))
+            except Exception:  # the font listing is a hint only
+                pass
+            q["type3_fonts"] = type3
             reason = (f"{q['bad_char_ratio']:.1%} control/unmapped characters, {q['broken_word_ratio']:.0%} "
                       f"broken words in the main font" + (" (Type-3 fonts)" if type3 else ""))
         q["garbage"] = reason
