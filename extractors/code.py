@@ -159,7 +159,7 @@ class CodeSource(SourceKind):
     def _list_tree(self, root: str, selector, top: Optional[str], repo_url: Optional[str],
                    uri_base: Optional[str], only: Optional[list] = None):
         timeout = self._git_timeout()
-        tracked = commit = None
+        tracked = commit = date = None
         if top is not None:
             try:
                 tracked = git.tracked_files(top, timeout=timeout)
@@ -171,6 +171,7 @@ class CodeSource(SourceKind):
                 top = tracked = None  # an untracked folder inside a checkout: a plain tree
             else:
                 commit = git.head_commit(top, timeout=timeout)
+                date = git.commit_date(top, timeout=timeout) if commit else None
         if repo_url is None and top is not None:
             origin = git.origin_url(top, timeout=timeout)
             repo = git.repo_name(origin) if origin else os.path.basename(top)
@@ -181,8 +182,8 @@ class CodeSource(SourceKind):
         license_expr, license_from = licenses.detect_license(root, stop_at=top)
         walker = TreeWalker(root, selector, self._file_cap(), tracked=tracked, hard_cap=self.max_bytes,
                             top=top, drop_vendored=self.option("vendored") == "drop")
-        meta = {"repo": repo, "commit": commit, "license": license_expr, "license_from": license_from,
-                "repo_url": repo_url}
+        meta = {"repo": repo, "commit": commit, "date": date, "license": license_expr,
+                "license_from": license_from, "repo_url": repo_url}
         outcomes = walker.walk() if only is None else (walker.one(f) for f in only)
         for out in outcomes:
             if isinstance(out, Dropped):
@@ -298,6 +299,7 @@ class CodeSource(SourceKind):
         if meta.get("repo_url"):
             extra["repo_url"] = meta["repo_url"]
         yield self.new_document(item, text, title=path, repo=meta.get("repo"), commit=meta.get("commit"),
+                                date=meta.get("date"),
                                 path=path, code_language=language, license=license_expr, extra=extra)
 
     def _decode(self, data: bytes):

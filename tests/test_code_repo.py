@@ -256,6 +256,7 @@ def test_git_checkout_records_commit_and_counts_untracked(tree):
     assert not any(k.startswith(".git") for k in rel)
     timers = docs["src/rrc/timers.c"]
     assert timers.commit == head and timers.repo == "sample-ran"
+    assert timers.date == git(tree, "log", "-1", "--format=%cs")
     # a sub-folder of the checkout: paths stay relative to the repository
     _, sub = run_all(source([os.path.join(tree, "src", "rrc")]))
     assert set(sub) == {"src/rrc/timers.c", "src/rrc/t310.py"} and sub["src/rrc/timers.c"].license == "GPL-2.0-or-later"

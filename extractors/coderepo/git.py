@@ -150,6 +150,15 @@ def head_commit(path: str, timeout: float = 30) -> Optional[str]:
     return sha if re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
 
 
+def commit_date(path: str, timeout: float = 30) -> Optional[str]:
+    """ISO date (YYYY-MM-DD) of the HEAD commit, or None."""
+    try:
+        day = run_git(["log", "-1", "--format=%cs", "HEAD"], cwd=path, timeout=timeout).strip()
+    except GitError:
+        return None
+    return day if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) else None
+
+
 def origin_url(path: str, timeout: float = 30) -> Optional[str]:
     try:
         url = run_git(["config", "--get", "remote.origin.url"], cwd=path, timeout=timeout).strip()

@@ -49,7 +49,7 @@ EXTENSIONS = {
     ".ttcn": "TTCN-3", ".ttcn3": "TTCN-3", ".ttcnpp": "TTCN-3", ".ttcnin": "TTCN-3",
     ".yang": "YANG", ".p4": "P4", ".proto": "Protocol Buffer", ".thrift": "Thrift",
     ".fbs": "FlatBuffers", ".capnp": "Cap'n Proto", ".avdl": "Avro IDL", ".idl": "IDL",
-    ".ned": "OMNeT++ NED", ".abnf": "ABNF", ".bnf": "BNF", ".ebnf": "EBNF",
+    ".ned": "OMNeT++ NED", ".sdl": "SDL", ".msc": "MSC", ".cddl": "CDDL", ".gdmo": "GDMO", ".abnf": "ABNF", ".bnf": "BNF", ".ebnf": "EBNF",
     ".grc": "GNU Radio Companion", ".dts": "Device Tree", ".dtsi": "Device Tree",
     ".bb": "BitBake", ".bbappend": "BitBake", ".bbclass": "BitBake",
     # build systems
