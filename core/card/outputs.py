@@ -3,8 +3,10 @@
 An output folder of any telecom-etl command holds one folder of Parquet shards per
 dataset (``pretrain/``, ``sft/``, ``preference/``, ``dropped/``, ``rejects/``, and
 whatever a future command adds); folders starting with ``_`` or ``.`` (``_stats``,
-``plots``) are bookkeeping. Nothing here knows the names in advance: a dataset is a
-folder with ``*.parquet`` in it, and its splits come from the shard names
+``_cache``) are bookkeeping, and ``plots/`` holds no Parquet. Nothing here knows the
+names in advance: a dataset is a folder with ``*.parquet`` in it (``dropped``,
+``rejects``, ``failed``... are audit sets, ``dedup_index`` is state for later builds),
+and its splits come from the shard names
 (``train-00000-of-00002.parquet``, ``test-...``) or from split sub-folders
 (``sft/train/*.parquet``), ``train`` otherwise.
 

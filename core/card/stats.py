@@ -12,9 +12,14 @@ Where a number comes from:
   the kept dataset's columns (``n_chars``/``n_tokens`` when present, else the length
   of its text columns: ``text``, ``messages[].content``, ``prompt``/``chosen``/``rejected``);
 * stage accounting (in / kept / dropped by rule / failed by error): ``report.json``;
-* dedup cluster sizes: ``dropped/`` rows with ``duplicate_of`` (cluster = the kept
-  record plus everything pointing at it);
-* filter thresholds and dedup settings: the manifest.
+* dedup cluster sizes: ``_stats/dedup.json`` when a dedup stage wrote one, else
+  ``dropped/`` rows with ``duplicate_of`` (cluster = the kept record plus everything
+  pointing at it);
+* synthetic task mix, teachers, prompt versions: the synthetic datasets' columns;
+  rejections per task and reason: audit datasets that have a ``task`` column;
+* filter thresholds: the manifest's filter parameters over the filters' defaults;
+  dedup settings: the manifest;
+* example records: a few rows picked with a fixed seed.
 """
 from __future__ import annotations
 
@@ -606,6 +611,3 @@ def quantiles(values: Sequence[float]) -> Dict[str, float]:
 def pct(part: float, whole: float) -> str:
     return "-" if not whole else f"{100.0 * part / whole:.1f}%"
 
-
-def is_finite(x: float) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
