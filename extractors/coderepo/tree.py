@@ -81,14 +81,18 @@ class TreeWalker:
 
     def _symlink(self, local: str) -> Dropped:
         try:
+            link = printable(os.readlink(local))
+        except OSError:  # removed while listing
+            return Dropped("file_vanished", "removed while listing", uri=local)
+        try:
             target_stat = os.stat(local)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 return Dropped("symlink_loop", "symbolic link loop", uri=local)
-            return Dropped("symlink_broken", f"link target missing: {os.readlink(local)}", uri=local)
+            return Dropped("symlink_broken", f"link target missing: {link}", uri=local)
         target = os.path.realpath(local)
         if not _within(target, self.real_root):
-            return Dropped("symlink_outside_root", f"link leaves the source root (-> {os.readlink(local)})", uri=local)
+            return Dropped("symlink_outside_root", f"link leaves the source root (-> {link})", uri=local)
         here = os.path.realpath(os.path.dirname(local))
         if stat.S_ISDIR(target_stat.st_mode) and _within(here, target):
             return Dropped("symlink_loop", f"link to its own ancestor folder {_rel(target, self.real_root) or '.'}",
