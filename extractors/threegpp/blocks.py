@@ -68,6 +68,10 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 
 def squeeze(text: str) -> str:
     """Prose whitespace: tabs and runs of spaces become one space; line breaks kept."""
+    if "\n" not in text:  # the common case: one line, and often nothing to squeeze
+        if "\t" not in text and "\u00a0" not in text and "  " not in text:
+            return text.strip()
+        return _SPACES.sub(" ", text).strip()
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
 
 

@@ -47,6 +47,13 @@ _P, _R, _T, _TBL, _TR, _TC, _SDT, _SDTCONTENT = (W + "p", W + "r", W + "t", W + 
                                                  W + "sdt", W + "sdtContent")
 _PPR, _RPR, _TCPR, _TRPR = W + "pPr", W + "rPr", W + "tcPr", W + "trPr"
 _OMATH, _OMATHPARA = M + "oMath", M + "oMathPara"
+_PSTYLE, _OUTLINE, _VERTALIGN = W + "pStyle", W + "outlineLvl", W + "vertAlign"
+_TAB, _PTAB, _BR, _CR, _FLDCHAR, _INSTR = W + "tab", W + "ptab", W + "br", W + "cr", W + "fldChar", W + "instrText"
+_NBHYPHEN, _SYM, _OBJECT, _TYPE, _FLDCHARTYPE = W + "noBreakHyphen", W + "sym", W + "object", W + "type", W + "fldCharType"
+_ALTCONTENT, _FLDSIMPLE = MC + "AlternateContent", W + "fldSimple"
+_FIGURES = (W + "drawing", W + "pict", _ALTCONTENT)
+_ROW_WRAPPERS = (_SDT, W + "customXml")  # content controls / custom XML around rows or cells
+_GRIDSPAN, _VMERGE, _HMERGE, _GRIDBEFORE = W + "gridSpan", W + "vMerge", W + "hMerge", W + "gridBefore"
 _CONTAINERS = {W + "hyperlink", W + "smartTag", W + "ins", W + "customXml", W + "moveTo", W + "dir", W + "bdo",
                _SDTCONTENT, W + "fldSimple"}
 _SKIP = {W + "del", W + "moveFrom", W + "bookmarkStart", W + "bookmarkEnd", W + "proofErr", W + "permStart",
@@ -196,23 +203,31 @@ class DocxReader:
         elif tag == _TBL:
             yield from self._table_blocks(el)
         elif tag == _SDT:
-            content = el.find(_SDTCONTENT)
+            content = _child(el, _SDTCONTENT)
             for child in (content if content is not None else ()):
                 if child.tag in (_P, _TBL, _SDT):
                     yield from self._body_element(child)
 
     # -- paragraphs -------------------------------------------------------
     def _style_of(self, p) -> Tuple[str, str, int, Optional[int]]:
-        ppr = p.find(_PPR)
+        # Plain child loops instead of ``find``: ElementPath costs ~2 us a call, and this
+        # runs for every paragraph (70,000 in TS 38.331). The first pStyle/outlineLvl of
+        # the first pPr count, as with ``find``.
+        ppr = _child(p, _PPR)
         sid = None
         outline = None
         if ppr is not None:
-            ps = ppr.find(W + "pStyle")
-            if ps is not None:
-                sid = ps.get(_VAL)
-            ol = ppr.find(W + "outlineLvl")
-            if ol is not None and (ol.get(_VAL) or "").isdigit():
-                outline = int(ol.get(_VAL))
+            seen_style = seen_outline = False
+            for prop in ppr:
+                tag = prop.tag
+                if tag == _PSTYLE and not seen_style:
+                    seen_style = True
+                    sid = prop.get(_VAL)
+                elif tag == _OUTLINE and not seen_outline:
+                    seen_outline = True
+                    val = prop.get(_VAL)
+                    if val and val.isdigit():
+                        outline = int(val)
         name, role, level = self.styles.get(sid)
         return name, role, level, outline
 
@@ -268,7 +283,7 @@ class DocxReader:
             elif tag in _SKIP or not isinstance(tag, str):
                 continue
             elif tag == _OMATH or tag == _OMATHPARA:
-                if fields.hidden:
+                if "instr" in fields.stack:  # inside a field instruction (a QUOTE copy)
                     continue
                 latex = self.math.convert(child)
                 if not latex:
@@ -280,61 +295,69 @@ class DocxReader:
                     self.counts["n_equations_inline"] += 1
                     parts.append(f"${latex}$")
             elif tag == _SDT:
-                content = child.find(_SDTCONTENT)
+                content = _child(child, _SDTCONTENT)
                 if content is not None:
                     self._inline(content, parts)
-            elif tag == MC + "AlternateContent":
+            elif tag == _ALTCONTENT:
                 self.counts["n_figures"] += 1
-            elif tag == W + "fldSimple":
+            elif tag == _FLDSIMPLE:
                 self.counts["removed_field_codes"] += 1
                 self._inline(child, parts)
 
     def _run(self, r, parts: List[str]) -> None:
-        fields = self.fields
+        # The hottest loop (one call per run, ~200,000 in a large spec): tag constants are
+        # precomputed, "hidden" is recomputed only when a fldChar changes the field stack,
+        # and rPr is scanned with a plain loop (vertAlign is its only property that matters).
+        stack = self.fields.stack
+        hidden = "instr" in stack
         script = None
         for child in r:
             tag = child.tag
             if tag == _T:
-                if not fields.hidden and child.text:
-                    parts.append(child.text if script is None else _script(child.text, script))
+                if not hidden:
+                    text = child.text
+                    if text:
+                        parts.append(text if script is None else _script(text, script))
             elif tag == _RPR:
-                va = child.find(W + "vertAlign")
-                if va is not None:
-                    val = va.get(_VAL)
-                    script = "^" if val == "superscript" else "_" if val == "subscript" else None
-            elif fields.hidden and tag != W + "fldChar":
-                if self.keep_field_codes and tag == W + "instrText" and child.text:
+                for prop in child:
+                    if prop.tag == _VERTALIGN:
+                        val = prop.get(_VAL)
+                        script = "^" if val == "superscript" else "_" if val == "subscript" else None
+                        break
+            elif hidden and tag != _FLDCHAR:
+                if self.keep_field_codes and tag == _INSTR and child.text:
                     parts.append(child.text)
                 continue  # field instruction (or a result nested in one): not text
-            elif tag == W + "tab" or tag == W + "ptab":
+            elif tag == _TAB or tag == _PTAB:
                 parts.append("\t")
-            elif tag == W + "br" or tag == W + "cr":
-                if child.get(W + "type") != "page":
+            elif tag == _BR or tag == _CR:
+                if child.get(_TYPE) != "page":
                     parts.append("\n")
-            elif tag == W + "fldChar":
-                kind = child.get(W + "fldCharType")
+            elif tag == _FLDCHAR:
+                kind = child.get(_FLDCHARTYPE)
                 if kind == "begin":
-                    fields.stack.append("instr")
+                    stack.append("instr")
                     self.counts["removed_field_codes"] += 1
                 elif kind == "separate":
-                    if fields.stack:
-                        fields.stack[-1] = "result"
+                    if stack:
+                        stack[-1] = "result"
                 elif kind == "end":
-                    if fields.stack:
-                        fields.stack.pop()
-            elif tag == W + "noBreakHyphen":
+                    if stack:
+                        stack.pop()
+                hidden = "instr" in stack
+            elif tag == _NBHYPHEN:
                 parts.append("-")
-            elif tag == W + "sym":
+            elif tag == _SYM:
                 parts.append(_symbol(child))
-            elif tag == W + "object":
+            elif tag == _OBJECT:
                 self._object(child, parts)
-            elif tag == W + "drawing" or tag == W + "pict" or tag == MC + "AlternateContent":
+            elif tag in _FIGURES:
                 self.counts["n_figures"] += 1
             elif tag == _OMATH or tag == _OMATHPARA:  # math inside a run (rare, but valid)
                 parts.append(f"${self.math.convert(child)}$")
 
     def _object(self, obj, parts: List[str]) -> None:
-        ole = obj.find(".//" + O + "OLEObject")
+        ole = next(obj.iter(O + "OLEObject"), None)  # the first descendant, as find(".//...")
         prog = (ole.get("ProgID") or "") if ole is not None else ""
         if prog.startswith("Equation") or "MathType" in prog or prog.startswith("DSMT"):
             self.counts["equation_placeholders"] += 1
@@ -369,7 +392,7 @@ class DocxReader:
             elif child.tag == _TBL:
                 yield from self._table_blocks(child)
             elif child.tag == _SDT:
-                content = child.find(_SDTCONTENT)
+                content = _child(child, _SDTCONTENT)
                 if content is not None:
                     yield from self._cell_blocks(content)
 
@@ -381,18 +404,25 @@ class DocxReader:
         above: Dict[int, str] = {}
         for tr in _rows(tbl):
             row: List[str] = []
-            trpr = tr.find(_TRPR)
+            trpr = _child(tr, _TRPR)
             if trpr is not None:
-                row.extend([""] * _int(trpr.find(W + "gridBefore"), 0))
+                row.extend([""] * _int(_child(trpr, _GRIDBEFORE), 0))
             for tc in _cells(tr):
                 span, vmerge = 1, None
-                tcpr = tc.find(_TCPR)
+                tcpr = _child(tc, _TCPR)
                 if tcpr is not None:
-                    span = max(1, _int(tcpr.find(W + "gridSpan"), 1))
-                    vm = tcpr.find(W + "vMerge")
+                    gs = vm = hm = None  # the first of each, as find() would pick
+                    for prop in tcpr:
+                        tag = prop.tag
+                        if tag == _GRIDSPAN:
+                            gs = prop if gs is None else gs
+                        elif tag == _VMERGE:
+                            vm = prop if vm is None else vm
+                        elif tag == _HMERGE:
+                            hm = prop if hm is None else hm
+                    span = max(1, _int(gs, 1))
                     if vm is not None:
                         vmerge = vm.get(_VAL) or "continue"
-                    hm = tcpr.find(W + "hMerge")
                     if hm is not None and (hm.get(_VAL) or "continue") == "continue":
                         row.append("")  # legacy horizontal merge: covered by the cell before
                         continue
@@ -433,28 +463,39 @@ class DocxReader:
                     if line:
                         lines.append(line)
             elif tag == _SDT:
-                content = child.find(_SDTCONTENT)
+                content = _child(child, _SDTCONTENT)
                 if content is not None:
                     lines.append(self.cell_text(content))
         return "\n".join(line for line in lines if line)
 
 
+def _child(el, tag: str):
+    """The first child with this tag, or None: ``el.find(tag)`` without ElementPath's
+    per-call overhead (the properties element is almost always the first child)."""
+    for child in el:
+        if child.tag == tag:
+            return child
+    return None
+
+
 def _rows(tbl) -> Iterator:
     for child in tbl:
-        if child.tag == _TR:
+        tag = child.tag
+        if tag == _TR:
             yield child
-        elif child.tag in (_SDT, W + "customXml"):
-            inner = child.find(_SDTCONTENT) if child.tag == _SDT else child
+        elif tag in _ROW_WRAPPERS:
+            inner = _child(child, _SDTCONTENT) if tag == _SDT else child
             if inner is not None:
                 yield from _rows(inner)
 
 
 def _cells(tr) -> Iterator:
     for child in tr:
-        if child.tag == _TC:
+        tag = child.tag
+        if tag == _TC:
             yield child
-        elif child.tag in (_SDT, W + "customXml"):
-            inner = child.find(_SDTCONTENT) if child.tag == _SDT else child
+        elif tag in _ROW_WRAPPERS:
+            inner = _child(child, _SDTCONTENT) if tag == _SDT else child
             if inner is not None:
                 yield from _cells(inner)
 
