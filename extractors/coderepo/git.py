@@ -48,11 +48,20 @@ def repo_name(url_or_path: str) -> str:
     return "/".join(parts[-2:]) if len(parts) >= 2 else (parts[0] if parts else "repo")
 
 
+# variables that would point git at another repository or inject configuration (set, for
+# instance, when the pipeline runs from a git hook); proxy and certificate settings stay
+_REPO_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE",
+              "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_CONFIG",
+              "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR")
+
+
 def _env() -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in _REPO_VARS and not k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))}
+    # never wait for a password: no prompt, no askpass, ssh in batch mode (unless the user set ssh up)
     env.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="/bin/false", SSH_ASKPASS="/bin/false",
-               GIT_SSH_COMMAND="ssh -o BatchMode=yes -o ConnectTimeout=30", GIT_CONFIG_NOSYSTEM="1",
-               LC_ALL="C")
+               GIT_CONFIG_NOSYSTEM="1", LC_ALL="C")
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30")
     return env
 
 
