@@ -54,6 +54,7 @@ class PreferenceConfig:
     judge_verifiable: bool = True
     judge_reference: bool = True
     judge_retries: int = 1
+    judge_confirm: bool = False
     min_margin: float = 1.0
     min_chosen_score: float = 6.0
     include_sft_answer: bool = False
@@ -241,7 +242,8 @@ class _Judge:
         cfg = self.config
         return Judge(Teacher(cfg.teacher_config(cfg.judge, "judge")), max_tokens=cfg.judge_max_tokens,
                      judge_verifiable=cfg.judge_verifiable, use_reference=cfg.judge_reference,
-                     retries=cfg.judge_retries)
+                     retries=cfg.judge_retries, confirm=cfg.judge_confirm, min_margin=cfg.min_margin,
+                     min_chosen_score=cfg.min_chosen_score)
 
 
 class _Select:
@@ -283,6 +285,10 @@ def judge_events(item: PreferenceItem):
             yield event("judge_calls", "answers", item.task, "kept", example=example)
         elif c.judge_error is not None:
             yield event("judge_calls", "answers", item.task, "dropped", c.judge_error, example=example)
+    if item.pairwise is not None:
+        verdict = item.pairwise.get("verdict")
+        yield event("judge_pairwise", "pairs", item.task, "kept" if verdict == "confirmed" else "dropped",
+                    "" if verdict == "confirmed" else verdict, example=item.id)
     right = [c for c in item.candidates if c.verdict == "correct" and c.judge_score is not None]
     wrong = [c for c in item.candidates if c.verdict in ("wrong", "unparsed") and c.judge_score is not None]
     for r in right:
@@ -455,6 +461,9 @@ def preference_metrics(output: str, stages: dict) -> dict:
             "couples_rate": round(vs.get("kept", 0) / couples, 4) if couples else None,
         },
         "judge_calls": {"scored": calls.get("kept", 0), "failed_by_kind": calls.get("dropped_by_rule", {})},
+        "judge_pairwise": {"asked": stages.get("judge_pairwise", {}).get("in", 0),
+                           "confirmed": stages.get("judge_pairwise", {}).get("kept", 0),
+                           "not_confirmed": stages.get("judge_pairwise", {}).get("dropped_by_rule", {})},
         "verdicts": {"correct": verdicts.get("kept", 0), **verdicts.get("dropped_by_rule", {})},
         "chosen_over_rejected_models": dict(sorted(models.items())),
     }
@@ -501,6 +510,7 @@ def settings(config: PreferenceConfig) -> dict:
     return {"k": config.k, "candidates": [s.__dict__ for s in config.sources], "judge": config.judge.__dict__,
             "min_margin": config.min_margin, "min_chosen_score": config.min_chosen_score,
             "judge_verifiable": config.judge_verifiable, "judge_reference": config.judge_reference,
+            "judge_confirm": config.judge_confirm,
             "include_sft_answer": config.include_sft_answer, "seed": config.seed, "tasks": list(config.tasks),
             "answer_kinds": dict(config.kind_overrides), "max_requests": config.max_requests,
             "max_cost": config.max_cost}
@@ -517,7 +527,7 @@ def summary(report: dict) -> str:
              f"({t['cached']:,} cached), {t['prompt_tokens'] + t['completion_tokens']:,} tokens, "
              f"${t['cost_usd']:.4f}; {t['rejects']:,} rejects"]
     shown = ["read", "read_records", "prepare", "generate", "verify", "verdicts", "judge", "judge_calls",
-             "judge_vs_ref", "select"]
+             "judge_pairwise", "judge_vs_ref", "select"]
     table = stage_summary({**report, "doc_stages": shown}).splitlines()[1:]
     lines.extend(table[:-1])
     for task, s in m["per_task"].items():
@@ -572,6 +582,8 @@ def estimate(reads: List[Tuple[str, Optional[int]]], config: PreferenceConfig) -
         n = config.k if (item.answer_kind == "free" or config.judge_verifiable) else 0
         longest = max((s.max_tokens or 512) for s in config.sources)
         judge_requests.extend(judge.request(item, "x" * (4 * longest) + f" #{j}") for j in range(n))
+        if config.judge_confirm and n:  # two pairwise questions per judge-decided pair, each with two answers
+            judge_requests.extend(judge.request(item, "x" * (8 * longest) + f" #p{j}") for j in range(2))
     total = 0.0
     names = config.endpoints()
     for ep, reqs in sorted(by_endpoint.items(), key=lambda kv: names[kv[0]]):

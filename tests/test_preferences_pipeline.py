@@ -232,3 +232,43 @@ def test_dry_run_counts_prompts_and_requests_without_calling(server, sft_dir, tm
     assert re.search(r"teacher\s+teacher-m\s+5 to send", result.output)
     assert re.search(r"judge \(at most\)\s+judge-m\s+10 to send", result.output)
     assert not (tmp_path / "dry").exists()
+
+
+def pairwise_responder(biased):
+    """The test judge, plus pairwise questions: a fair judge prefers the answer it scores higher; a
+    position-biased one always says "A"."""
+    def reply(body):
+        user = body["messages"][-1]["content"]
+        if body["model"] == "judge-m" and "## Answer A\n" in user:
+            if biased:
+                return '{"better": "A", "rationale": "the first one"}'
+            a = user.split("## Answer A\n", 1)[1].split("\n\n## Answer B", 1)[0]
+            b = user.split("## Answer B\n", 1)[1].split("\n\n## Output", 1)[0]
+            return json.dumps({"better": "A" if JUDGE.get(a, 5) > JUDGE.get(b, 5) else "B", "rationale": "fair"})
+        return responder(body)
+    return reply
+
+
+@pytest.mark.parametrize("biased", [False, True])
+def test_pairwise_confirmation_in_both_orders(tmp_path, sft_dir, biased):
+    with OpenAIServer(responder=pairwise_responder(biased)) as server:
+        out = tmp_path / "out"
+        result = run_cli(server, sft_dir, out, "--judge-confirm")
+        assert result.exit_code == 0, result.output
+        asked = [b for b in server.chat_requests() if "## Answer A\n" in b["messages"][-1]["content"]]
+    report = json.loads((out / "report.json").read_text())
+    assert report["balanced"]
+    # only the judge-decided pair (clause_qa, 9 vs 3) is asked about, once in each order
+    assert len(asked) == 2
+    first, second = (b["messages"][-1]["content"] for b in asked)
+    assert first.index(ANSWERS["teacher-m"][QA_Q]) < first.index(ANSWERS["student-m"][QA_Q])
+    assert second.index(ANSWERS["student-m"][QA_Q]) < second.index(ANSWERS["teacher-m"][QA_Q])
+    qa = report["preference"]["per_task"]["clause_qa"]
+    pairs = {r["sft_id"]: r for r in pq.read_table(out / "preference").to_pylist()}
+    if biased:
+        assert qa["pairs"] == 0 and qa["dropped_by_rule"]["judge_inconsistent"] == 1
+        assert report["preference"]["judge_pairwise"]["not_confirmed"] == {"inconsistent": 1}
+    else:
+        assert qa["pairs"] == 1 and pairs["sft-005"]["judge_pairwise"] == "confirmed"
+        assert report["preference"]["judge_pairwise"] == {"asked": 1, "confirmed": 1, "not_confirmed": {}}
+    assert pairs["sft-001"]["judge_pairwise"] is None  # reference-decided pairs need no confirmation

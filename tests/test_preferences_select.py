@@ -191,3 +191,24 @@ def test_reasoning_blocks_are_not_part_of_the_answer():
     assert answer_text("<think>option B? no, E.</think>\n\nThe answer is E.") == "The answer is E."
     assert answer_text("<think>still thinking when the tokens ran out") == ""
     assert answer_text("No reasoning block.") == "No reasoning block."
+
+
+@pytest.mark.parametrize("reply,expected", [
+    ('{"better": "A", "rationale": "x"}', "A"), ('```json\n{"winner": "b"}\n```', "B"), ("better: tie", "tie"),
+    ("**B**", "B"),
+])
+def test_pairwise_replies_parse(reply, expected):
+    from telecom_etl.synth.preferences.judge import parse_preference
+
+    assert parse_preference(reply) == expected
+
+
+def test_a_pair_the_judge_does_not_confirm_in_both_orders_is_dropped():
+    it = item([cand("a", judge=9.0), cand("b", judge=3.0)])
+    it.pairwise = {"chosen": 0, "rejected": 1, "verdict": "inconsistent", "detail": "chosen first: A, rejected first: A"}
+    got = select_pair(it)
+    assert isinstance(got, Dropped) and got.rule == "judge_inconsistent" and "rejected first: A" in got.detail
+    it.pairwise = {"chosen": 0, "rejected": 1, "verdict": "confirmed"}
+    assert select_pair(it).pairwise == "confirmed"
+    it.pairwise = {"chosen": 0, "rejected": 1, "verdict": "server_error"}
+    assert select_pair(it).rule == "judge_failed"

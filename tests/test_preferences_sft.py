@@ -7,7 +7,6 @@ import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from click.testing import CliRunner
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -31,7 +30,8 @@ META = {"spec_number": "38.211", "spec_type": "TS", "spec_version": "18.1.0", "w
 PHY = ("The number of subcarriers of the PUSCH allocation follows from the number of resource blocks. "
        "Each resource block spans twelve consecutive subcarriers in the frequency domain, so the bandwidth "
        "of the scheduled transmission grows linearly with the allocation:\n\n"
-       "$$M_{\\mathrm{sc}}^{\\mathrm{PUSCH}} = M_{\\mathrm{RB}}^{\\mathrm{PUSCH}} \\cdot N_{\\mathrm{sc}}^{\\mathrm{RB}}$$"
+       "$$M_{\\mathrm{sc}}^{\\mathrm{PUSCH}} = M_{\\mathrm{RB}}^{\\mathrm{PUSCH}} "
+       "\\cdot N_{\\mathrm{sc}}^{\\mathrm{RB}}$$"
        "\n\nwhere the resource block size is fixed for all numerologies and the allocation is signalled in DCI.")
 CODE = "\n".join(["int rnti_type(int rnti) {", "  if (rnti == 0xFFFF) {", "    return SI_RNTI;", "  }",
                   "  if (rnti == 0xFFFE) {", "    return P_RNTI;", "  }", "  return C_RNTI;", "}"])

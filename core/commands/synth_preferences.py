@@ -61,6 +61,9 @@ def _inside(child: str, parent: str) -> bool:
                    "the best of several correct answers. Off: the judge sees them only when all are correct.")
 @click.option("--judge-reference/--no-judge-reference", default=True, show_default=True,
               help="Show the judge the SFT record's answer as a reference answer.")
+@click.option("--judge-confirm/--no-judge-confirm", default=False, show_default=True,
+              help="Ask the judge about each judge-decided pair again, pairwise, once with each answer first; "
+                   "keep it only when both orders prefer the chosen answer (2 more requests per pair).")
 @click.option("--json-mode", type=click.Choice(["json_schema", "json_object", "none"]), default="json_schema",
               show_default=True, help="How the judge is asked for JSON (falls back when an endpoint refuses).")
 @click.option("--min-margin", type=float, default=1.0, show_default=True,
@@ -90,9 +93,9 @@ def _inside(child: str, parent: str) -> bool:
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def synth_preferences(input_path, output, base_url, api_key_env, model, candidates, k, temperature, max_tokens,
                       seed, judge_model, judge_base_url, judge_api_key_env, judge_max_tokens, judge_verifiable,
-                      judge_reference, json_mode, min_margin, min_chosen_score, include_sft_answer, tasks,
-                      answer_kinds, limit, concurrency, rpm, timeout, max_retries, max_requests, max_cost, cache_dir,
-                      dry_run, progress, beam_args):
+                      judge_reference, judge_confirm, json_mode, min_margin, min_chosen_score,
+                      include_sft_answer, tasks, answer_kinds, limit, concurrency, rpm, timeout, max_retries,
+                      max_requests, max_cost, cache_dir, dry_run, progress, beam_args):
     """Preference pairs (chosen/rejected) for DPO from SFT instructions.
 
     For each prompt, K candidate answers come from one or more OpenAI-compatible endpoints.
@@ -148,7 +151,8 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
 
     config = PreferenceConfig(
         sources=sources, judge=judge, k=k, judge_max_tokens=judge_max_tokens, judge_verifiable=judge_verifiable,
-        judge_reference=judge_reference, min_margin=min_margin, min_chosen_score=min_chosen_score,
+        judge_reference=judge_reference, judge_confirm=judge_confirm, min_margin=min_margin,
+        min_chosen_score=min_chosen_score,
         include_sft_answer=include_sft_answer, seed=seed, tasks=tuple(sorted(set(tasks))),
         kind_overrides=_split_kinds(answer_kinds), cache_dir=cache_dir or io.join(output, "_cache", "teacher"),
         concurrency=concurrency, rpm=rpm, timeout=timeout, max_retries=max_retries, max_requests=max_requests,

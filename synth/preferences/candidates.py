@@ -10,7 +10,9 @@ pipeline builds them once per worker):
   and of ``seed`` when one is given), so a re-run reads the same answers back.
 * :func:`verify_item`: verdicts against the reference for verifiable tasks.
 * :class:`Judge`: one judge request per distinct answer text, scored alone on the
-  rubric (no position bias), with one corrective retry when the reply does not parse.
+  rubric (no position bias), with one corrective retry when the reply does not parse;
+  optionally (``confirm``) the judge-decided pair is asked about again pairwise, once
+  with each answer first, and kept only when both orders agree.
 
 Endpoint failures never raise from a request: a failed sample is a candidate with an
 ``error``. Only an item with no answer at all fails the stage (nothing was paid for it);
@@ -25,8 +27,10 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from telecom_etl.outcome import StageFailure
-from telecom_etl.synth.preferences.judge import (JUDGE_PROMPT_VERSION, RUBRIC, JudgeParseError, judge_messages,
-                                                 parse_judgement, retry_messages)
+from telecom_etl.outcome import Dropped
+from telecom_etl.synth.preferences.judge import (JUDGE_PROMPT_VERSION, PAIRWISE_PROMPT_VERSION, RUBRIC,
+                                                 JudgeParseError, judge_messages, pairwise_messages, parse_judgement,
+                                                 parse_preference, retry_messages)
 from telecom_etl.synth.preferences.schema import Candidate, PreferenceItem
 from telecom_etl.synth.preferences.verify import FREE, check
 
@@ -234,6 +238,13 @@ JUDGE_JSON_SCHEMA = {
 }
 
 
+PAIRWISE_JSON_SCHEMA = {
+    "type": "object",
+    "properties": {"better": {"type": "string", "enum": ["A", "B", "tie"]}, "rationale": {"type": "string"}},
+    "required": ["better", "rationale"],
+}
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", (text or "").strip())
 
@@ -247,9 +258,11 @@ class Judge:
     """
 
     def __init__(self, teacher, max_tokens: int = 1024, judge_verifiable: bool = True,
-                 use_reference: bool = True, retries: int = 1):
+                 use_reference: bool = True, retries: int = 1, confirm: bool = False,
+                 min_margin: float = 1.0, min_chosen_score: float = 6.0):
         self.teacher, self.max_tokens = teacher, max_tokens
         self.judge_verifiable, self.use_reference, self.retries = judge_verifiable, use_reference, retries
+        self.confirm, self.min_margin, self.min_chosen_score = confirm, min_margin, min_chosen_score
 
     def needs_judge(self, item: PreferenceItem) -> List[int]:
         usable = [i for i, c in enumerate(item.candidates) if c.ok]
@@ -260,18 +273,57 @@ class Judge:
             return usable
         return []
 
+    def reference(self, item: PreferenceItem) -> Optional[str]:
+        if not self.use_reference:
+            return None
+        return item.reference if item.reference else item.sft_answer
+
     def request(self, item: PreferenceItem, answer: str, messages: Optional[list] = None):
         from telecom_etl.synth.teacher import ChatRequest
 
-        reference = None
-        if self.use_reference:
-            reference = item.reference if item.reference else item.sft_answer
-        msgs = messages or judge_messages(item.prompt, answer, passage=item.passage, reference=reference)
+        msgs = messages or judge_messages(item.prompt, answer, passage=item.passage, reference=self.reference(item))
         return ChatRequest(messages=msgs, params={"temperature": 0.0, "max_tokens": self.max_tokens},
                            prompt_version=JUDGE_PROMPT_VERSION, task=item.task, id=item.sft_id,
                            json_schema=JUDGE_JSON_SCHEMA)
 
     def __call__(self, item: PreferenceItem) -> PreferenceItem:
+        item = self.score(item)
+        return self.confirm_pair(item) if self.confirm else item
+
+    def confirm_pair(self, item: PreferenceItem) -> PreferenceItem:
+        """Ask the judge about the pair selection would make, once with each answer first."""
+        from telecom_etl.synth.preferences.select import select_pair
+        from telecom_etl.synth.teacher import ChatRequest
+
+        pair = select_pair(item, min_margin=self.min_margin, min_chosen_score=self.min_chosen_score)
+        if isinstance(pair, Dropped) or pair.decided_by != "judge":
+            return item
+        ref = self.reference(item)
+        orders = [(pair.chosen.text, pair.rejected.text), (pair.rejected.text, pair.chosen.text)]
+        requests = [ChatRequest(messages=pairwise_messages(item.prompt, a, b, passage=item.passage, reference=ref),
+                                params={"temperature": 0.0, "max_tokens": self.max_tokens},
+                                prompt_version=PAIRWISE_PROMPT_VERSION, task=item.task, id=item.sft_id,
+                                json_schema=PAIRWISE_JSON_SCHEMA) for a, b in orders]
+        results = self.teacher.complete_many(requests)
+        check = {"chosen": item.candidates.index(pair.chosen), "rejected": item.candidates.index(pair.rejected)}
+        failed = [r.error for r in results if not r.ok]
+        if failed:
+            check["verdict"] = failed[0]
+        else:
+            try:
+                first, second = (parse_preference(r.content) for r in results)
+            except JudgeParseError:
+                check["verdict"] = "judge_parse_failure"
+            else:
+                # chosen is "A" in the first order and "B" in the second
+                if (first, second) == ("A", "B"):
+                    check["verdict"] = "confirmed"
+                else:
+                    check["verdict"] = "inconsistent"
+                    check["detail"] = f"chosen first: {first}, rejected first: {second}"
+        return item.replace(pairwise=check, calls=item.calls + _usage_rows(results))
+
+    def score(self, item: PreferenceItem) -> PreferenceItem:
         todo = self.needs_judge(item)
         if not todo:
             return item

@@ -248,3 +248,56 @@ def parse_judgement(text: str) -> Judgement:
 
 def overall(scores: Dict[str, float]) -> float:
     return round(sum(c.weight * scores[c.name] for c in RUBRIC), 3)
+
+
+# ---------------------------------------------------------------------------
+# pairwise confirmation (both orders)
+# ---------------------------------------------------------------------------
+
+PAIRWISE_PROMPT_VERSION = "judge-pairwise-v1"
+
+
+def pairwise_messages(prompt: Sequence[dict], first: str, second: str, passage: Optional[str] = None,
+                      reference: Optional[str] = None) -> List[dict]:
+    """Ask which of two answers is better. Asked twice, with the answers swapped, so a pair is
+    kept only when the verdict does not depend on the order (position bias)."""
+    blocks = [f"## Conversation given to the assistant\n{_render_prompt(prompt)}"]
+    if passage and passage.strip():
+        blocks.append(f"## Source passage (ground truth)\n{passage.strip()}")
+    if reference and reference.strip():
+        blocks.append(f"## Reference answer (written from the source)\n{reference.strip()}")
+    blocks.append(f"## Answer A\n{first.strip()}")
+    blocks.append(f"## Answer B\n{second.strip()}")
+    rubric = ", ".join(c.name.replace("_", " ") for c in RUBRIC)
+    blocks.append(f"## Output\nWhich answer is better on {rubric}? Judge the content, not the length or the "
+                  'order. Reply with exactly one JSON object: {"better": "A" | "B" | "tie", "rationale": "<one '
+                  'sentence>"}')
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(blocks)}]
+
+
+_BETTER = re.compile(r'"?better"?\s*[:=]\s*"?\s*(A|B|tie)\b', re.I)
+
+
+def parse_preference(text: Optional[str]) -> str:
+    """``"A"``, ``"B"`` or ``"tie"`` from a pairwise reply; :class:`JudgeParseError` otherwise."""
+    body = _THINK.sub("", str(text or "")).strip()
+    if not body:
+        raise JudgeParseError("empty judge reply")
+    for blob in reversed(_FENCED.findall(body) + _objects(body)):
+        obj = _loads(blob)
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if _norm_key(key) in ("better", "winner", "preferred", "choice") and isinstance(value, str):
+                    v = value.strip().strip("\"'").upper()
+                    if v in ("A", "B"):
+                        return v
+                    if v in ("TIE", "EQUAL", "NONE"):
+                        return "tie"
+    m = None
+    for m in _BETTER.finditer(body):
+        pass
+    if m:
+        return "tie" if m.group(1).lower() == "tie" else m.group(1).upper()
+    if body.strip("*. \"'").upper() in ("A", "B"):
+        return body.strip("*. \"'").upper()
+    raise JudgeParseError("no 'better' verdict in pairwise reply")

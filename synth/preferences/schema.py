@@ -69,6 +69,7 @@ PREFERENCE_SCHEMA = pa.schema(
         ("chosen_rationale", pa.large_string()),
         ("rejected_rationale", pa.large_string()),
         ("judge_agrees", pa.string()),  # reference-decided pairs the judge also scored: agree/disagree/tie
+        ("judge_pairwise", pa.string()),  # "confirmed": the judge preferred chosen with either answer first
         ("judge_model", pa.string()),
         ("judge_prompt_version", pa.string()),
         ("prompt_version", pa.string()),  # of the SFT record the prompt comes from
@@ -164,6 +165,8 @@ class PreferenceItem:
     options: Dict[int, str] = field(default_factory=dict)  # MCQ options when the record lists them
     labels: List[str] = field(default_factory=list)  # allowed labels of a classification task
     reference_error: Optional[str] = None  # the reference could not be used (then the judge decides)
+    # pairwise confirmation of the judge-decided pair: {"chosen": i, "rejected": j, "verdict": ...}
+    pairwise: Optional[Dict[str, Any]] = None
     candidates: List[Candidate] = field(default_factory=list)
     calls: List[dict] = field(default_factory=list)  # usage rows of every endpoint call for this item
 
@@ -195,6 +198,7 @@ class Pair:
     rejected_score: float
     judge_model: Optional[str] = None
     judge_agrees: Optional[str] = None
+    pairwise: Optional[str] = None  # "confirmed" when the judge preferred chosen in both orders
 
     # the accounting reads these like a record's
     @property
@@ -232,7 +236,7 @@ class Pair:
             "chosen_judge_score": c.judge_score, "rejected_judge_score": r.judge_score,
             "chosen_judge_scores": c.judge_scores or None, "rejected_judge_scores": r.judge_scores or None,
             "chosen_rationale": c.rationale, "rejected_rationale": r.rationale,
-            "judge_agrees": self.judge_agrees, "judge_model": self.judge_model,
+            "judge_agrees": self.judge_agrees, "judge_pairwise": self.pairwise, "judge_model": self.judge_model,
             "judge_prompt_version": None if self.judge_model is None else _judge_version(),
             "prompt_version": it.prompt_version,
             "candidates": [x.summary() for x in it.candidates],

@@ -15,9 +15,13 @@ score (1-10): chosen = the highest, which must reach ``min_chosen_score`` (else
 (``tie`` when every score is equal, ``margin_too_small`` when they differ by less).
 A candidate cut by the token limit or a content filter is never chosen. Identical answers never make a pair.
 
+With pairwise confirmation (the judge stage asked, in both orders, which of the two
+answers is better), a judge-decided pair is kept only when both orders prefer the chosen
+answer (``judge_inconsistent`` otherwise).
+
 Drop rules: ``no_candidates``, ``single_candidate``, ``all_bad``, ``all_correct``,
 ``tie``, ``margin_too_small``, ``identical_candidates``, ``judge_parse_failure``,
-``judge_failed`` (the judge endpoint failed).
+``judge_failed`` (the judge endpoint failed), ``judge_inconsistent``.
 """
 from __future__ import annotations
 
@@ -114,9 +118,23 @@ def select_pair(item: PreferenceItem, min_margin: float = DEFAULT_MIN_MARGIN,
             return Dropped("tie", f"all {len(scored)} judged candidates scored {chosen.judge_score:g}")
         return Dropped("margin_too_small", f"best {chosen.judge_score:g}, spread {spread:g} < {min_margin:g}")
     rejected = min(worse, key=lambda c: (c.judge_score, _order(item, c)))
-    return Pair(item, chosen, rejected, "judge", chosen.judge_score, rejected.judge_score, judge_model=judge_model)
+    confirmed = None
+    check = item.pairwise
+    if check is not None and check.get("chosen") == _order(item, chosen) and check.get("rejected") == _order(
+            item, rejected):
+        verdict = check.get("verdict")
+        if verdict == "judge_parse_failure":
+            return Dropped("judge_parse_failure", "pairwise confirmation unparseable")
+        if verdict != "confirmed":
+            if verdict in ("inconsistent", "reversed"):
+                return Dropped("judge_inconsistent", f"scores {chosen.judge_score:g} > {rejected.judge_score:g} but "
+                                                     f"pairwise: {check.get('detail', verdict)}")
+            return Dropped("judge_failed", f"pairwise confirmation: {verdict}")
+        confirmed = "confirmed"
+    return Pair(item, chosen, rejected, "judge", chosen.judge_score, rejected.judge_score, judge_model=judge_model,
+                pairwise=confirmed)
 
 
 def drop_rules() -> List[str]:
     return ["no_candidates", "single_candidate", "identical_candidates", "all_bad", "all_correct", "tie",
-            "margin_too_small", "judge_parse_failure", "judge_failed"]
+            "margin_too_small", "judge_parse_failure", "judge_failed", "judge_inconsistent"]

@@ -361,7 +361,8 @@ _MATH_SPANS = (
 )
 _SPACING = re.compile(r"\\(?:[,;:!> ]|quad|qquad|displaystyle|textstyle|scriptstyle|limits|nolimits|left|right|"
                       r"big|Big|bigg|Bigg)(?![a-zA-Z])")
-_WRAPPERS = re.compile(r"\\(?:mathrm|mathit|text|textrm|textit|operatorname|mbox|mathbf|boldsymbol|bm|mathsf)\s*\{([^{}]*)\}")
+_WRAPPERS = re.compile(r"\\(?:mathrm|mathit|text|textrm|textit|operatorname|mbox|mathbf|boldsymbol|bm|mathsf)"
+                       r"\s*\{([^{}]*)\}")
 _ALIASES = ((r"\dfrac", r"\frac"), (r"\tfrac", r"\frac"), (r"\le ", r"\leq "), (r"\ge ", r"\geq "),
             (r"\ne ", r"\neq "), (r"\to ", r"\rightarrow "), ("\\lbrace", "\\{"), ("\\rbrace", "\\}"),
             ("\u2212", "-"), ("\u00d7", r"\times "), ("\u22c5", r"\cdot "), ("\u2264", r"\leq "),
