@@ -243,14 +243,16 @@ def test_vendored_folders_can_be_kept(tree):
     assert "third_party/asn1c/asn_codecs.c" in docs
 
 
-def test_git_checkout_records_commit_and_counts_untracked(tree):
+def test_git_checkout_records_commit_and_counts_untracked(tree, monkeypatch):
     git(tree, "init", "-q")
     git(tree, "add", "-A")
     git(tree, "reset", "-q", "--", "notes.xyz")
     git(tree, "commit", "-q", "-m", "sample")
     write(tree, "build/out/generated.c", GOOD_C)  # a build folder: never tracked
     head = git(tree, "rev-parse", "HEAD")
+    monkeypatch.setenv("GIT_DIR", "/nonexistent")  # as inside a git hook: must not redirect our git calls
     outcome, docs = run_all(source([tree]))
+    monkeypatch.delenv("GIT_DIR")
     rel = {os.path.relpath(k, tree): v for k, v in outcome.items()}
     assert rel["notes.xyz"] == "untracked" and rel["build"] == "untracked"
     assert not any(k.startswith(".git") for k in rel)
