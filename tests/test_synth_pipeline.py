@@ -339,6 +339,10 @@ def test_config_mistakes_are_one_line(tmp_path, shards):
     bad.write_text("teachers:\n  generator: {model: m, api_key: sk-secret}\n")
     result = CliRunner().invoke(main, ["synth-instructions", "-i", shards, "--teachers", str(bad)])
     assert result.exit_code == 2 and "do not put API keys" in result.output and "sk-secret" not in result.output
+    bad.write_text("teachers:\n  generator: {model: m, base_url: 'http://127.0.0.1:9/v1'}\n"
+                   "validation: {grounded: 0.9}\n")
+    result = CliRunner().invoke(main, ["synth-instructions", "-i", shards, "--teachers", str(bad)])
+    assert result.exit_code == 2 and "validation: unknown option(s) grounded" in result.output
     empty = tmp_path / "empty"
     empty.mkdir()
     result = CliRunner().invoke(main, ["synth-instructions", "-i", str(empty)])
@@ -352,3 +356,45 @@ def test_a_missing_api_key_is_one_line_before_anything_runs(shards, tmp_path, mo
                                        "gpt-4o-mini", "--api-key-env", "TELECOM_ETL_NO_SUCH_KEY"])
     assert result.exit_code == 2 and "set TELECOM_ETL_NO_SUCH_KEY" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_killed_run_then_rerun_pays_for_no_request_twice(shards, tmp_path):
+    """SIGKILL the command while teacher requests hang, re-run it: every answer bought before the
+    kill comes from the cache, the rest are bought once, and the output is complete."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    state = {"hang": True, "answered": 0}
+
+    def responder(body):
+        # answer the first 3 requests, then hang until the process is killed
+        if state["hang"] and state["answered"] >= 3:
+            from openai_server import hang
+
+            return hang()
+        state["answered"] += 1
+        return teacher(body)
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    with OpenAIServer(responder=responder) as server:
+        args = ["-i", shards, "-o", str(out), "--base-url", server.base_url, "--model", "gpt-4o-mini",
+                "--cache-dir", str(cache), "--concurrency", "2"]
+        child = subprocess.Popen([sys.executable, "-c", "from telecom_etl.cli import main; main()",
+                                  "synth-instructions", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while len(RequestCache(str(cache)).keys()) < 3 and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        assert len(RequestCache(str(cache)).keys()) == 3, "the first run did not cache its 3 answers"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        bought_before = server.answered_keys()
+        state["hang"] = False
+        result = run_cli(*args)
+        assert result.exit_code == 0, result.output
+        paid = server.answered_keys()
+    assert len(bought_before) == 3 and len(paid) == len(set(paid))  # nothing bought twice
+    report = json.loads((out / "report.json").read_text())
+    assert report["balanced"] and report["usage"]["total"]["cached"] == 3
+    assert report["usage"]["total"]["sent"] == len(paid) - 3

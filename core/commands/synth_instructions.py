@@ -9,7 +9,23 @@ import click
 
 from telecom_etl.cli import UserError
 
-TEACHER_FLAGS = ("concurrency", "rpm", "tpm", "timeout", "max_retries", "max_requests", "max_cost")
+
+def validation_config(values, benchmarks):
+    """ValidationConfig from the config file's ``validation:`` mapping plus --benchmark files."""
+    import dataclasses
+
+    from telecom_etl.synth.validate import ValidationConfig
+
+    values = dict(values or {})
+    known = {f.name for f in dataclasses.fields(ValidationConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserError(f"validation: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    values["benchmarks"] = tuple(values.get("benchmarks") or ()) + tuple(benchmarks)
+    for b in values["benchmarks"]:
+        if not os.path.exists(b):
+            raise UserError(f"benchmark file not found: {b}")
+    return ValidationConfig(**values)
 
 
 @click.command("synth-instructions", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -71,7 +87,6 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     from telecom_etl.synth.instructions import SynthSettings
     from telecom_etl.synth.tasks import TASKS, build_tasks
     from telecom_etl.synth.teacher import TeacherError, load_teachers, load_teachers_file
-    from telecom_etl.synth.validate import ValidationConfig
 
     try:
         pipeline_options(list(beam_args))
@@ -80,9 +95,6 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     shards = input_shards(input_path)
     if not shards:
         raise UserError(f"no Parquet shards under {input_path} (expected the output folder of build-pretrain)")
-    for b in benchmarks:
-        if not os.path.exists(b):
-            raise UserError(f"benchmark file not found: {b}")
     flags = {k: v for k, v in dict(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
                                    max_retries=max_retries, max_requests=max_requests,
                                    max_cost=max_cost).items() if v is not None}
@@ -98,7 +110,7 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
             teachers = load_teachers_file(teachers_file, defaults)
             with open(teachers_file, encoding="utf-8") as fh:
                 config = yaml.safe_load(fh) or {}
-            unknown = sorted(set(config) - {"teachers", "prices", "routes", "tasks", "task_options"})
+            unknown = sorted(set(config) - {"teachers", "prices", "routes", "tasks", "task_options", "validation"})
             if unknown:
                 raise TeacherError(f"teacher config {teachers_file}: unknown key(s) {', '.join(unknown)}")
             if model:  # the command line overrides the file's generator
@@ -122,7 +134,7 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     settings = SynthSettings(tasks=names, task_options=dict(config.get("task_options") or {}), seed=seed,
                              min_chars=min_chars, max_chars=max_chars, max_per_doc=max_per_doc,
                              max_per_source=max_per_source, teachers=teachers, routes=routes,
-                             validation=ValidationConfig(benchmarks=tuple(benchmarks)))
+                             validation=validation_config(config.get("validation"), benchmarks))
     try:
         build_tasks(settings.tasks or None, seed=seed, options=settings.task_options)
     except ValueError as exc:
