@@ -272,3 +272,15 @@ def test_pairwise_confirmation_in_both_orders(tmp_path, sft_dir, biased):
         assert qa["pairs"] == 1 and pairs["sft-005"]["judge_pairwise"] == "confirmed"
         assert report["preference"]["judge_pairwise"] == {"asked": 1, "confirmed": 1, "not_confirmed": {}}
     assert pairs["sft-001"]["judge_pairwise"] is None  # reference-decided pairs need no confirmation
+
+
+def test_the_sft_answer_can_join_the_candidates(tmp_path, sft_dir):
+    with OpenAIServer(responder=responder) as server:
+        out = tmp_path / "out"
+        result = run_cli(server, sft_dir, out, "--include-sft-answer", "--no-judge-verifiable")
+        assert result.exit_code == 0, result.output
+    pairs = {r["sft_id"]: r for r in pq.read_table(out / "preference").to_pylist()}
+    hard = pairs["sft-008"]  # both endpoint models are wrong; the SFT answer is right
+    assert (hard["chosen_model"], hard["chosen"][0]["content"], hard["decided_by"]) == ("gpt-sft", "C) AMF",
+                                                                                      "reference")
+    assert hard["rejected_verdict"] == "wrong" and len(hard["candidates"]) == 3
