@@ -274,22 +274,34 @@ def test_default_profile_keeps_telecom_prose_and_drops_off_topic_docs():
         assert d.scores["telecom_keywords"] < 0.01
 
 
-def extract_specs(names):
-    """Real specs through the project's current 3GPP extractor, normalised as the pipeline does."""
+_EXTRACTED = {}  # (kind, path) -> documents: each real file is extracted once per test session
+
+
+def _fresh(d: Document) -> Document:
+    return d.replace(scores={}, flags=[], extra=dict(d.extra), lang=None, lang_score=None)
+
+
+def _extract(kind: str, path: str):
     from telecom_etl.extractors import SOURCES
     from telecom_etl.extractors.base import SourceItem
     from telecom_etl.manifest import SourceConfig
     from telecom_etl.normalize import normalize
 
-    out = []
-    for name in names:
-        path = corpus_file("specs", name)
-        src = SOURCES["3gpp"](SourceConfig(name="specs", kind="3gpp", paths=[path]))
-        for d in src.extract(SourceItem("specs", "3gpp", path)):
+    if (kind, path) not in _EXTRACTED:
+        src = SOURCES[kind](SourceConfig(name=kind, kind=kind, paths=[path]))
+        out = []
+        for d in src.extract(SourceItem(kind, kind, path)):
             if isinstance(d, Document):
                 d = normalize(d)
                 if isinstance(d, Document):
                     out.append(d)
+        _EXTRACTED[(kind, path)] = out
+    return [_fresh(d) for d in _EXTRACTED[(kind, path)]]
+
+
+def extract_specs(names):
+    """Real specs through the project's current 3GPP extractor, normalised as the pipeline does."""
+    out = [d for name in names for d in _extract("3gpp", corpus_file("specs", name))]
     assert out
     return out
 
@@ -336,14 +348,7 @@ def test_3gpp_profile_keeps_markdown_tables_and_asn1():
 
 
 def _paper(name):
-    from telecom_etl.extractors import SOURCES
-    from telecom_etl.extractors.base import SourceItem
-    from telecom_etl.manifest import SourceConfig
-    from telecom_etl.normalize import normalize
-
-    path = corpus_file("papers", name)
-    src = SOURCES["paper"](SourceConfig(name="papers", kind="paper", paths=[path]))
-    return [normalize(d) for d in src.extract(SourceItem("papers", "paper", path))][0]
+    return _extract("paper", corpus_file("papers", name))[0]
 
 
 def raw_pdf_text(name: str) -> str:

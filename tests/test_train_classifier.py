@@ -58,6 +58,10 @@ def real_docs(tmp_path_factory):
         (pos / f"telecom{i}.txt").write_text(d.text)
     for name, text in off_topic_docs(24):
         (neg / f"{name}.txt").write_text(text)
+    # everyday prose too: a model that only saw software docs as negatives calls any
+    # non-software English "telecom" (measured: a bread recipe scored 0.998)
+    for row in synthetic_corpus(24, seed=11)[1::2]:
+        (neg / f"prose-{row['id']}.txt").write_text(row["text"])
     return root
 
 
@@ -73,19 +77,20 @@ def test_train_classifier_cli_on_real_documents(real_docs, tmp_path):
     test = card["metrics"]["test"]
     assert test["n"] > 0 and test["tp"] + test["fn"] > 0
     assert test["f1"] >= 0.8, card["metrics"]  # specs/papers vs software docs separate cleanly
-    assert card["split"]["unit"] == "document" and card["split"]["documents"] == 30
+    assert card["split"]["unit"] == "document" and card["split"]["documents"] == 42
     assert {i["role"] for i in card["inputs"]} == {"positive", "negative"}
     assert card["params"]["seed"] == 1 and card["preprocessing"]
 
-    # the trained model as a pipeline filter: a telecom document passes, software docs do not
+    # the trained model as a pipeline filter: a telecom document passes, other prose does not
     f = build_filter({"name": "fasttext_classifier", "model_path": str(model), "label": "telecom",
-                      "threshold": card["threshold"]})
+                      "threshold": 0.5})
     f.setup()
     good = doc(telecom_text(6))
-    assert f.apply(good) is None and good.scores["fasttext_telecom"] >= card["threshold"]
-    off = doc(OTHER_PROSE[0] * 3 + (real_docs / "neg" / sorted(os.listdir(real_docs / "neg"))[0]).read_text())
+    assert f.apply(good) is None and good.scores["fasttext_telecom"] > 0.5
+    off = doc(next(r["text"] for r in synthetic_corpus(8, seed=99) if r["label"] == "other"))
     dropped = f.apply(off)
-    assert dropped.rule == "fasttext_classifier.below_threshold" and off.scores["fasttext_telecom"] < card["threshold"]
+    assert dropped is not None and dropped.rule == "fasttext_classifier.below_threshold", off.scores
+    assert off.scores["fasttext_telecom"] < 0.5 and "p(telecom) = " in dropped.detail
 
 
 def test_training_is_deterministic(tmp_path):
