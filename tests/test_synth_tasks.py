@@ -326,3 +326,20 @@ def test_task_registry_and_settings():
         build_tasks(["summarise_everything"])
     assert SynthSettings(tasks=["code_summarise"]).produced_tasks() == ["code_summarise", "code_generate"]
     assert issubclass(Rejected, Exception)
+
+
+def test_symbols_written_as_latex_are_mined():
+    from telecom_etl.synth.tasks.abbreviations import split_symbol
+
+    text = ("## 3.2 Symbols\n\nFor the purposes of the present document, the following symbols apply:\n\n"
+            "$\\mu$ Subcarrier spacing configuration\n\n[equation] Subcarrier spacing\n\n"
+            "$N_{\\text{sc}}^{\\text{RB}}$ Number of subcarriers per resource block\n\n"
+            "\u0394f\tSubcarrier spacing in kHz\n")
+    doc = spec_doc(text=text + "\n## 4 General\n\n" + "The general text of the specification. " * 10)
+    task = Abbreviations()
+    pairs = [p for passage in passages_of(doc, min_chars=20) if task.applies(passage) for p in task.offline(passage)]
+    assert sorted((p.fields["entry_kind"], p.fields["term"]) for p in pairs) == [
+        ("symbol", "$N_{\\text{sc}}^{\\text{RB}}$"), ("symbol", "$\\mu$"), ("symbol", "\u0394f")]
+    assert split_symbol("[equation] Subcarrier spacing") is None  # an equation the reader could not convert
+    mu = next(p for p in pairs if p.fields["term"] == "$\\mu$")
+    assert mu.response == "In 3GPP TS 38.331 V18.1.0, $\\mu$ denotes subcarrier spacing configuration."

@@ -88,6 +88,20 @@ def split_abbreviation(line: str) -> Optional[Tuple[str, str]]:
     return best
 
 
+_MATH_SYMBOL = re.compile(r"^\s*(\$[^$]{1,120}\$)\s*(?:\t|\s)\s*(\S.{3,})$")
+
+
+def split_symbol(line: str) -> Optional[Tuple[str, str]]:
+    """``$\\mu$ Subcarrier spacing configuration`` (a Word equation as LaTeX) -> (symbol, meaning).
+    Symbols whose equation the extractor could not convert (``[equation]``) are skipped."""
+    if "[equation]" in line.split(" ", 1)[0]:
+        return None
+    m = _MATH_SYMBOL.match(line)
+    if not m:
+        return None
+    return m.group(1), m.group(2).strip().rstrip(";")
+
+
 def split_definition(line: str) -> Optional[Tuple[str, str]]:
     line = _LIST_BULLET.sub("", line.strip())
     m = _DEFINITION.match(line)
@@ -166,7 +180,8 @@ def entries(passage) -> List[Tuple[str, str, str]]:
         if _continuation(line, mode, last):
             last[2] += "; " + line.strip().rstrip(" .;")
             continue
-        got = split_abbreviation(line)
+        got = split_symbol(line) if mode == "symbol" else None
+        got = got or split_abbreviation(line)
         last = [mode, *got] if got else None
         if last:
             out.append(last)
