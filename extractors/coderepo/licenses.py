@@ -83,6 +83,9 @@ _PHRASES: List[Tuple[str, Tuple[str, ...]]] = [
     ("LicenseRef-OAI-PL-1.1", ("openairinterface", "public license", "1.1")),
     ("LicenseRef-OAI-PL-1.0", ("openairinterface", "public license")),
     ("BSL-1.0", ("boost software license",)),
+    ("Apache-1.1", ("apache software license", "version 1.1")),
+    ("NCSA", ("university of illinois/ncsa open source license",)),
+    ("X11", ("permission is hereby granted, free of charge", "x consortium")),
     ("MIT-CMU", ("by obtaining, using, and/or copying this software and/or its associated documentation",)),
     ("Artistic-2.0", ("artistic license 2.0",)),
     ("Unlicense", ("this is free and unencumbered software released into the public domain",)),
@@ -124,6 +127,8 @@ def identify(text: str, short_statements: bool = True) -> Optional[str]:
         if all(p in t for p in phrases):
             if spdx == "ISC" and "copyright notice and this permission notice appear" not in t:
                 spdx = "0BSD"
+            if spdx == "MIT" and "mit no attribution" in t:
+                spdx = "MIT-0"  # the MIT grant without its attribution condition
             cand = (t.find(phrases[0]), spdx)
             best = cand if best is None or cand[0] < best[0] else best
     gnu = _gnu(t)
@@ -190,9 +195,14 @@ def combine(found: Dict[str, str]) -> Optional[str]:
         ids = sorted(set(lesser)) + rest
         if len(ids) == 1:
             return ids[0]
-    if all(_choice_group(n) for n, i in found.items() if i in ids):
-        return " OR ".join(ids)
-    return " AND ".join(ids)
+    # LICENSE-MIT + LICENSE-APACHE offer a choice; any other license file adds terms
+    choice = sorted({i for n, i in found.items() if i in ids and _choice_group(n)})
+    rest = [i for i in ids if i not in choice]
+    if len(choice) < 2:
+        return " AND ".join(ids)
+    if not rest:
+        return " OR ".join(choice)
+    return " AND ".join([f"({' OR '.join(choice)})"] + rest)
 
 
 def license_files(folder: str) -> List[str]:
