@@ -194,8 +194,14 @@ def test_spec_file_names_give_number_and_version():
     assert spec_from_filename("29274-j60.zip") == ("29.274", "19.6.0")
     assert spec_from_filename("24229-083700.doc") == ("24.229", "8.37.0")
     assert spec_from_filename("paper.pdf") == (None, None)
+    assert spec_from_filename("38101-1-i10.zip") == ("38.101-1", "18.1.0")
     doc = Document(id="x", text="t", source="s", kind="3gpp", uri="/a/38999-h00.docx")
     assert spec_identity(doc) == ("38.999", (17, 0, 0))
+    # metadata first, in the forms extractors and third parties write it
+    doc = doc.replace(spec_number="TS 38.999", spec_version="V17.2.0 (2023-06)")
+    assert spec_identity(doc) == ("38.999", (17, 2, 0))
+    assert spec_identity(doc.replace(spec_version=None)) == ("38.999", (17, 0, 0))  # name agrees: its version
+    assert spec_identity(doc.replace(spec_number="38.331", spec_version=None)) == ("38.331", ())  # it does not
 
 
 def test_newest_spec_version_wins_then_quality_length_id():

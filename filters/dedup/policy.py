@@ -27,20 +27,23 @@ from typing import Iterable, List, Optional, Tuple
 
 from telecom_etl.record import Document
 
-SPEC_POLICIES = ("newest", "newest_per_release", "none")
-
-# 3GPP file names: 38211-i10 (V18.1.0, one base-36 character per field) or 24229-083700 (V8.37.0)
-_SPEC_FILE = re.compile(r"(?<![0-9])(\d{2})(\d{2,3})-([0-9a-z]{3}|\d{6})(?![0-9a-z])", re.IGNORECASE)
+# 3GPP file names: 38211-i10 (V18.1.0, one base-36 character per field), 24229-083700 (V8.37.0),
+# multi-part specs 38101-1-i10 (TS 38.101-1)
+_SPEC_FILE = re.compile(r"(?<![0-9])(\d{2})(\d{2,3})((?:-\d{1,2})?)-([0-9a-z]{3}|\d{6})(?![0-9a-z])", re.IGNORECASE)
+_SPEC_NUMBER = re.compile(r"(?<![0-9.])(\d{2})\s*\.\s*(\d{2,3})((?:-\d{1,2})?)(?![0-9])")
+_VERSION = re.compile(r"(?<![0-9.])(\d{1,3}(?:\.\d{1,3}){1,3})(?![0-9])")
 
 
 def version_tuple(version: Optional[str]) -> Tuple[int, ...]:
-    """``"18.1.0"`` -> ``(18, 1, 0)``; unknown or malformed -> ``()``."""
-    if not version:
-        return ()
-    try:
-        return tuple(int(x) for x in version.strip().lstrip("vV").split("."))
-    except ValueError:
-        return ()
+    """``"18.1.0"``, ``"V18.1.0"``, ``"18.1.0 (2024-03)"`` -> ``(18, 1, 0)``; unknown -> ``()``."""
+    match = _VERSION.search(version or "")
+    return tuple(int(x) for x in match.group(1).split(".")) if match else ()
+
+
+def canonical_spec_number(number: Optional[str]) -> Optional[str]:
+    """``"TS 38.101-1"``, ``"38 . 211"`` -> ``"38.101-1"``, ``"38.211"``; None when there is none."""
+    match = _SPEC_NUMBER.search(number or "")
+    return f"{match.group(1)}.{match.group(2)}{match.group(3)}" if match else None
 
 
 def spec_from_filename(name: str) -> Tuple[Optional[str], Optional[str]]:
@@ -48,33 +51,26 @@ def spec_from_filename(name: str) -> Tuple[Optional[str], Optional[str]]:
     match = _SPEC_FILE.search(os.path.basename(name or ""))
     if not match:
         return None, None
-    series, number, code = match.groups()
+    series, number, part, code = match.groups()
     code = code.lower()
     if len(code) == 6:
         fields = [int(code[i:i + 2]) for i in (0, 2, 4)]
     else:
         fields = [int(ch, 36) for ch in code]
-    return f"{series}.{number}", ".".join(str(f) for f in fields)
+    return f"{series}.{number}{part}", ".".join(str(f) for f in fields)
 
 
 def spec_identity(doc: Document) -> Tuple[Optional[str], Tuple[int, ...]]:
     """(spec number, version tuple) of a 3GPP record: from its metadata, else from its file name."""
     if doc.kind != "3gpp":
         return None, ()
-    number, version = doc.spec_number, version_tuple(doc.spec_version)
+    number, version = canonical_spec_number(doc.spec_number), version_tuple(doc.spec_version)
     if not number or not version:
         name_number, name_version = spec_from_filename(doc.uri.rsplit("/", 1)[-1].split("!")[-1])
-        number = number or name_number
-        if not version and name_version and (doc.spec_number in (None, name_number)):
+        if not version and name_version and number in (None, name_number):
             version = version_tuple(name_version)
+        number = number or name_number
     return number, version
-
-
-def spec_release(doc: Document) -> Optional[int]:
-    if doc.spec_release is not None:
-        return int(doc.spec_release)
-    _, version = spec_identity(doc)
-    return version[0] if version else None
 
 
 def version_group(doc: Document, spec_policy: str) -> Optional[str]:
