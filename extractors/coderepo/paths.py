@@ -17,7 +17,7 @@ VENDORED_DIRS = frozenset({
     "node_modules", "bower_components", "jspm_packages", "vendor", "vendors", "_vendor", "vendored",
     "third_party", "third-party", "thirdparty", "3rdparty", "3rd_party", "3rd-party", "external",
     "externals", "extern", "Pods", "Carthage", "site-packages", "dist-packages", ".venv", "venv",
-    ".cargo", "go-mod-cache",
+    ".cargo", "go-mod-cache", "subprojects", "deps", "_deps",
 })
 
 #: Tool caches, packaging output and editor state: made by tools, never source.
@@ -25,6 +25,7 @@ BUILD_ARTIFACT_SUFFIXES = (".egg-info", ".dist-info")
 CACHE_DIRS = frozenset({
     "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", ".eggs",
     ".gradle", ".idea", ".ipynb_checkpoints", ".cache", ".sass-cache", ".terraform", ".DS_Store",
+    "_build", "CMakeFiles", ".cmake", ".pio", ".stack-work", "autom4te.cache",
 })
 
 #: File names of generated code: (glob, what made it).
