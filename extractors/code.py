@@ -111,8 +111,8 @@ class CodeSource(SourceKind):
         url, ref = git.split_ref(path)
         local = path
         if git.is_git_url(url) or (os.path.isdir(local) and git.is_bare_repository(local)):
-            if not git.is_git_url(url):
-                url = os.path.abspath(local)
+            if not git.is_git_url(url):  # a bare repository folder; file:// keeps the clone shallow
+                url = "file://" + os.path.abspath(local)
             ref = ref or self.config.options.get("ref")
             try:
                 checkout = git.clone(url, git.cache_dir(self.config.options.get("clone_cache")), ref,

@@ -320,6 +320,7 @@ def test_git_url_is_cloned_shallowly_into_the_cache(tree, tmp_path):
     # a bare repository given as a folder is cloned the same way
     _, from_folder = run_all(source([bare], clone_cache=str(tmp_path / "cache2")))
     assert from_folder["src/rrc/timers.c"].commit == git(tree, "rev-parse", "HEAD")
+    assert from_folder["src/rrc/timers.c"].extra["repo_url"] == url
 
 
 def test_clone_failure_is_one_clean_error(tmp_path):
