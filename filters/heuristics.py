@@ -23,6 +23,14 @@ markdown tables, ASN.1 and code blocks, headings and equations that these rules 
 never meant for; ``ignore_markup: true`` judges only the prose (see :func:`prose_view`),
 and the manifest's ``3gpp``/``paper`` profiles relax the thresholds that structured
 technical text legitimately exceeds.
+
+Compared with datatrove 0.10 at default thresholds on 66 documents (junk, package docs,
+specs, papers): C4 66/66, repetition 65/66 and FineWeb 64/66 identical decisions (lines
+are stripped before the punctuation check, so trailing spaces do not fail a line). The
+one deliberate difference is Gopher's alphabetic-word share: datatrove counts
+punctuation tokens as words, which fails 40 of the 66 (most real specs and papers among
+them); here words are whitespace tokens without surrounding punctuation, as the paper
+describes.
 """
 from __future__ import annotations
 
