@@ -423,6 +423,7 @@ def preference_metrics(output: str, stages: dict) -> dict:
             rows.extend(pq.read_table(local, columns=cols).to_pylist())
     prompts = {t: b["kept"] for t, b in stages.get("prepare", {}).get("by_source", {}).items()}
     select = stages.get("select", {}).get("by_source", {})
+    couples_by_task = stages.get("judge_vs_ref", {}).get("by_source", {})
     per_task = {}
     for task in sorted(set(prompts) | {r["task"] for r in rows}):
         mine = [r for r in rows if r["task"] == task]
@@ -432,7 +433,11 @@ def preference_metrics(output: str, stages: dict) -> dict:
             "yield": round(len(mine) / prompts[task], 4) if prompts.get(task) else 0.0,
             "by_reference": n_ref, "by_judge": len(mine) - n_ref,
             "dropped_by_rule": dict(sorted(select.get(task, {}).get("dropped_by_rule", {}).items())),
+            "judge_margin": _stats([r["margin"] for r in mine if r["decided_by"] == "judge"]),
         }
+        couples = couples_by_task.get(task)
+        if couples and couples["in"]:
+            per_task[task]["judge_agrees_with_reference"] = round(couples["kept"] / couples["in"], 4)
     n = len(rows)
     by_ref = sum(r["decided_by"] == "reference" for r in rows)
     agree = [r["judge_agrees"] for r in rows if r["judge_agrees"]]

@@ -161,7 +161,10 @@ def test_pairs_reports_and_determinism(server, sft_dir, tmp_path):
     pref = report["preference"]
     assert pref["per_task"]["clause_qa"]["dropped_by_rule"] == {"judge_parse_failure": 1, "tie": 1}
     assert pref["per_task"]["mcq"] == {"prompts": 2, "pairs": 1, "yield": 0.5, "by_reference": 1, "by_judge": 0,
-                                       "dropped_by_rule": {"all_bad": 1}}
+                                       "dropped_by_rule": {"all_bad": 1}, "judge_margin": {"n": 0},
+                                       "judge_agrees_with_reference": 1.0}
+    assert pref["per_task"]["wg_classification"]["judge_agrees_with_reference"] == 0.0
+    assert pref["per_task"]["clause_qa"]["judge_margin"]["mean"] == 6.0
     assert pref["decided_by"] == {"reference": 4, "judge": 1, "reference_share": 0.8, "judge_share": 0.2}
     assert pref["judge_calls"]["failed_by_kind"] == {"judge_parse_failure": 2}
     # one correct x one wrong candidate in four verified items (the fifth has no correct one)
