@@ -68,7 +68,7 @@ class TreeWalker:
         self.top = os.path.realpath(top) if top else None
         self.tracked_dirs: Set[str] = set()
         if tracked is not None:
-            for path, mode in tracked.items():
+            for path in tracked:
                 parts = path.split("/")
                 for i in range(1, len(parts)):
                     self.tracked_dirs.add("/".join(parts[:i]))
