@@ -124,9 +124,11 @@ def sections_of(text: str) -> List[Section]:
         depth, number, title = heading
         while stack and stack[-1][0] >= depth:
             stack.pop()
-        # an unnumbered heading ("A" of TR 21.905's lists) is qualified by its parent: 4/A, not A
-        numbered_parent = [p for _, _, p in stack if p and p[:1].isdigit()]
-        path = number or (f"{numbered_parent[-1]}/{title}" if numbered_parent else title)
+        # an unnumbered heading is qualified by its parent ("4/A" in TR 21.905's lists, "II. SYSTEM
+        # MODEL/A. Network Model" in a paper), unless the parent is a paper's title (depth 1, no number)
+        parent = stack[-1] if stack else None
+        qualify = parent is not None and parent[2] and (parent[2][:1].isdigit() or parent[0] >= 2)
+        path = number or (f"{parent[2]}/{title}" if qualify else title)
         current = Section(path, title, depth, "", [t for _, t, _ in stack])
         stack.append((depth, (number + " " + title).strip(), path))
         body = []

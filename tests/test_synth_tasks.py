@@ -86,6 +86,16 @@ def test_sections_follow_clause_headings_and_ignore_code_fences():
     assert "# 9 Not a heading" in rrc.text  # inside ``` it is code, not a clause
 
 
+def test_unnumbered_headings_are_qualified_by_their_section():
+    paper = ("# A Paper Title\n\n## I. INTRODUCTION\n\nIntro.\n\n## II. SYSTEM MODEL\n\n### A. Network Model\n\n"
+             "Net.\n\n## III. ANALYSIS\n\n### A. Network Model\n\nAgain.")
+    assert [s.path for s in sections_of(paper)] == [
+        "A Paper Title", "I. INTRODUCTION", "II. SYSTEM MODEL", "II. SYSTEM MODEL/A. Network Model",
+        "III. ANALYSIS", "III. ANALYSIS/A. Network Model"]
+    vocabulary = "# 3 Terms and definitions\n\n## A\n\nx: y\n\n# 4 Abbreviations\n\n## A\n\nAB\tA B"
+    assert [s.path for s in sections_of(vocabulary)] == ["3", "3/A", "4", "4/A"]
+
+
 def test_plain_numbered_headings_of_older_extractions_and_toc_lines():
     text = "Contents\n\n1\tScope\t5\n\n5.1\tRRC connection establishment\t7\n\n1\tScope\n\nThe scope text.\n\n" \
            "5.1\tRRC connection establishment\n\nThe establishment text."
