@@ -137,7 +137,7 @@ sources:
     kind: text
     paths: ["{texts_dir}"]
 dedup:
-  threshold: 0.8
+  exact: true
 {extra}""")
     return str(path)
 
@@ -216,3 +216,34 @@ dedup:
     (dropped,) = _table(out / "dropped")
     assert dropped["uri"].endswith("38999-h00.docx") and dropped["drop_rule"] == "superseded_spec_version"
     assert report["stages"]["dedup_near"]["dropped"] == 0
+
+
+def test_unconverged_components_are_flagged_and_keep_extra_records_only(tmp_path):
+    """A chain of near-duplicates (each a small edit of the previous) with one round of stars."""
+    import random
+
+    from telecom_etl.filters.dedup.synthetic import edit_words
+
+    rng = random.Random(2)
+    vocab = [f"w{i}" for i in range(3000)]
+    words = [rng.choice(vocab) for _ in range(400)]
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    for i in range(24):
+        (texts / f"chain{i:02d}.txt").write_text(" ".join(words))
+        words = edit_words(rng, words, 0.01, vocab, [1.0] * len(vocab))
+    reports = {}
+    for rounds in (1, 8):
+        manifest = _text_manifest(tmp_path, f"r{rounds}", texts, f"  cc_rounds: {rounds}\n  threshold: 0.7\n")
+        out = tmp_path / f"out{rounds}"
+        reports[rounds] = run(load_manifest(manifest), str(out), [], progress=False)
+        stats = json.loads((out / "_stats" / "dedup.json").read_text())[0]
+        assert reports[rounds]["balanced"]
+        kept = {r["id"] for r in _table(out / "pretrain")}
+        for row in _table(out / "dropped"):  # every drop names a record of the same chain
+            assert row["duplicate_of"] and row["drop_rule"] == "near_duplicate"
+        if rounds == 1:
+            assert not stats["cc_converged"] and stats["cc_unconverged_nodes"] > 0
+        else:
+            assert stats["cc_converged"] and len(kept) == 1
+    assert reports[1]["stages"]["dedup_near"]["kept"] >= reports[8]["stages"]["dedup_near"]["kept"]
