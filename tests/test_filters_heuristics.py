@@ -372,3 +372,15 @@ def test_paper_profile_keeps_real_papers_and_drops_the_garbage_text_layer():
     garbage = verdict(c, doc(raw_pdf_text(GARBAGE_PDF), kind="paper"))
     assert garbage is not None and garbage.rule.startswith("fineweb_lines."), garbage
     assert verdict(chain("default"), doc(raw_pdf_text(GARBAGE_PDF))) is not None
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n  ", "....", "x" * 200_000, "\n".join(["|a|b|"] * 50),
+                                  "-- ASN1START\nA ::= INTEGER\n", "$$ x $$", "🙂 " * 300, "word " * 120_000])
+def test_every_filter_answers_on_degenerate_text(text):
+    """Empty, whitespace-only, punctuation-only, one huge token, table-only, emoji, huge docs:
+    every filter answers keep or drop with a named rule, never an exception."""
+    for profile in ("default", "3gpp", "paper"):
+        for f in chain(profile).filters:
+            d = doc(text, kind="3gpp" if profile == "3gpp" else "text")
+            dropped = f.apply(d)
+            assert dropped is None or (dropped.rule and dropped.detail), (f.name, dropped)
