@@ -35,6 +35,7 @@ import statistics
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -142,7 +143,8 @@ def _style(font: str, flags: int) -> Tuple[bool, bool]:
     return style
 
 
-def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str, List[str]]") -> List[_Line]:
+def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str, List[str]]",
+                size: Optional[List[float]] = None) -> List[_Line]:
     """Horizontal lines of a page; rotated text goes to ``rotated``; span texts per font to ``font_text``.
 
     This loop runs once per line of every page: it is kept lean (the speed budget is twice a
@@ -153,7 +155,11 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
     flags = pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_PRESERVE_WHITESPACE  # ligatures expanded by MuPDF
     out: List[_Line] = []
     append = out.append
-    for block in page.get_text("dict", flags=flags)["blocks"]:
+    styles = _STYLE_CACHE
+    content = page.get_text("dict", flags=flags)
+    if size is not None:  # the page size comes with the dict (page.rect costs a crop box lookup)
+        size[:] = [content["width"], content["height"]]
+    for block in content["blocks"]:
         for line in block.get("lines", ()):
             spans = line["spans"]
             if len(spans) == 1:
@@ -185,9 +191,11 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
             if line["dir"][0] < 0.98:  # rotated or vertical: margin stamps (arXiv id), axis titles
                 rotated.append(stripped)
                 continue
-            bold, italic = _style(font, best["flags"])
+            style = styles.get((font, best["flags"]))
+            if style is None:
+                style = _style(font, best["flags"])
             x0, y0, x1, y1 = line["bbox"]
-            append(_Line(x0, y0, x1, y1, best["origin"][1], text, round(size, 1), font, bold, italic, pno,
+            append(_Line(x0, y0, x1, y1, best["origin"][1], text, size, font, style[0], style[1], pno,
                          len(stripped)))
     return out
 
@@ -209,7 +217,7 @@ def _merge_rows(lines: List[_Line]) -> List[_Line]:
     rows: List[List[_Line]] = []
     anchor = None
     for ln in lines:
-        if rows and _same_row(anchor, ln):
+        if rows and (abs(ln.base - anchor.base) <= 0.3 * anchor.size or _same_row(anchor, ln)):
             rows[-1].append(ln)
             if ln.size > anchor.size:
                 anchor = ln
@@ -333,10 +341,14 @@ def _reading_order(lines: List[_Line]) -> List[Tuple[int, List[_Line]]]:
     cols = {id(ln): column_of(ln) for ln in lines}
     # a small piece across the gutter (an overflowing equation number) goes with the column
     # that has text on its baseline, so it does not cut the page into bands
-    for ln in lines:
-        if cols[id(ln)] < 0 and ln.width < 40:
-            company = {cols[id(o)] for o in lines if o is not ln and cols[id(o)] >= 0
-                       and abs(o.base - ln.base) < 0.5 * ln.size}
+    pieces = [ln for ln in lines if cols[id(ln)] < 0 and ln.width < 40]
+    if pieces:
+        placed = sorted((ln.base, cols[id(ln)]) for ln in lines if cols[id(ln)] >= 0)
+        bases = [b for b, _ in placed]
+        for ln in pieces:
+            lo = bisect_left(bases, ln.base - 0.5 * ln.size)
+            hi = bisect_right(bases, ln.base + 0.5 * ln.size)
+            company = {col for _, col in placed[lo:hi]}
             if len(company) == 1:
                 cols[id(ln)] = company.pop()
     out: List[Tuple[int, List[_Line]]] = []
@@ -377,10 +389,8 @@ _REFERENCES = re.compile(r"^(?:[IVX]{1,5}\.?\s+|\d{1,2}\.?\s+)?(references?|bibl
 _CAPTION = re.compile(r"^(?:Fig\.|Figure|FIGURE|FIG\.|Table|TABLE|Algorithm|ALGORITHM)\s*[0-9IVX]+[a-z]?\s*[.:\u2014-]")
 _SENTENCE_END = re.compile(r"[.!?:;\u201d\"')\]]$")
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
-_SHORT_TOKEN = re.compile(r"(?<![A-Za-z\u00c0-\u024f])[A-Za-z\u00c0-\u024f]{1,2}(?![A-Za-z\u00c0-\u024f])")
+_PUNCT = ".,;:!?()[]{}\"'\u2018\u2019\u201c\u201d"
 _LAST_WORD = re.compile(r"([A-Za-z\u00c0-\u024f]+)[-\u2010\u00ad]$")
-# anchored at a word start: unanchored, the engine retries inside every word (slow on a whole paper)
-_COMPOUND = re.compile(r"(?<![A-Za-z\u00c0-\u024f])[A-Za-z\u00c0-\u024f]+(?:-[A-Za-z\u00c0-\u024f]+)+")
 # frequent one- and two-letter English words: other short letter tokens count as broken words
 _SHORT_WORDS = frozenset("a i o an as at be by do go he if in is it me my no of on or so to up us we "
                          "am et al eg ie vs db hz ms km ns".split())
@@ -392,7 +402,7 @@ _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff
 
 def _fold(text: str) -> str:
     """A line's identity across pages: case, spacing and numbers ignored."""
-    return _DIGITS.sub("#", " ".join(text.lower().split()))
+    return _DIGITS.sub("#", text.strip().lower())
 
 
 def _iso_date(value: str) -> Optional[str]:
@@ -462,9 +472,9 @@ class _Extraction:
         sizes: List[Tuple[float, float]] = []
         for pno in range(doc.page_count):
             try:
-                page = doc.load_page(pno)
-                sizes.append((page.rect.width, page.rect.height))
-                page_lines.append(_page_lines(page, pno, rotated, self.font_text))
+                size = [0.0, 0.0]
+                page_lines.append(_page_lines(doc.load_page(pno), pno, rotated, self.font_text, size))
+                sizes.append((size[0], size[1]))
             except Exception:  # a broken page (truncated stream): counted, the rest still read
                 self.failed_pages += 1
                 sizes.append((0.0, 0.0))
@@ -522,7 +532,7 @@ class _Extraction:
                     seen[key].add(pno)
                     ys[key].append(row.y0)
                     if row.nchars >= 20:
-                        by_size[row.size] += row.nchars
+                        by_size[round(row.size, 1)] += row.nchars
                         by_font[row.font] += row.nchars
         self.seen, self.ys = seen, ys
         self.body_size = by_size.most_common(1)[0][0] if by_size else 10.0
@@ -578,28 +588,35 @@ class _Extraction:
         margin_repeat = max(2, 0.25 * with_text)
         body_repeat = max(3, 0.5 * with_text)
         top, bottom = self.area_top + 1, self.area_bottom - 1
+
+        def verdict(row, banners_possible):
+            n = len(seen[row.key])
+            if row.y1 <= top or row.y0 >= bottom:
+                if n >= margin_repeat:
+                    return "running_header_footer"
+                if _PAGE_NUMBER.match(row.text.strip()):
+                    return "page_number"
+                if banners_possible and (row.size < self.body_size - 0.5 or row.font not in self.text_fonts):
+                    return "margin_banner"
+            elif n >= body_repeat and len(row.key) >= 10 and max(ys[row.key]) - min(ys[row.key]) < 15:
+                return "running_header_footer"
+            return None
+
         out = []
         for runs in pages:
             # a banner is a line or two in the margin; more rows there are text (a last page's
             # references running lower than any body text), not a banner
-            margin_rows = [r for _, rows in runs for r in rows if r.y1 <= top or r.y0 >= bottom]
-            banners_possible = len(margin_rows) <= 3
+            margin_rows = sum(1 for _, rows in runs for r in rows if r.y1 <= top or r.y0 >= bottom)
+            reasons = {id(r): verdict(r, margin_rows <= 3) for _, rows in runs for r in rows}
+            # running lines are a few per page: pages that repeat wholesale (a template, a
+            # duplicated page) keep their text, dedup is the place for duplicates
+            if sum(1 for v in reasons.values() if v) > 5:
+                reasons = {k: v if v == "page_number" else None for k, v in reasons.items()}
             new_runs = []
             for col, rows in runs:
                 kept = []
                 for row in rows:
-                    key = row.key
-                    n = len(seen[key])
-                    reason = None
-                    if row.y1 <= top or row.y0 >= bottom:
-                        if n >= margin_repeat:
-                            reason = "running_header_footer"
-                        elif _PAGE_NUMBER.match(row.text.strip()):
-                            reason = "page_number"
-                        elif banners_possible and (row.size < self.body_size - 0.5 or row.font not in self.text_fonts):
-                            reason = "margin_banner"
-                    elif n >= body_repeat and len(key) >= 10 and max(ys[key]) - min(ys[key]) < 15:
-                        reason = "running_header_footer"
+                    reason = reasons[id(row)]
                     if reason:
                         self.removed[reason] += 1
                         if len(self.stamps) < 60:
@@ -666,7 +683,8 @@ class _Extraction:
         if row.nchars > 90 or row.nchars < 2 or row.size < self.body_size - 0.6:
             return None
         text = row.text.strip()
-        m = _HEADING_NUM.match(text)
+        first = text[:1]
+        m = _HEADING_NUM.match(text) if (first.isdigit() or first.isupper()) else None
         if not m and (row.nchars > 60 or text.count(" ") > 8):
             return None  # neither numbered nor short: a line of prose
         words = text.split()
@@ -833,21 +851,25 @@ class _Extraction:
     # -- output ------------------------------------------------------------------------------
     def _render(self, title: Optional[str], paragraphs) -> str:
         pieces_of = [[" ".join(r.text.split()) for r in rows] if kind == "p" else None for kind, rows in paragraphs]
-        all_text = "\n".join(piece for pieces in pieces_of if pieces for piece in pieces).lower()
-        # the document's own vocabulary decides line-end hyphens (see _join)
-        vocab: Counter = Counter(_WORD.findall(all_text))
-        compounds: set = set()
-        for compound in _COMPOUND.findall(all_text):
-            parts = compound.split("-")
-            compounds.update(f"{a}-{b}" for a, b in zip(parts, parts[1:]))
-        for pieces in pieces_of:  # the halves of a word broken at a line end are no evidence of words
-            for piece, following in zip(pieces or (), (pieces or ())[1:]):
-                if piece.endswith(("-", "\u2010", "\u00ad")):
-                    left = _LAST_WORD.search(piece)
-                    right = _WORD.match(following)
-                    for m in (left, right):
-                        if m:
-                            vocab[m.group(1 if m is left else 0).lower()] -= 1
+        # the document's own vocabulary decides line-end hyphens (see _join); the halves of a
+        # word broken at a line end are cut out first: they are no evidence of words
+        whole: List[str] = []
+        for pieces in pieces_of:
+            if not pieces:
+                continue
+            cut_start = False
+            for piece in pieces:
+                text = piece
+                if cut_start:
+                    m = _WORD.match(text)
+                    text = text[m.end():] if m else text
+                cut_start = text.endswith(("-", "\u2010", "\u00ad"))
+                if cut_start:
+                    m = _LAST_WORD.search(text)
+                    text = text[:m.start()] if m else text
+                whole.append(text)
+        all_text = "\n".join(whole).lower()
+        vocab = set(_WORD.findall(all_text))
         out = []
         if title:
             out.append("# " + clean_inline(title))
@@ -855,13 +877,13 @@ class _Extraction:
             if pieces is None:
                 out.append("#" * int(kind[1]) + " " + clean_inline(" ".join(rows[0].text.split())))
                 continue
-            text = self._join(pieces, vocab, compounds)
+            text = self._join(pieces, vocab, all_text)
             if text:
                 out.append(clean_inline(text))
         return "\n\n".join(out) + "\n" if out else ""
 
     @staticmethod
-    def _join(pieces: List[str], vocab: Counter, compounds: set) -> str:
+    def _join(pieces: List[str], vocab: set, all_text: str) -> str:
         text = ""
         for piece in pieces:
             if not piece:
@@ -880,8 +902,8 @@ class _Extraction:
                 # a compound broken at its hyphen ("multiple-|input", "co-|pilot") keeps it when the
                 # document writes it so elsewhere, or when the right half is a word of its own and the
                 # joined form is not ("poten-|tial", "in-|crease" are joined)
-                keep_hyphen = f"{left_w}-{right_w}" in compounds or (
-                    vocab[joined] <= 0 and vocab[right_w] > 0 and (vocab[left_w] > 0 or len(left_w) <= 3))
+                keep_hyphen = f"{left_w}-{right_w}" in all_text or (
+                    joined not in vocab and right_w in vocab and (left_w in vocab or len(left_w) <= 3))
                 text = (text if keep_hyphen else text[:-1]) + piece
             else:
                 text += " " + piece
@@ -897,9 +919,13 @@ class _Extraction:
         by_font = {font: sum(map(len, texts)) for font, texts in self.font_text.items()}
         total = sum(by_font.values())
         main_font = max(by_font, key=by_font.get) if by_font else None
-        main_text = " ".join(self.font_text[main_font]) if main_font else ""
-        n_words = len(_WORD.findall(main_text))
-        broken = sum(1 for w in _SHORT_TOKEN.findall(main_text) if w.lower() not in _SHORT_WORDS)
+        tokens = " ".join(self.font_text[main_font]).split() if main_font else []
+        n_words = len(tokens)
+        broken = 0
+        for token in [t for t in tokens if len(t) <= 4]:  # one or two letters and punctuation
+            word = token.strip(_PUNCT)
+            if 0 < len(word) <= 2 and word.isalpha() and word.lower() not in _SHORT_WORDS:
+                broken += 1
         main = [by_font.get(main_font, 0), n_words, broken]
         everything = "".join(t for texts in self.font_text.values() for t in texts)
         bad = len(_BAD_CHARS.findall(everything))
@@ -916,7 +942,7 @@ class _Extraction:
         if chars == 0:
             reason = "no text layer (scanned or image-only PDF?)"
         elif empty_pages >= max(1, 0.5 * n) and chars / n < 200:
-            reason = f"{empty_pages} of {n} pages have no text (scanned pages?)"
+            reason = f"{empty_pages} of {n} pages have (almost) no text (scanned pages?)"
         elif q["bad_char_ratio"] > 0.03 or (q["broken_word_ratio"] > 0.12 and main[1] >= 50):
             # Type-3 fonts (bitmap fonts of old dvips output) are the usual cause: worth naming,
             # only looked up for a garbage layer (listing fonts costs about a millisecond)

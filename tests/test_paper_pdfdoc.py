@@ -233,3 +233,30 @@ def test_real_conference_paper_figure_labels_and_hyphenation():
     # a paragraph continued in the next column is one paragraph
     assert "decrease the data rates of the mmWave massive MIMO transmission and even result in" in md
     assert "## II. SYSTEM MODEL" in md and "### A. Network Model" in md
+
+
+def test_single_column_pages_repeating_a_template_keep_their_text():
+    """Pages that repeat wholesale (a slide template, a duplicated page) are not 'running headers'."""
+    import pymupdf
+
+    text = ("The uplink of a massive MIMO system is studied with pilot contamination and maximum-ratio "
+            "combining at the base station. ") * 6
+    doc = pymupdf.open()
+    for _ in range(3):
+        page = doc.new_page(width=792, height=612)
+        page.insert_textbox(pymupdf.Rect(72, 72, 700, 540), "Outline\n\n" + text, fontsize=14)
+    pdf = pdf_to_markdown(doc.tobytes())
+    assert pdf.markdown.count("maximum-ratio combining at the base station") == 18
+    assert "running_header_footer" not in pdf.removed
+
+
+def test_single_column_text_is_not_split_into_columns():
+    import pymupdf
+
+    sentences = [f"Sentence number {i} explains how the scheduler assigns resource blocks to the users in "
+                 f"the cell during slot {i}." for i in range(40)]
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_textbox(pymupdf.Rect(72, 72, 540, 740), " ".join(sentences), fontsize=10)
+    md = squash(pdf_to_markdown(doc.tobytes()).markdown)
+    assert " ".join(sentences) in md
