@@ -28,7 +28,7 @@ from apache_beam.utils import shared
 
 from telecom_etl import io
 from telecom_etl.outcome import error_line
-from telecom_etl.pipelines.stage import SumStats, event, reject_from_failure, reject_event
+from telecom_etl.pipelines.stage import Progress, SumStats, event, reject_from_failure, reject_event
 from telecom_etl.pipelines.write import WriteJson, WriteShards
 from telecom_etl.record import REJECT_SCHEMA, Document, Reject
 from telecom_etl.synth import instructions as steps
@@ -128,9 +128,12 @@ class _GenerateFn(beam.DoFn):
         configs = self.settings.teachers
         self.teachers = self._shared.acquire(lambda: _Teachers(configs), tag=json.dumps(
             {k: v.public() for k, v in sorted(configs.items())}, sort_keys=True, default=str)) if configs else None
+        self.bar = Progress(type(self).__name__.strip("_").replace("Fn", "").lower(), "elements")
 
     def process(self, batch: List[Item]):
         settings = self.settings
+        for _ in batch:
+            self.bar.tick()
         asks: Dict[str, list] = {}
         for item in batch:
             task = self.tasks[item.task]
@@ -214,6 +217,8 @@ class _ValidateFn(_GenerateFn):
         self.validator = PairValidator(self.settings.validation)
 
     def process(self, batch: List[Pair]):
+        for _ in batch:
+            self.bar.tick()
         to_check = []
         for pair in batch:
             try:
@@ -480,13 +485,14 @@ def task_table(rows: list, produced: List[str]) -> Dict[str, dict]:
 
 
 def run(settings: SynthSettings, input_path: str, output: str, beam_args: List[str],
-        extra: Optional[dict] = None) -> dict:
+        extra: Optional[dict] = None, progress: bool = True) -> dict:
     from telecom_etl.pipelines.options import pipeline_options
     from telecom_etl.pipelines.report import build_report, write_report
     from telecom_etl.synth.teacher import summarise_usage
 
     shards = input_shards(input_path)
     options = pipeline_options(beam_args)
+    Progress.enabled = progress
     io.makedirs(output)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings, shards, output)

@@ -65,11 +65,13 @@ def validation_config(values, benchmarks):
 @click.option("--dry-run", is_flag=True, help="Print requests, tokens and cost per teacher; call nothing.")
 @click.option("--batch", is_flag=True, help="Buy the answers through the OpenAI Batch API (half price) first.")
 @click.option("--batch-poll", type=float, default=30.0, show_default=True, help="Seconds between batch polls.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Print per-stage progress lines to stderr on long runs.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def synth_instructions(input_path, output, tasks, teachers_file, base_url, model, validator_model, api_key_env,
                        concurrency, rpm, tpm, timeout, max_retries, max_requests, max_cost, cache_dir, benchmarks,
                        seed, max_per_doc, max_per_source, min_chars, max_chars, dry_run, batch, batch_poll,
-                       beam_args):
+                       progress, beam_args):
     """Write grounded instruction/response pairs (SFT) from pre-training shards.
 
     Reads the shards of build-pretrain, cuts them into clause/section/function passages,
@@ -162,7 +164,7 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     extra = {}
     if batch:
         extra["batch_prepass"] = pipeline.batch_prepass(settings, shards, poll_interval=batch_poll)
-    report = pipeline.run(settings, input_path, output, list(beam_args), extra=extra)
+    report = pipeline.run(settings, input_path, output, list(beam_args), extra=extra, progress=progress)
     click.echo(pipeline.summary(report))
     click.echo(f"wrote {output}/sft/ ({len(report['shards'])} shards), {output}/rejects/, {output}/report.json")
     if not report["balanced"]:
