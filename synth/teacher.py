@@ -20,6 +20,7 @@ Stable API (other stages build on it)::
         teacher.usage.to_dict()          # per (teacher, task): requests, cached, tokens, cost
         teacher.estimate(requests)       # dry run: requests to send, tokens and cost, no call
         teacher.complete_batch(requests) # OpenAI Batch API (half price), same cache
+        teacher.check_credentials()      # TeacherError now when no API key is available
 
 * ``complete_many`` is synchronous (usable inside a Beam ``DoFn``): it runs the
   requests on a private asyncio loop thread with bounded concurrency, client-side
@@ -438,6 +439,8 @@ class Teacher:
         if self._thread is not None:
             self._thread.join(timeout=10)
         loop.close()
+        for name in ("_sem", "_rpm", "_tpm", "_inflight"):  # bound to the closed loop; a reuse makes new ones
+            self.__dict__.pop(name, None)
 
     def check_credentials(self) -> None:
         """Raise :class:`TeacherError` now (not at the first request) when no key is available."""

@@ -320,3 +320,11 @@ def test_reasoning_model_parameters_are_adapted_from_the_endpoints_400(tmp_path)
     assert bodies[-1]["max_completion_tokens"] == 100 and "temperature" not in bodies[-1]
     assert len(bodies) == 4  # two lessons learnt once, then one request per question
     assert first.key == ask("q1", params={"max_tokens": 100, "temperature": 0.2}).key("gpt-4o-mini")
+
+
+def test_a_closed_teacher_can_be_used_again(server, tmp_path):
+    teacher = Teacher(config(server, tmp_path, cache_dir=None))
+    assert teacher.complete(ask("one")).ok
+    teacher.close()
+    assert teacher.complete(ask("two")).content == "ok: two"
+    teacher.close()
