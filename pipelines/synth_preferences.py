@@ -116,8 +116,12 @@ class SFTRow:
 
     @property
     def text(self) -> str:
-        msgs = self.row.get("messages") or []
-        return "\n".join(str((m or {}).get("content") or "") for m in msgs if isinstance(m, dict))
+        from telecom_etl.synth.preferences.schema import SFTRecordError, messages_of
+
+        try:
+            return "\n".join(m["content"] for m in messages_of(self.row))
+        except SFTRecordError:
+            return ""
 
 
 def input_files(path: str) -> List[str]:
@@ -158,8 +162,10 @@ def read_rows(path: str, max_rows: Optional[int] = None):
             pf = pq.ParquetFile(local)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear failure
             raise StageFailure(f"not a readable Parquet file: {str(exc).splitlines()[0][:120]}") from None
-        if "messages" not in pf.schema_arrow.names:
-            raise StageFailure("not an SFT shard: no 'messages' column")
+        from telecom_etl.synth.preferences.schema import CONVERSATION_COLUMNS
+
+        if not set(CONVERSATION_COLUMNS) & set(pf.schema_arrow.names):
+            raise StageFailure("not an SFT shard: no " + "/".join(CONVERSATION_COLUMNS) + " column")
         n = 0
         for batch in pf.iter_batches(batch_size=512):
             for row in batch.to_pylist():

@@ -106,3 +106,24 @@ def test_several_workers_write_the_same_bytes(tmp_path, sft_dir):
         assert result.exit_code == 0, result.output
     assert shard_bytes(one) == shard_bytes(two)
     assert load(two)["totals"]["cached"] == load(one)["totals"]["requests"]
+
+
+def test_unreadable_and_foreign_shards_are_rejected_whole_and_sharegpt_shards_are_read(tmp_path):
+    import pyarrow as pa
+
+    root = tmp_path / "in"
+    write_sft(str(root), ROWS[4:5], "a-sft.parquet")
+    pq.write_table(pa.table({"text": ["a pre-training document"]}), root / "b-pretrain.parquet")
+    (root / "c-broken.parquet").write_bytes(b"PAR1 not really")
+    sharegpt = {"id": "sg-1", "task": "clause_qa", "conversations": [
+        {"from": "system", "value": "You are a telecom standards expert."}, {"from": "human", "value": QA_Q},
+        {"from": "gpt", "value": "The AMF registers the UE."}]}
+    write_sft(str(root), [sharegpt], "d-sharegpt.parquet")
+    with OpenAIServer(responder=responder) as server:
+        out = tmp_path / "out"
+        assert run_cli(server, root, out).exit_code == 0
+    report = load(out)
+    assert report["stages"]["read"]["failed"] == 2 and report["stages"]["read_records"]["kept"] == 2
+    errors = sorted(r["error"] for r in pq.read_table(out / "rejects").to_pylist())
+    assert errors[0].startswith("not a readable Parquet file") and errors[1].startswith("not an SFT shard")
+    assert sorted(r["sft_id"] for r in pq.read_table(out / "preference").to_pylist()) == ["sft-005", "sg-1"]

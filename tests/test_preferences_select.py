@@ -205,10 +205,31 @@ def test_pairwise_replies_parse(reply, expected):
 
 def test_a_pair_the_judge_does_not_confirm_in_both_orders_is_dropped():
     it = item([cand("a", judge=9.0), cand("b", judge=3.0)])
-    it.pairwise = {"chosen": 0, "rejected": 1, "verdict": "inconsistent", "detail": "chosen first: A, rejected first: A"}
+    it.pairwise = {"chosen": 0, "rejected": 1, "verdict": "inconsistent",
+                   "detail": "chosen first: A, rejected first: A"}
     got = select_pair(it)
     assert isinstance(got, Dropped) and got.rule == "judge_inconsistent" and "rejected first: A" in got.detail
     it.pairwise = {"chosen": 0, "rejected": 1, "verdict": "confirmed"}
     assert select_pair(it).pairwise == "confirmed"
     it.pairwise = {"chosen": 0, "rejected": 1, "verdict": "server_error"}
     assert select_pair(it).rule == "judge_failed"
+
+
+@pytest.mark.parametrize("row", [
+    {"messages": [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}]},
+    {"conversations": [{"from": "human", "value": "Q?"}, {"from": "gpt", "value": "A."}]},
+    {"instruction": "Q?", "input": "", "output": "A."},
+    {"prompt": "Q?", "completion": "A."},
+    {"prompt": [{"role": "user", "content": "Q?"}], "completion": [{"role": "assistant", "content": "A."}]},
+])
+def test_sft_rows_in_the_usual_layouts_of_the_field(row):
+    it = item_from_sft({**row, "task": "qa"}, "u", kind_of)
+    assert it.prompt == [{"role": "user", "content": "Q?"}] and it.sft_answer == "A."
+
+
+def test_alpaca_input_and_system_join_the_prompt():
+    it = item_from_sft({"instruction": "Classify:", "input": "TS 38.211 text", "system": "Be brief.",
+                        "output": "RAN1", "task": "wg_classification"}, "u", kind_of)
+    assert it.prompt == [{"role": "system", "content": "Be brief."},
+                         {"role": "user", "content": "Classify:\n\nTS 38.211 text"}]
+    assert it.reference == "RAN1" and it.answer_kind == "label"

@@ -330,10 +330,63 @@ def answer_from_fields(fields: Dict[str, Any]) -> Dict[str, Any]:
     return {}
 
 
+#: column sets an SFT shard may use (the first present wins)
+CONVERSATION_COLUMNS = ("messages", "conversations", "instruction", "prompt")
+_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                   "chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "system": "system", "tool": "tool",
+                   "function_call": "assistant", "observation": "tool"}
+_ROLES = ("system", "user", "assistant", "tool", "developer")
+
+
+def _turns(value, where: str) -> List[Dict[str, str]]:
+    if isinstance(value, str):
+        return [{"role": "user" if where == "prompt" else "assistant", "content": value}]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SFTRecordError(f"record has no usable '{where}'")
+    out = []
+    for m in value:
+        m = _mapping(m)
+        role = m.get("role", m.get("from"))
+        content = m.get("content", m.get("value"))
+        role = _SHAREGPT_ROLES.get(str(role).lower(), role) if "from" in m else role
+        if role not in _ROLES or content is None:
+            raise SFTRecordError(f"bad message {str(m)[:60]!r}: needs role and content")
+        out.append({"role": str(role), "content": str(content)})
+    return out
+
+
+def messages_of(row: dict) -> List[Dict[str, str]]:
+    """The conversation of an SFT row in any of the field's usual layouts: ``messages``
+    (TRL/OpenAI ``{role, content}``), ``conversations`` (ShareGPT ``{from, value}``),
+    ``instruction`` + ``input`` + ``output`` (Alpaca, optional ``system``), or
+    ``prompt`` + ``completion``/``response`` (TRL prompt-completion, text or messages)."""
+    if row.get("messages") is not None:
+        return _turns(row["messages"], "messages")
+    if row.get("conversations") is not None:
+        return _turns(row["conversations"], "conversations")
+    if row.get("instruction") is not None:
+        user = str(row["instruction"]).strip()
+        if str(row.get("input") or "").strip():
+            user += "\n\n" + str(row["input"]).strip()
+        msgs = [{"role": "system", "content": str(row["system"])}] if row.get("system") else []
+        msgs.append({"role": "user", "content": user})
+        if row.get("output") is not None:
+            msgs.append({"role": "assistant", "content": str(row["output"])})
+        return msgs
+    if row.get("prompt") is not None:
+        msgs = _turns(row["prompt"], "prompt")
+        completion = row.get("completion", row.get("response"))
+        if completion is not None:
+            msgs += _turns(completion, "completion")
+        return msgs
+    raise SFTRecordError("record has no conversation (" + ", ".join(CONVERSATION_COLUMNS) + ")")
+
+
 def item_from_sft(row: dict, uri: str, kind_of) -> PreferenceItem:
     """A :class:`PreferenceItem` from one SFT row (a dict as pyarrow's ``to_pylist`` gives it).
 
-    ``kind_of(task, declared)`` names the answer kind. The prompt is every message
+    ``kind_of(task, declared)`` names the answer kind. The conversation may be in any
+    layout :func:`messages_of` reads. The prompt is every message
     before the last assistant message (a record whose last message is not the
     assistant's is prompt-only). The reference is an explicit column (``reference``,
     ``answer``, ``label``, ...; also inside ``extra``/``metadata``); failing that, for a
@@ -341,16 +394,7 @@ def item_from_sft(row: dict, uri: str, kind_of) -> PreferenceItem:
     task-specific ``fields`` JSON of synth-instructions records supplies the answer kind,
     reference, options and label set (:func:`answer_from_fields`).
     """
-    messages = row.get("messages")
-    if not isinstance(messages, (list, tuple)) or not messages:
-        raise SFTRecordError("record has no 'messages' list")
-    clean = []
-    for m in messages:
-        m = _mapping(m)
-        role, content = m.get("role"), m.get("content")
-        if role not in ("system", "user", "assistant", "tool", "developer") or content is None:
-            raise SFTRecordError(f"bad message {str(m)[:60]!r}: needs role and content")
-        clean.append({"role": str(role), "content": str(content)})
+    clean = messages_of(row)
     answer = None
     if clean[-1]["role"] == "assistant":
         answer = clean[-1]["content"]
