@@ -138,7 +138,30 @@ def _line_for(node, loc) -> Optional[int]:
 
 
 def _is_remote(path: str) -> bool:
-    return io.has_scheme(path) or path.startswith("git@") or path.endswith(".git") and "://" in path
+    """Paths not checked at load: URLs (gs://, https://, file://, git@host:...), checked by their source kind."""
+    return "://" in path or path.startswith("git@")
+
+
+#: option / filter parameter names whose values are file paths, resolved like ``paths``
+PATH_KEYS = {"clone_cache", "arxiv_metadata", "model_path", "terms_path", "benchmarks", "previous_index"}
+
+
+def _resolve_paths(values: Dict[str, Any], base: Optional[str]) -> None:
+    """Make relative local paths in ``values`` (for PATH_KEYS and ``*_path`` keys) relative to ``base``."""
+    if base is None:
+        return
+
+    def resolve(v):
+        if isinstance(v, str) and v and not _is_remote(v):
+            v = os.path.expanduser(v)
+            return v if os.path.isabs(v) else os.path.normpath(os.path.join(base, v))
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        return v
+
+    for key in list(values):
+        if key in PATH_KEYS or key.endswith("_path"):
+            values[key] = resolve(values[key])
 
 
 def load_manifest(path: str) -> Manifest:
@@ -199,6 +222,7 @@ def load_manifest(path: str) -> Manifest:
             line = _line_for(node, ("sources", i, "filter_profile"))
             known = ", ".join(sorted(manifest.filters.profiles)) or "none"
             raise ManifestError(f"{path}:{line}: sources[{i}].filter_profile: unknown profile {profile!r} (known: {known})")
+        _resolve_paths(source.options, base)
         try:
             from telecom_etl.extractors import SOURCES
 
@@ -209,8 +233,11 @@ def load_manifest(path: str) -> Manifest:
 
     from telecom_etl.filters import build_filter
 
+    if manifest.dedup.previous_index and base is not None and not _is_remote(manifest.dedup.previous_index):
+        manifest.dedup.previous_index = os.path.normpath(os.path.join(base, manifest.dedup.previous_index))
     for pname, specs in manifest.filters.profiles.items():
         for k, spec in enumerate(specs):
+            _resolve_paths(spec.model_extra or {}, base)
             try:
                 build_filter(spec)
             except (KeyError, TypeError, ValueError) as exc:

@@ -129,3 +129,20 @@ def test_worker_package_built_the_way_beam_builds_it_contains_the_namespace(tmp_
     assert (target / "telecom_etl" / "extractors" / "base.py").exists()
     assert (target / "telecom_etl" / "pipelines" / "stage.py").exists()
     assert not (target / "filters").exists() and not (target / "extractors").exists()
+
+
+def test_paths_in_options_and_filter_params_are_relative_to_the_manifest(tmp_path):
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    (sub / "bench.json").write_text("{}")
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "a.py").write_text("print(1)\n")
+    path = sub / "m.yaml"
+    path.write_text("sources:\n  - name: c\n    kind: code\n    paths: [../code, 'file:///nonexistent/repo#main']\n"
+                    "    options: {clone_cache: cache}\n"
+                    "filters:\n  profiles:\n    default:\n      - {name: decontaminate, benchmarks: [bench.json]}\n")
+    m = load_manifest(str(path))
+    assert m.sources[0].options["clone_cache"] == str(sub / "cache")
+    assert m.sources[0].paths[0] == str(tmp_path / "code")
+    assert m.sources[0].paths[1] == "file:///nonexistent/repo#main"
+    assert m.filters.profiles["default"][0].params["benchmarks"] == [str(sub / "bench.json")]
