@@ -757,8 +757,10 @@ class Teacher:
         poll = cfg.batch_poll_interval if poll_interval is None else poll_interval
         pending = self.batch_lines(requests)
         allowed, refused = [], {}
+        budgeted = cfg.max_requests is not None or cfg.max_cost is not None
+        by_key = {self.key(r): r for r in requests} if budgeted else {}
         for key, line in pending:
-            req = next(r for r in requests if self.key(r) == key) if cfg.max_requests or cfg.max_cost else None
+            req = by_key.get(key)
             if req is not None:
                 try:
                     self._reserve(req)

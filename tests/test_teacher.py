@@ -328,3 +328,10 @@ def test_a_closed_teacher_can_be_used_again(server, tmp_path):
     teacher.close()
     assert teacher.complete(ask("two")).content == "ok: two"
     teacher.close()
+
+
+def test_batch_mode_respects_the_request_budget(server, tmp_path):
+    with Teacher(config(server, tmp_path, max_requests=2, batch_poll_interval=0.001)) as teacher:
+        results = teacher.complete_batch([ask(f"b{i}") for i in range(4)])
+    assert [r.error for r in results] == [None, None, "budget_exceeded", "budget_exceeded"]
+    assert len(server.answered_keys()) == 2
