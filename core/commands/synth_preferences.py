@@ -29,7 +29,8 @@ def _inside(child: str, parent: str) -> bool:
 @click.command("synth-preferences", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--input", "-i", "input_path", required=True, metavar="PATH",
               help="SFT shards: a synth-instructions output folder (reads PATH/sft/*.parquet), a folder of "
-                   "Parquet files with a 'messages' column, or a glob.")
+                   "Parquet files, or a glob. Rows: 'messages', ShareGPT 'conversations', Alpaca "
+                   "'instruction'/'input'/'output' or 'prompt'/'completion'.")
 @click.option("--output", "-o", required=True, metavar="DIR",
               help="Output folder (local or gs://...): preference/, dropped/, rejects/, report.json.")
 @click.option("--base-url", default=None, metavar="URL",
