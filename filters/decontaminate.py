@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+from itertools import repeat
 import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import numpy as np
 
 from telecom_etl import io
 from telecom_etl.filters.base import Filter
@@ -92,16 +95,39 @@ def load_benchmark(path: str, fields: Sequence[str] = ("question",), name: Optio
     return items
 
 
+_HASH_MUL = np.uint64(0x100000001B3)
+
+
+def _rolling(ids: np.ndarray, n: int) -> np.ndarray:
+    """64-bit polynomial hash of every n-gram of ``ids`` (vectorised)."""
+    m = len(ids) - n + 1
+    h = np.zeros(max(m, 0), dtype=np.uint64)
+    if m > 0:
+        with np.errstate(over="ignore"):
+            for k in range(n):
+                h = h * _HASH_MUL + ids[k:k + m]
+    return h
+
+
 @dataclass
 class BenchmarkIndex:
-    """N-grams of benchmark items; :meth:`matches` finds the items a text contains."""
+    """N-grams of benchmark items; :meth:`matches` finds the items a text contains.
+
+    Matching is vectorised: the text's words become ids of the benchmark vocabulary
+    (unknown words can never match), every n-gram a 64-bit hash, and only hash hits
+    are verified word by word against the stored n-grams, so results are exact."""
 
     n: int = 13
     min_words: int = 8
     grams: Dict[int, Dict[Tuple[str, ...], Set[str]]] = field(default_factory=dict)  # length -> gram -> ids
-    firsts: Dict[int, Set[str]] = field(default_factory=dict)  # length -> first words (cheap pre-check)
+    vocab: Dict[str, int] = field(default_factory=dict)  # benchmark word -> id (>= 1)
     n_items: int = 0
     n_skipped_short: int = 0
+    _hashes: Dict[int, np.ndarray] = field(default_factory=dict, repr=False)  # length -> sorted gram hashes
+
+    def _ids(self, toks: Sequence[str]) -> np.ndarray:
+        # map() over two iterables runs dict.get without a Python frame per word
+        return np.fromiter(map(self.vocab.get, toks, repeat(0)), dtype=np.uint64, count=len(toks))
 
     def add(self, item: BenchmarkItem) -> None:
         self.n_items += 1
@@ -110,16 +136,27 @@ class BenchmarkIndex:
             toks = tokens(text)
             if len(toks) < self.min_words:
                 continue
+            for t in toks:
+                self.vocab.setdefault(t, len(self.vocab) + 1)
             size = min(self.n, len(toks))
             table = self.grams.setdefault(size, {})
-            starts = self.firsts.setdefault(size, set())
             for i in range(len(toks) - size + 1):
-                gram = tuple(toks[i:i + size])
-                table.setdefault(gram, set()).add(item.id)
-                starts.add(gram[0])
+                table.setdefault(tuple(toks[i:i + size]), set()).add(item.id)
+            self._hashes.pop(size, None)
             indexed = True
         if not indexed:
             self.n_skipped_short += 1
+
+    def _sorted_hashes(self, size: int) -> np.ndarray:
+        if size not in self._hashes:
+            grams = list(self.grams[size])
+            ids = self._ids([t for g in grams for t in g]).reshape(len(grams), size)
+            h = np.zeros(len(grams), dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                for k in range(size):
+                    h = h * _HASH_MUL + ids[:, k]
+            self._hashes[size] = np.unique(h)
+        return self._hashes[size]
 
     @classmethod
     def build(cls, items: Iterable[BenchmarkItem], n: int = 13, min_words: int = 8) -> "BenchmarkIndex":
@@ -140,14 +177,20 @@ class BenchmarkIndex:
     def matches(self, text: str) -> List[str]:
         """Sorted ids of the benchmark items whose n-grams occur in ``text``."""
         toks = tokens(text)
+        if not toks or not self.grams:
+            return []
+        ids = self._ids(toks)
         found: Set[str] = set()
-        for size, table in self.grams.items():
-            starts = self.firsts[size]
-            for i in range(len(toks) - size + 1):
-                if toks[i] in starts:
-                    ids = table.get(tuple(toks[i:i + size]))
-                    if ids:
-                        found.update(ids)
+        for size in sorted(self.grams):
+            h = _rolling(ids, size)
+            if len(h) == 0:
+                continue
+            hits = np.flatnonzero(np.isin(h, self._sorted_hashes(size), assume_unique=False))
+            table = self.grams[size]
+            for pos in hits.tolist():
+                got = table.get(tuple(toks[pos:pos + size]))  # exact check of a hash hit
+                if got:
+                    found.update(got)
         return sorted(found)
 
 
