@@ -109,6 +109,7 @@ class TeacherConfig:
     batch_discount: float = 0.5  # Batch API price factor
     batch_poll_interval: float = 30.0
     batch_max_requests: int = 50_000  # per submitted batch (OpenAI's limit)
+    batch_max_bytes: int = 190 << 20  # per uploaded JSONL file (OpenAI's limit is 200 MB)
 
     @classmethod
     def from_dict(cls, data: dict, name: Optional[str] = None) -> "TeacherConfig":
@@ -773,8 +774,7 @@ class Teacher:
         if allowed:
             client = self._sync_client()
             try:
-                for start in range(0, len(allowed), cfg.batch_max_requests):
-                    chunk = allowed[start:start + cfg.batch_max_requests]
+                for chunk in batch_chunks(allowed, cfg.batch_max_requests, cfg.batch_max_bytes):
                     got, bad = self._run_batch(client, chunk, poll, max_wait)
                     answers.update(got)
                     errors.update(bad)
@@ -868,6 +868,21 @@ class Teacher:
                 if k not in answers and k not in errors:
                     errors[k] = ("batch_failed", f"batch {batch_id} {batch.status}")
         return answers, errors
+
+
+def batch_chunks(lines: List[tuple], max_requests: int, max_bytes: int) -> List[List[tuple]]:
+    """(key, JSONL line) pairs cut into batches within the request and file-size limits."""
+    chunks, current, size = [], [], 0
+    for key, line in lines:
+        n = len(line.encode("utf-8")) + 1
+        if current and (len(current) >= max_requests or size + n > max_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append((key, line))
+        size += n
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _mentions_format(exc) -> bool:

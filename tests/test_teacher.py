@@ -335,3 +335,14 @@ def test_batch_mode_respects_the_request_budget(server, tmp_path):
         results = teacher.complete_batch([ask(f"b{i}") for i in range(4)])
     assert [r.error for r in results] == [None, None, "budget_exceeded", "budget_exceeded"]
     assert len(server.answered_keys()) == 2
+
+
+def test_batches_are_cut_by_request_count_and_file_size(server, tmp_path):
+    from telecom_etl.synth.teacher import batch_chunks
+
+    lines = [(str(i), "x" * 99) for i in range(10)]
+    assert [len(c) for c in batch_chunks(lines, 4, 10_000)] == [4, 4, 2]
+    assert [len(c) for c in batch_chunks(lines, 100, 350)] == [3, 3, 3, 1]
+    with Teacher(config(server, tmp_path, batch_max_requests=2, batch_poll_interval=0.001)) as teacher:
+        results = teacher.complete_batch([ask(f"b{i}") for i in range(5)])
+    assert all(r.ok for r in results) and len(server.batches) == 3
