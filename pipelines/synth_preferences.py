@@ -32,7 +32,7 @@ from apache_beam.metrics import Metrics
 from telecom_etl import io
 from telecom_etl.outcome import Dropped, StageFailure, error_line
 from telecom_etl.pipelines.stage import NAMESPACE, DocStage, Progress, SumStats, doc_event, event, reject_event
-from telecom_etl.pipelines.write import WriteJson, WriteShards
+from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
 from telecom_etl.record import REJECT_SCHEMA, Reject
 from telecom_etl.synth.preferences.candidates import CandidateSource
 from telecom_etl.synth.preferences.schema import (DROPPED_SCHEMA, PREFERENCE_SCHEMA, Pair, PreferenceItem,
@@ -395,22 +395,6 @@ def build(pipeline: beam.Pipeline, reads: List[Tuple[str, Optional[int]]], confi
 # driver
 # ---------------------------------------------------------------------------
 
-def remove_stale(output: str) -> int:
-    """Delete shards of an earlier run (different shard count) and temporary files of a killed one."""
-    written = {p for p, _ in json.loads(io.read_bytes(io.join(output, "_stats", "files.json")))}
-    removed = 0
-    for folder in OUTPUT_FOLDERS:
-        path = io.join(output, folder)
-        if not io.exists(path):
-            continue
-        for f in io.match(io.join(path, "*")):
-            name = f.rsplit("/", 1)[-1]
-            if (name.endswith(".parquet") and f not in written) or name.startswith(".tmp-"):
-                io.remove_matching(path, name)
-                removed += 1
-    return removed
-
-
 def _stats(values: List[float]) -> dict:
     if not values:
         return {"n": 0}
@@ -493,7 +477,7 @@ def run(reads: List[Tuple[str, Optional[int]]], config: PreferenceConfig, output
     pipeline = beam.Pipeline(options=options)
     build(pipeline, reads, config, output, progress=progress)
     pipeline.run().wait_until_finish()
-    remove_stale(output)
+    remove_stale(output, OUTPUT_FOLDERS)
     usage = summarise_usage(json.loads(io.read_bytes(io.join(output, "_stats", "usage.json"))))
     report = build_report(output, DOC_STAGES, rows_folder="preference")
     stages = report["stages"]

@@ -127,3 +127,14 @@ def test_unreadable_and_foreign_shards_are_rejected_whole_and_sharegpt_shards_ar
     errors = sorted(r["error"] for r in pq.read_table(out / "rejects").to_pylist())
     assert errors[0].startswith("not a readable Parquet file") and errors[1].startswith("not an SFT shard")
     assert sorted(r["sft_id"] for r in pq.read_table(out / "preference").to_pylist()) == ["sft-005", "sg-1"]
+
+
+def test_a_rerun_removes_shards_and_temporary_files_of_an_earlier_run(tmp_path, sft_dir):
+    out = tmp_path / "out"
+    (out / "preference").mkdir(parents=True)
+    (out / "preference" / "part-00003-of-00004.parquet").write_bytes(b"old shard")
+    (out / "preference" / ".tmp-killed").write_bytes(b"half")
+    with OpenAIServer(responder=responder) as server:
+        assert run_cli(server, sft_dir, out).exit_code == 0
+    assert sorted(os.listdir(out / "preference")) == ["part-00000-of-00001.parquet"]
+    assert load(out)["balanced"]
