@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional
 
 import pyarrow as pa
 
-from telecom_etl.record import SCHEMA_VERSION, estimate_tokens
+from telecom_etl.record import SCHEMA_VERSION
 
 PREFERENCE_FORMAT = "preference/1"
 
@@ -177,10 +177,6 @@ class PreferenceItem:
     @property
     def text(self) -> str:  # what the accounting counts in chars / tokens: the prompt
         return "\n".join(str(m.get("content") or "") for m in self.prompt)
-
-    @property
-    def n_tokens(self) -> int:
-        return estimate_tokens(self.text)
 
     def replace(self, **changes: Any) -> "PreferenceItem":
         return dataclasses.replace(self, **changes)

@@ -26,7 +26,7 @@ Drop rules: ``no_candidates``, ``single_candidate``, ``all_bad``, ``all_correct`
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Union
+from typing import Optional, Union
 
 from telecom_etl.outcome import Dropped
 from telecom_etl.synth.preferences.schema import Candidate, Pair, PreferenceItem
@@ -133,8 +133,3 @@ def select_pair(item: PreferenceItem, min_margin: float = DEFAULT_MIN_MARGIN,
         confirmed = "confirmed"
     return Pair(item, chosen, rejected, "judge", chosen.judge_score, rejected.judge_score, judge_model=judge_model,
                 pairwise=confirmed)
-
-
-def drop_rules() -> List[str]:
-    return ["no_candidates", "single_candidate", "identical_candidates", "all_bad", "all_correct", "tie",
-            "margin_too_small", "judge_parse_failure", "judge_failed", "judge_inconsistent"]
