@@ -251,14 +251,38 @@ class NearDedup(beam.PTransform):
             banded = (members, previous_rows | "PreviousMembers" >> beam.Map(previous_member)) | "AllMembers" >> \
                 beam.Flatten()
 
+        # Buckets are found on (band key, rank) alone, so the shuffle that sees every record in
+        # every band carries ~80 bytes instead of the whole signature; only members of buckets
+        # with two or more records fetch their signature (one join) for verification.
         def to_bands(member):
             sig = np.frombuffer(member.sig, dtype="<u4")
             for key in band_keys(sig, bands, rows):
-                yield key, member
+                yield key, member.rank
 
-        links = (banded
-                 | "BandKeys" >> beam.FlatMap(to_bands)
-                 | "Buckets" >> beam.GroupByKey()
+        def shared_buckets(kv):
+            key, ranks = kv
+            it = iter(ranks)
+            next(it, None)
+            if next(it, None) is None:  # a record alone in its bucket: no candidate
+                return
+            for rank in ranks:
+                yield rank, key
+
+        def with_signature(kv):
+            _, joined = kv
+            keys = list(joined["bucket"])
+            for member in joined["member"]:
+                for key in keys:
+                    yield key, member
+
+        candidates = (banded
+                      | "BandKeys" >> beam.FlatMap(to_bands)
+                      | "Buckets" >> beam.GroupByKey()
+                      | "SharedBuckets" >> beam.FlatMap(shared_buckets))
+        links = ({"member": banded | "MemberByRank" >> beam.Map(lambda m: (m.rank, m)), "bucket": candidates}
+                 | "FetchSignatures" >> beam.CoGroupByKey()
+                 | "WithSignature" >> beam.FlatMap(with_signature)
+                 | "CandidateBuckets" >> beam.GroupByKey()
                  | "LinkBuckets" >> beam.FlatMap(lambda kv: link_bucket(kv[1], threshold, verify, max_leaders)))
         pairs = (links
                  | "PairKey" >> beam.Map(lambda link: ((link.child, link.parent), link.jaccard))
