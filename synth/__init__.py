@@ -6,5 +6,6 @@
 * :mod:`~telecom_etl.synth.tasks`: one module per instruction family (prompt, parser, checks);
 * :mod:`~telecom_etl.synth.validate`: pair checks and near-duplicate questions;
 * :mod:`~telecom_etl.synth.instructions`: the steps of ``synth-instructions``;
-  :mod:`~telecom_etl.synth.sft_schema`: its Parquet schema.
+  :mod:`~telecom_etl.synth.sft_schema`: its Parquet schema;
+* :mod:`~telecom_etl.synth.preferences`: chosen/rejected pairs of ``synth-preferences``.
 """
