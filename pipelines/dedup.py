@@ -184,9 +184,12 @@ def _pair_order(pair) -> int:
 class NearDedup(beam.PTransform):
     """Stage ``dedup_near``: MinHash/LSH near-duplicate clusters keep their best record.
 
-    1. Sign every record (vectorised MinHash over word n-grams) and emit one key per band.
-    2. GroupByKey on the band key: a bucket's members are candidates; each links to the
-       first better *leader* it matches (estimated Jaccard >= threshold when ``verify``).
+    1. Sign every record (vectorised MinHash over word n-grams, in batches) and emit one
+       (band key, rank) per band.
+    2. GroupByKey on the band key finds buckets shared by two or more records; only those
+       members fetch their signatures (CoGroupByKey by rank) and meet again per bucket, where
+       each links to the first better *leader* it matches (estimated Jaccard >= threshold
+       when ``verify``).
     3. Connected components of those links (:class:`StarComponents`), nodes named by rank
        so every component's minimum is its representative.
     4. CoGroupByKey the records with "duplicate of" decisions by id: kept or dropped.
