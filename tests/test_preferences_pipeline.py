@@ -224,6 +224,11 @@ def test_bad_options_are_one_line_errors(tmp_path, sft_dir):
     result = CliRunner().invoke(main, ["synth-preferences", "--input", str(sft_dir), "--output", str(sft_dir),
                                        "--model", "m"])
     assert result.exit_code == 2 and "separate output folder" in result.output
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = CliRunner().invoke(main, ["synth-preferences", "--input", str(plain), "--output", str(plain / "pref"),
+                                       "--model", "m"])
+    assert result.exit_code == 2 and "would be read as input" in result.output
 
 
 def test_dry_run_counts_prompts_and_requests_without_calling(server, sft_dir, tmp_path):

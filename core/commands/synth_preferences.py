@@ -143,8 +143,13 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
         raise UserError(f"--candidate sources need distinct names: {', '.join(dup)} given twice (add name=...)")
     if not io_exists(input_path):
         raise UserError(f"--input {input_path}: no such file or folder")
-    if not (input_path.count("://") or output.count("://")) and _inside(input_path, output):
-        raise UserError(f"--output {output} holds the input: use a separate output folder")
+    if not (input_path.count("://") or output.count("://")):
+        if _inside(input_path, output):
+            raise UserError(f"--output {output} holds the input: use a separate output folder")
+        if os.path.isdir(input_path) and _inside(output, input_path) and not os.path.isdir(
+                os.path.join(input_path, "sft")):
+            raise UserError(f"--output {output} is inside --input {input_path}: its shards would be read as input "
+                            "next time; use a separate output folder")
     files = input_files(input_path)
     if not files:
         raise UserError(f"--input {input_path}: no Parquet files (expected sft/*.parquet or *.parquet)")
