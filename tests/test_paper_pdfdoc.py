@@ -8,8 +8,8 @@ import pytest
 
 from conftest import corpus_file
 from telecom_etl.extractors.pdfdoc import PdfError, clean_inline, pdf_to_markdown
-from test_paper_pdfs import (ABSTRACT, APPENDIX, AUTHORS, BANNER, BODY, FIGURE_LABELS, FOOTNOTE, HEADERS,
-                             REFERENCES, TITLE, make_ieee_paper_pdf)
+from test_paper_pdfs import (ABSTRACT, AUTHORS, BANNER, BODY, FIGURE_LABELS, FOOTNOTE, HEADERS, TITLE,
+                             make_ieee_paper_pdf)
 
 
 @pytest.fixture(scope="module")

@@ -262,7 +262,6 @@ def make_ieee_paper_pdf(path: str, body: Sequence[Tuple[str, str]] = BODY, refer
         layout.new_page()
         layout.paragraph("This page intentionally continues the discussion of the simulation set-up and "
                          "lists the parameters that were used for every configuration in the study.")
-    first = layout.pages[0]
     # page 1: footnote under the left column, copyright banner at the very bottom
     cut = FOOTNOTE.rfind(" ", 0, 62)
     layout.writers[0].append((layout.margin, layout.bottom - 20), FOOTNOTE[:cut], font=fonts["regular"], fontsize=8)
