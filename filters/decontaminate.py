@@ -229,10 +229,10 @@ class Decontaminate(Filter):
         if not ids:
             return None
         shown = ", ".join(ids[: self.max_ids]) + (f" (+{len(ids) - self.max_ids} more)" if len(ids) > self.max_ids else "")
+        doc.extra["benchmark_matches"] = ",".join(ids)  # the report lists matched items from here
         if self.action == "flag":
             if "benchmark_overlap" not in doc.flags:
                 doc.flags.append("benchmark_overlap")
-            doc.extra["benchmark_matches"] = ",".join(ids)
             return None
         benchmark = ids[0].split(":", 1)[0]
         return Dropped(f"decontaminate.{benchmark}", f"{len(ids)} benchmark item(s): {shown}")

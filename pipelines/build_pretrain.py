@@ -126,6 +126,17 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
      | "ShardNames" >> beam.Map(lambda pr: [pr[0], pr[1]])
      | "WriteShardList" >> WriteJson(io.join(output, "_stats", "files.json")))
 
+    # benchmark items found in the corpus (dropped or flagged by the decontaminate filter)
+    matched = (
+        (filtered.kept | "Flagged" >> beam.Filter(lambda d: "benchmark_matches" in d.extra),
+         filtered.dropped | "DroppedDocs" >> beam.Map(lambda r: r.doc)
+         | "Contaminated" >> beam.Filter(lambda d: "benchmark_matches" in d.extra))
+        | "AllMatched" >> beam.Flatten()
+        | "MatchRows" >> beam.Map(lambda d: {"id": d.id, "source": d.source, "uri": d.uri,
+                                             "items": d.extra["benchmark_matches"].split(","),
+                                             "action": "flagged" if "benchmark_overlap" in d.flags else "dropped"})
+        | "WriteMatches" >> WriteJson(io.join(output, "_stats", "decontamination.json"), sort_key=lambda r: r["id"]))
+
     events = (extracted.events, *[s.events for s in stages]) | "AllEvents" >> beam.Flatten()
     (events
      | "SumEvents" >> beam.CombinePerKey(SumStats())
@@ -174,6 +185,15 @@ def configuration(manifest: Manifest, output: str) -> dict:
     if not manifest.dedup.near:
         notes.append("dedup.near is off: near duplicates are kept")
     extra = {"sources": sources, "dedup_config": manifest.dedup.model_dump(mode="json"), "notes": notes}
+    matches_path = io.join(output, "_stats", "decontamination.json")
+    if io.exists(matches_path):
+        rows = json.loads(io.read_bytes(matches_path))
+        items: dict = {}
+        for row in rows:
+            for item in row["items"]:
+                items[item] = items.get(item, 0) + 1
+        extra["decontamination"] = {"documents": len(rows), "benchmark_items": len(items),
+                                    "items": dict(sorted(items.items())), "documents_matched": rows[:50]}
     dedup_stats = io.join(output, "_stats", "dedup.json")
     if manifest.dedup.near and io.exists(dedup_stats):
         extra["dedup"] = json.loads(io.read_bytes(dedup_stats))

@@ -162,6 +162,10 @@ def summary(report: dict) -> str:
             lines.append(f"{d['stage']}: {d.get('clusters', 0)} clusters, {d.get('removed', 0)} records removed "
                          f"(threshold {d.get('params', {}).get('threshold')}, {d.get('params', {}).get('ngram')}-word "
                          f"shingles, {d.get('params', {}).get('num_perm')} permutations)")
+    decon = report.get("decontamination")
+    if decon and decon.get("documents"):
+        lines.append(f"decontamination: {decon['documents']} documents contain {decon['benchmark_items']} benchmark "
+                     f"items, e.g. {', '.join(list(decon['items'])[:3])}")
     for note in report.get("notes", []):
         lines.append(f"note: {note}")
     bad = [c for c in report["checks"] if not c["ok"]]

@@ -134,6 +134,10 @@ def test_filter_stage_counts_every_drop_by_rule_and_source(tmp_path, classifier_
     why = {os.path.basename(r["uri"]): (r["drop_rule"], r["drop_detail"]) for r in dropped}
     assert why["planted-benchmark.txt"][0] == "decontaminate.TeleQnA_sample300"
     assert f"TeleQnA_sample300:{key}" in why["planted-benchmark.txt"][1]
+    # and the report names the matched benchmark items
+    decon = report["decontamination"]
+    assert decon["documents"] == 1 and f"TeleQnA_sample300:{key}" in decon["items"]
+    assert decon["documents_matched"][0]["uri"].endswith("planted-benchmark.txt")
     assert why["garbage-text-layer.txt"][0] == "gopher_repetition.dup_lines"  # one word per line
     assert "lines repeat" in why["garbage-text-layer.txt"][1]
     for name, _ in off_topic:
