@@ -171,3 +171,26 @@ def flatten(label: str, pcolls: Iterable[beam.PCollection], pipeline) -> beam.PC
 
 def key_of(pair: Tuple) -> Tuple:
     return pair[0]
+
+
+def _event_row(kv) -> dict:
+    key, (n, chars, tokens, examples) = kv
+    return {"key": list(key), "n": n, "chars": chars, "tokens": tokens, "examples": list(examples)}
+
+
+class WriteEvents(beam.PTransform):
+    """Add up accounting events per key and write ``OUTPUT/_stats/stats.json``, the file
+    :func:`telecom_etl.pipelines.report.build_report` reads."""
+
+    def __init__(self, output: str):
+        super().__init__()
+        self.output = output
+
+    def expand(self, events):
+        from telecom_etl import io
+        from telecom_etl.pipelines.write import WriteJson
+
+        return (events
+                | "SumEvents" >> beam.CombinePerKey(SumStats())
+                | "AsJson" >> beam.Map(_event_row)
+                | "WriteStats" >> WriteJson(io.join(self.output, "_stats", "stats.json"), sort_key=lambda e: e["key"]))

@@ -31,7 +31,7 @@ from apache_beam.metrics import Metrics
 
 from telecom_etl import io
 from telecom_etl.outcome import Dropped, StageFailure, error_line
-from telecom_etl.pipelines.stage import NAMESPACE, DocStage, Progress, SumStats, doc_event, event, reject_event
+from telecom_etl.pipelines.stage import NAMESPACE, DocStage, Progress, WriteEvents, doc_event, event, reject_event
 from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
 from telecom_etl.record import REJECT_SCHEMA, Reject
 from telecom_etl.synth.preferences.candidates import CandidateSource
@@ -375,11 +375,7 @@ def build(pipeline: beam.Pipeline, reads: List[Tuple[str, Optional[int]]], confi
         judged.kept | "JudgeEvents" >> beam.FlatMap(judge_events),
     )
     events = (*file_events, *tallies, *[s.events for s in stages]) | "AllEvents" >> beam.Flatten()
-    (events
-     | "SumEvents" >> beam.CombinePerKey(SumStats())
-     | "AsJson" >> beam.Map(lambda kv: {"key": list(kv[0]), "n": kv[1][0], "chars": kv[1][1],
-                                        "tokens": kv[1][2], "examples": list(kv[1][3])})
-     | "WriteStats" >> WriteJson(io.join(output, "_stats", "stats.json"), sort_key=lambda e: e["key"]))
+    events | "WriteEvents" >> WriteEvents(output)
 
     # every endpoint call is carried by its item to the end (a pair or a drop), so cost adds up exactly
     spent = (selected.kept, dropped) | "Spent" >> beam.Flatten()
