@@ -93,8 +93,8 @@ class _PassagesFn(beam.DoFn):
 
 def _budget(settings: SynthSettings):
     def fn(group):
-        (_task, _source), items = group
-        kept, dropped = steps.apply_budget(items, settings.max_per_doc, settings.max_per_source)
+        (task, _source), items = group
+        kept, dropped = steps.apply_budget(items, *settings.budget_for(task))
         for item in kept:
             yield item
             yield beam.pvalue.TaggedOutput("events", item_event("select", item, "kept"))
@@ -568,7 +568,7 @@ def plan_items(settings: SynthSettings, shards: List[str]) -> List[Item]:
                     groups.setdefault((item.task, item.source), []).append(item)
     kept = []
     for key in sorted(groups):
-        kept.extend(steps.apply_budget(groups[key], settings.max_per_doc, settings.max_per_source)[0])
+        kept.extend(steps.apply_budget(groups[key], *settings.budget_for(key[0]))[0])
     return kept
 
 

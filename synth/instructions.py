@@ -34,6 +34,7 @@ class SynthSettings:
     max_chars: int = 6000  # longest passage; longer sections are cut into windows
     max_per_doc: int = 20  # items per (task, document)
     max_per_source: Optional[int] = None  # items per (task, source); None = no limit
+    budgets: Dict[str, dict] = field(default_factory=dict)  # task -> {max_per_doc, max_per_source}
     teachers: Dict[str, TeacherConfig] = field(default_factory=dict)  # role -> config
     routes: Dict[str, str] = field(default_factory=dict)  # task -> teacher role (default: generator)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
@@ -51,6 +52,11 @@ class SynthSettings:
     @property
     def validator(self) -> Optional[str]:
         return "validator" if "validator" in self.teachers else self.generator
+
+    def budget_for(self, task: str) -> Tuple[Optional[int], Optional[int]]:
+        """(max_per_doc, max_per_source) of a task: its own budget, else the run's."""
+        own = self.budgets.get(task) or {}
+        return own.get("max_per_doc", self.max_per_doc), own.get("max_per_source", self.max_per_source)
 
     def teacher_for(self, task: str) -> Optional[str]:
         role = self.routes.get(task) or self.generator

@@ -398,3 +398,21 @@ def test_killed_run_then_rerun_pays_for_no_request_twice(shards, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["balanced"] and report["usage"]["total"]["cached"] == 3
     assert report["usage"]["total"]["sent"] == len(paid) - 3
+
+
+def test_per_task_budgets_from_the_config_file(shards, tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("tasks: [abbreviations, wg_classification]\n"
+                   "budgets: {abbreviations: {max_per_doc: 1}}\n")
+    result = run_cli("-i", shards, "-o", str(tmp_path / "out"), "--teachers", str(cfg), "--max-per-doc", "2")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    rows = read_rows(tmp_path / "out" / "sft")
+    assert {r["task"] for r in rows} == {"abbreviations", "wg_classification"}
+    assert len({r["section"] for r in rows if r["task"] == "abbreviations"}) == 1  # one vocabulary clause
+    assert len({r["section"] for r in rows if r["task"] == "wg_classification"}) == 2
+    assert report["tasks"]["abbreviations"]["items_dropped"] == {"budget_per_doc": 1}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("budgets: {poetry: {max_per_doc: 1}}\n")
+    result = CliRunner().invoke(main, ["synth-instructions", "-i", shards, "--teachers", str(bad)])
+    assert result.exit_code == 2 and "budgets: poetry" in result.output

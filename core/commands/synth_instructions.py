@@ -38,7 +38,9 @@ def validation_config(values, benchmarks):
                    "code_summarise, code_infill, abbreviations.")
 @click.option("--teachers", "teachers_file", default=None, metavar="FILE",
               help="YAML with 'teachers: {generator: {model: ..., base_url: ...}, validator: {...}}' and "
-                   "optional 'prices', 'routes' (task -> teacher), 'task_options'.")
+                   "optional 'prices', 'routes' (task -> teacher), 'tasks', 'task_options', 'budgets' "
+                   "(task -> max_per_doc/max_per_source), 'validation'. Without 'teachers' it configures an "
+                   "offline run.")
 @click.option("--base-url", default=None, metavar="URL",
               help="OpenAI-compatible endpoint of the generator teacher [default: $OPENAI_BASE_URL, else OpenAI].")
 @click.option("--model", default=None, metavar="NAME", help="Generator teacher model (enables the LLM tasks).")
@@ -109,10 +111,18 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
         if teachers_file:
             import yaml
 
-            teachers = load_teachers_file(teachers_file, defaults)
-            with open(teachers_file, encoding="utf-8") as fh:
-                config = yaml.safe_load(fh) or {}
-            unknown = sorted(set(config) - {"teachers", "prices", "routes", "tasks", "task_options", "validation"})
+            try:
+                with open(teachers_file, encoding="utf-8") as fh:
+                    config = yaml.safe_load(fh) or {}
+            except (OSError, yaml.YAMLError):
+                config = None
+            # a file without 'teachers:' configures an offline run (budgets, validation, tasks)
+            teachers = load_teachers_file(teachers_file, defaults) if config is None or (
+                isinstance(config, dict) and "teachers" in config) else {}
+            if not isinstance(config, dict):
+                raise TeacherError(f"teacher config {teachers_file}: expected a mapping")
+            unknown = sorted(set(config) - {"teachers", "prices", "routes", "tasks", "task_options", "validation",
+                                            "budgets"})
             if unknown:
                 raise TeacherError(f"teacher config {teachers_file}: unknown key(s) {', '.join(unknown)}")
             if model:  # the command line overrides the file's generator
@@ -133,7 +143,11 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     for task, role in routes.items():
         if task not in TASKS or role not in teachers:
             raise UserError(f"routes: {task} -> {role}: unknown task or teacher")
-    settings = SynthSettings(tasks=names, task_options=dict(config.get("task_options") or {}), seed=seed,
+    budgets = dict(config.get("budgets") or {})
+    for task, budget in budgets.items():
+        if task not in TASKS or not isinstance(budget, dict) or set(budget) - {"max_per_doc", "max_per_source"}:
+            raise UserError(f"budgets: {task}: expected a known task with max_per_doc and/or max_per_source")
+    settings = SynthSettings(budgets=budgets, tasks=names, task_options=dict(config.get("task_options") or {}), seed=seed,
                              min_chars=min_chars, max_chars=max_chars, max_per_doc=max_per_doc,
                              max_per_source=max_per_source, teachers=teachers, routes=routes,
                              validation=validation_config(config.get("validation"), benchmarks))
