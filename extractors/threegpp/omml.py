@@ -15,6 +15,7 @@ from typing import Callable, Dict, List
 M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _VAL = M + "val"
+_MT, _MRPR, _WBR, _NOR, _STY, _ALN, _E = M + "t", M + "rPr", W + "br", M + "nor", M + "sty", M + "aln", M + "e"
 
 SYMBOLS: Dict[str, str] = {
     # Greek
@@ -88,11 +89,25 @@ def _join(parts: List[str]) -> str:
     return out
 
 
+def _child(el, tag: str):
+    """The first child with this tag (``el.find(tag)`` without ElementPath's per-call cost,
+    which dominated conversion: TS 38.211 has ~60,000 OMML nodes)."""
+    for child in el:
+        if child.tag == tag:
+            return child
+    return None
+
+
+def _children_tagged(el, tag: str) -> list:
+    """All children with this tag, in order (``el.findall(tag)``)."""
+    return [child for child in el if child.tag == tag]
+
+
 def _prop(el, pr_tag: str, child: str, default=None):
-    pr = el.find(M + pr_tag)
+    pr = _child(el, M + pr_tag)
     if pr is None:
         return default
-    node = pr.find(M + child)
+    node = _child(pr, M + child)
     if node is None:
         return default
     return node.get(_VAL, "on" if default is None else default)
@@ -128,10 +143,11 @@ class OmmlConverter:
 
     # -- dispatch ---------------------------------------------------------
     def _node(self, el) -> str:
-        handler = self._handlers.get(el.tag)
+        tag = el.tag
+        handler = self._handlers.get(tag)
         if handler is not None:
             return handler(el)
-        if isinstance(el.tag, str) and el.tag.endswith("Pr"):  # property elements: no content
+        if isinstance(tag, str) and tag.endswith("Pr"):  # property elements: no content
             return ""
         return self._children(el)
 
@@ -139,22 +155,33 @@ class OmmlConverter:
         return _join([self._node(child) for child in el if isinstance(child.tag, str)])
 
     def _arg(self, el, tag: str) -> str:
-        child = el.find(M + tag)
+        child = _child(el, M + tag)
         return self._node(child).strip() if child is not None else ""
 
     # -- runs -------------------------------------------------------------
     def _run(self, el) -> str:
-        text = "".join(t.text or "" for t in el.iter(M + "t"))
+        text = "".join(t.text or "" for t in el.iter(_MT))
         aln = ""
-        rpr = el.find(M + "rPr")
+        rpr = br = None
+        for child in el:  # one pass for m:rPr and w:br (the first of each, as find())
+            tag = child.tag
+            if tag == _MRPR:
+                rpr = child if rpr is None else rpr
+            elif tag == _WBR:
+                br = child if br is None else br
         normal = plain = False
         if rpr is not None:
-            normal = rpr.find(M + "nor") is not None
-            sty = rpr.find(M + "sty")
+            sty = None
+            for prop in rpr:
+                tag = prop.tag
+                if tag == _NOR:
+                    normal = True
+                elif tag == _STY:
+                    sty = prop if sty is None else sty
+                elif tag == _ALN and self._aligned:
+                    aln = "&"
             plain = sty is not None and sty.get(_VAL) == "p"
-            if self._aligned and rpr.find(M + "aln") is not None:
-                aln = "&"
-        if el.find(W + "br") is not None:
+        if br is not None:
             return aln + (r" \\ " if self._aligned else " ")
         if not text:
             return aln
@@ -218,7 +245,7 @@ class OmmlConverter:
         beg = _prop(el, "dPr", "begChr", "(")
         end = _prop(el, "dPr", "endChr", ")")
         sep = _prop(el, "dPr", "sepChr", "|")
-        items = [self._node(e).strip() for e in el.findall(M + "e")]
+        items = [self._node(e).strip() for e in _children_tagged(el, _E)]
         sep_tex = _escape_math(sep) if sep != "|" else r" \mid "
         inner = sep_tex.join(items) if len(items) > 1 else (items[0] if items else "")
         left = _DELIM.get(beg, _escape_math(beg))
@@ -262,14 +289,14 @@ class OmmlConverter:
 
     def _matrix(self, el) -> str:
         rows = []
-        for mr in el.findall(M + "mr"):
-            rows.append(" & ".join(self._node(e).strip() for e in mr.findall(M + "e")))
+        for mr in _children_tagged(el, M + "mr"):
+            rows.append(" & ".join(self._node(e).strip() for e in _children_tagged(mr, _E)))
         return r"\begin{matrix}" + r" \\ ".join(rows) + r"\end{matrix}"
 
     def _eqarr(self, el) -> str:
         saved, self._aligned = self._aligned, True
         try:
-            rows = [self._node(e).strip() for e in el.findall(M + "e")]
+            rows = [self._node(e).strip() for e in _children_tagged(el, _E)]
         finally:
             self._aligned = saved
         return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
@@ -279,7 +306,7 @@ class OmmlConverter:
         return self._arg(el, "e") if show in ("on", "1", "true") else ""
 
     def _para(self, el) -> str:
-        maths = el.findall(M + "oMath")
+        maths = _children_tagged(el, M + "oMath")
         if len(maths) <= 1:
             return self._children(el)
         saved, self._aligned = self._aligned, True
