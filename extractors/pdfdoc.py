@@ -36,7 +36,8 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from bisect import bisect_left, bisect_right
-from itertools import accumulate
+from itertools import accumulate, chain
+from operator import attrgetter
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from telecom_etl.outcome import StageFailure
@@ -211,9 +212,13 @@ def _same_row(anchor: _Line, ln: _Line) -> bool:
     return abs(small.base - big.base) < 0.6 * big.size
 
 
+_BY_BASE = attrgetter("base", "x0")
+_NCHARS = attrgetter("nchars")
+
+
 def _merge_rows(lines: List[_Line]) -> List[_Line]:
     """Lines of one column top-down; pieces of one visual line (baseline, indices) joined left to right."""
-    lines = sorted(lines, key=lambda ln: (ln.base, ln.x0))
+    lines = sorted(lines, key=_BY_BASE)
     rows: List[List[_Line]] = []
     anchor = None
     for ln in lines:
@@ -290,10 +295,10 @@ def _find_gutter(lines: Sequence[_Line], left: float, right: float) -> Optional[
         for ln in lines:
             if ln.x1 <= gx:
                 n_left += 1
-                wide_left += ln.width > 0.3 * width
+                wide_left += ln.width > 0.2 * width
             elif ln.x0 >= gx:
                 n_right += 1
-                wide_right += ln.width > 0.3 * width
+                wide_right += ln.width > 0.2 * width
         crossing = len(lines) - n_left - n_right
         if min(wide_left, wide_right) < 3 or crossing > 0.35 * len(lines) or min(n_left, n_right) < 0.15 * len(lines):
             continue
@@ -313,12 +318,17 @@ def _reading_order(lines: List[_Line]) -> List[Tuple[int, List[_Line]]]:
     gx = _find_gutter(lines, left, right)
     if gx is not None:
         gutters.append(gx)
-        # a third column: look for a gutter again on each side
+        # a third column: the side holding two columns is the wider one (a two-column page
+        # splits near the middle and is not searched again)
         for side in ([ln for ln in lines if ln.x1 <= gx], [ln for ln in lines if ln.x0 >= gx]):
-            if side:
-                sub = _find_gutter(side, min(ln.x0 for ln in side), max(ln.x1 for ln in side))
-                if sub is not None and sub - min(ln.x0 for ln in side) > 120 and max(ln.x1 for ln in side) - sub > 120:
-                    gutters.append(sub)
+            if not side:
+                continue
+            side_left, side_right = min(ln.x0 for ln in side), max(ln.x1 for ln in side)
+            if side_right - side_left < 0.58 * (right - left):
+                continue
+            sub = _find_gutter(side, side_left, side_right)
+            if sub is not None and sub - side_left > 120 and side_right - sub > 120:
+                gutters.append(sub)
         gutters.sort()
     if not gutters:
         return [(0, _merge_rows(lines))]
@@ -326,9 +336,17 @@ def _reading_order(lines: List[_Line]) -> List[Tuple[int, List[_Line]]]:
 
     bounds = [left - 1] + gutters + [right + 1]
 
+    first_gutter = gutters[0]
+    two_columns = len(gutters) == 1
+
     def column_of(ln: _Line) -> int:
         """The column holding the line; -1 when it spans; a line poking a little into the gutter
         (an equation number, a long formula) stays in the column holding most of it."""
+        if two_columns:  # the common case, without the loop
+            if ln.x1 <= first_gutter + tol:
+                return 0
+            if ln.x0 >= first_gutter - tol:
+                return 1
         for i in range(len(bounds) - 1):
             lo, hi = bounds[i], bounds[i + 1]
             if ln.x0 >= lo - tol and ln.x1 <= hi + tol:
@@ -911,7 +929,7 @@ class _Extraction:
 
     def _quality(self, page_lines: List[List[_Line]]) -> Dict[str, object]:
         n = len(page_lines)
-        page_chars = [sum(ln.nchars for ln in lines) for lines in page_lines]
+        page_chars = [sum(map(_NCHARS, lines)) for lines in page_lines]
         chars = sum(page_chars)
         empty_pages = sum(1 for c in page_chars if c < 40)
         # broken words ("sym b ol", "pac k et") counted in the main text font, where maths
@@ -927,7 +945,7 @@ class _Extraction:
             if 0 < len(word) <= 2 and word.isalpha() and word.lower() not in _SHORT_WORDS:
                 broken += 1
         main = [by_font.get(main_font, 0), n_words, broken]
-        everything = "".join(t for texts in self.font_text.values() for t in texts)
+        everything = "".join(chain.from_iterable(self.font_text.values()))
         bad = len(_BAD_CHARS.findall(everything))
         visible = len(everything) - everything.count(" ")
         q: Dict[str, object] = {

@@ -260,3 +260,18 @@ def test_single_column_text_is_not_split_into_columns():
     page.insert_textbox(pymupdf.Rect(72, 72, 540, 740), " ".join(sentences), fontsize=10)
     md = squash(pdf_to_markdown(doc.tobytes()).markdown)
     assert " ".join(sentences) in md
+
+
+def test_three_column_page_reads_column_by_column():
+    import pymupdf
+
+    columns = [[f"Column {c} sentence {i} describes the handover procedure between the source and the "
+                f"target cell." for i in range(6)] for c in "ABC"]
+    doc = pymupdf.open()
+    page = doc.new_page(width=842, height=595)  # A4 landscape, three columns
+    for c, sentences in enumerate(columns):
+        x0 = 40 + c * 260
+        page.insert_textbox(pymupdf.Rect(x0, 60, x0 + 240, 560), " ".join(sentences), fontsize=10)
+    md = squash(pdf_to_markdown(doc.tobytes()).markdown)
+    positions = [md.find(" ".join(sentences)) for sentences in columns]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
