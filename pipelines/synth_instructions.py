@@ -82,19 +82,36 @@ class _PassagesFn(beam.DoFn):
         self.tasks = self.settings.build_tasks()
 
     def process(self, doc: Document):
+        # everything is computed before the first output, so a failing record emits nothing but its failure
         passages = steps.passages_for(doc, self.settings, self.tasks)
-        yield beam.pvalue.TaggedOutput("events", event("passages", "docs", doc.source,
-                                                       "kept" if passages else "dropped",
-                                                       "" if passages else "no_passages", len(doc.text), 0, doc.id))
+        out = [beam.pvalue.TaggedOutput("events", event("passages", "docs", doc.source,
+                                                        "kept" if passages else "dropped",
+                                                        "" if passages else "no_passages", len(doc.text), 0, doc.id))]
+        by_task: Dict[str, list] = {}
         for passage in passages:
             for item in steps.items_for(passage, self.tasks, self.settings):
-                yield item
+                by_task.setdefault(item.task, []).append(item)
+        # the per-document budget needs only this document: applied here, no shuffle
+        for task, items in sorted(by_task.items()):
+            kept, dropped = steps.apply_budget(items, self.settings.budget_for(task)[0], None)
+            for item, rule in dropped:
+                out.append(beam.pvalue.TaggedOutput("events", item_event("select", item, "dropped", rule)))
+                out.append(beam.pvalue.TaggedOutput("tasks", task_event(item.task, "select", "dropped", rule)))
+            out.extend(kept)
+        return out
+
+
+def _selected(item: Item):
+    yield item
+    yield beam.pvalue.TaggedOutput("events", item_event("select", item, "kept"))
 
 
 def _budget(settings: SynthSettings):
+    """The per-source budget over the items left by the per-document one (a shuffle by
+    (task, source), only in runs that set a per-source budget)."""
     def fn(group):
         (task, _source), items = group
-        kept, dropped = steps.apply_budget(items, *settings.budget_for(task))
+        kept, dropped = steps.apply_budget(items, None, settings.budget_for(task)[1])
         for item in kept:
             yield item
             yield beam.pvalue.TaggedOutput("events", item_event("select", item, "kept"))
@@ -351,13 +368,18 @@ def build(pipeline: beam.Pipeline, settings: SynthSettings, shards: List[str], o
                                                                   len(d.text), d.n_tokens, d.id))
 
     passages = docs | "Passages" >> beam.ParDo(_PassagesFn(settings)).with_outputs(
-        "events", main="items").with_exception_handling(main_tag="items", dead_letter_tag="failed")
+        "events", "tasks", main="items").with_exception_handling(main_tag="items", dead_letter_tag="failed")
     passages_failed = passages["failed"] | "PassagesReject" >> beam.Map(reject_from_failure("passages"))
 
-    selected = (passages["items"]
-                | "ByTaskSource" >> beam.Map(lambda i: ((i.task, i.source), i))
-                | "GroupBudget" >> beam.GroupByKey()
-                | "Budget" >> beam.FlatMap(_budget(settings)).with_outputs("events", "tasks", main="items"))
+    if settings.max_per_source is not None or any("max_per_source" in b for b in settings.budgets.values()):
+        selected = (passages["items"]
+                    | "ByTaskSource" >> beam.Map(lambda i: ((i.task, i.source), i))
+                    | "GroupBudget" >> beam.GroupByKey()
+                    | "Budget" >> beam.FlatMap(_budget(settings)).with_outputs("events", "tasks", main="items"))
+        select_tasks = (passages["tasks"], selected["tasks"]) | "SelectTasks" >> beam.Flatten()
+    else:
+        selected = passages["items"] | "Selected" >> beam.FlatMap(_selected).with_outputs("events", main="items")
+        select_tasks = passages["tasks"]
 
     generated = (selected["items"]
                  | "BatchItems" >> beam.BatchElements(min_batch_size=1, max_batch_size=settings.batch_size)
@@ -395,7 +417,7 @@ def build(pipeline: beam.Pipeline, settings: SynthSettings, shards: List[str], o
                                         "examples": list(kv[1][3])})
      | "WriteStats" >> WriteJson(io.join(output, "_stats", "stats.json"), sort_key=lambda e: e["key"]))
 
-    tasks = ((selected["tasks"], generated["tasks"], validated["tasks"], deduped["tasks"])
+    tasks = ((select_tasks, generated["tasks"], validated["tasks"], deduped["tasks"])
              | "AllTaskEvents" >> beam.Flatten())
     (tasks | "SumTasks" >> beam.CombinePerKey(sum) | "TaskJson" >> beam.Map(lambda kv: [list(kv[0]), kv[1]])
      | "WriteTasks" >> WriteJson(io.join(output, "_stats", "tasks.json")))

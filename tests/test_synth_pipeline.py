@@ -416,3 +416,23 @@ def test_per_task_budgets_from_the_config_file(shards, tmp_path):
     bad.write_text("budgets: {poetry: {max_per_doc: 1}}\n")
     result = CliRunner().invoke(main, ["synth-instructions", "-i", shards, "--teachers", str(bad)])
     assert result.exit_code == 2 and "budgets: poetry" in result.output
+
+
+def test_per_source_budget_keeps_the_same_items_as_the_driver_plan(shards, tmp_path):
+    from telecom_etl.pipelines.synth_instructions import input_shards, plan_items
+    from telecom_etl.synth.instructions import SynthSettings
+
+    result = run_cli("-i", shards, "-o", str(tmp_path / "out"), "--max-per-source", "1", "--max-per-doc", "2")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["balanced"]
+    select = report["stages"]["select"]
+    assert select["dropped_by_rule"]["budget_per_source"] > 0 and select["dropped_by_rule"]["budget_per_doc"] > 0
+    rows = read_rows(tmp_path / "out" / "sft")
+    per = {}
+    for r in rows:
+        per.setdefault((r["task"], r["source"]), set()).add((r["doc_id"], r["section"], r["passage_part"]))
+    assert all(len(v) == 1 for v in per.values())  # one item per task and source
+    planned = plan_items(SynthSettings(max_per_doc=2, max_per_source=1), input_shards(shards))
+    assert {(i.task, i.passage.doc_id, i.passage.section) for i in planned if i.task == "abbreviations"} == {
+        (r["task"], r["doc_id"], r["section"]) for r in rows if r["task"] == "abbreviations"}
