@@ -697,7 +697,7 @@ class _Extraction:
         return entries
 
     # -- paragraphs and headings -------------------------------------------------------------
-    def _heading_level(self, row: _Line, left: float, right: float) -> Optional[int]:
+    def _heading_level(self, row: _Line, left: float, right: float, early: bool = False) -> Optional[int]:
         if row.nchars > 90 or row.nchars < 2 or row.size < self.body_size - 0.6:
             return None
         text = row.text.strip()
@@ -730,8 +730,11 @@ class _Extraction:
             if num.isalpha() and len(num) == 1 and m.group("dot") in (".", ")") and len(title) > 2 \
                     and "," not in title and " and " not in title:  # "A. Author and B. Author" is a byline
                 return 3
+            if num.isalpha() and len(num) == 1 and not m.group("dot") and row.bold and len(title) > 2:
+                return 2  # a LaTeX appendix: "A Proof of Lemma 1"
             return None
-        if len(words) <= 6 and not _SENTENCE_END.search(text) and (row.bold or larger or all_caps):
+        # before the first heading, larger type alone is a byline or an affiliation, not a heading
+        if len(words) <= 6 and not _SENTENCE_END.search(text) and (row.bold or all_caps or (larger and not early)):
             if not any(ch.isalpha() for ch in text):
                 return None
             return 2 if (larger or all_caps) else 3
@@ -779,7 +782,7 @@ class _Extraction:
 
         for row, run, left, right, foot in entries:
             text = row.text.strip()
-            level = None if foot else self._heading_level(row, left, right)
+            level = None if foot else self._heading_level(row, left, right, early=not seen_heading)
             if level is not None and level > 2 and not seen_heading:
                 level = None  # a paper's first heading is a top-level one: this is a byline or a list
             if skipping_refs is not None:

@@ -275,3 +275,46 @@ def test_three_column_page_reads_column_by_column():
     md = squash(pdf_to_markdown(doc.tobytes()).markdown)
     positions = [md.find(" ".join(sentences)) for sentences in columns]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
+
+
+def make_single_column_latex_paper() -> bytes:
+    """An arXiv-style single-column paper: bold numbered headings, a larger byline, an appendix."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    writer = pymupdf.TextWriter(page.rect)
+    regular, bold = pymupdf.Font("tiro"), pymupdf.Font("tibo")
+    y = 80
+    writer.append((120, y), "Deep Learning for Channel Estimation in OFDM Systems", font=bold, fontsize=17)
+    y += 30
+    writer.append((230, y), "Jane Doe and John Smith", font=regular, fontsize=12)
+    y += 30
+    items = [("h", "Abstract"), ("p", "We propose a neural channel estimator for OFDM receivers that learns from pilots."),
+             ("h", "1 Introduction"), ("p", "Orthogonal frequency division multiplexing is the waveform of LTE and NR."),
+             ("h", "2 System Model"), ("h", "2.1 Received Signal"),
+             ("p", "The received signal on subcarrier k is the transmitted symbol times the channel plus noise."),
+             ("h", "References"), ("p", "[1] A. Author, Some paper on pilots, 2020."),
+             ("h", "A Proof of Lemma 1"), ("p", "The proof follows from the orthogonality of the subcarriers.")]
+    for kind, text in items:
+        if kind == "h":
+            y += 8
+            writer.append((72, y), text, font=bold, fontsize=12)
+            y += 18
+        else:
+            writer.append((72, y), text, font=regular, fontsize=10)
+            y += 16
+    writer.write_text(page)
+    return doc.tobytes()
+
+
+def test_single_column_latex_headings_byline_and_appendix_after_references():
+    pdf = pdf_to_markdown(make_single_column_latex_paper())
+    lines = pdf.markdown.splitlines()
+    assert lines[0] == "# Deep Learning for Channel Estimation in OFDM Systems"
+    assert pdf.front_lines[0] == "Jane Doe and John Smith"  # larger type, but a byline, not a heading
+    for heading in ("## Abstract", "## 1 Introduction", "## 2 System Model", "### 2.1 Received Signal",
+                    "## A Proof of Lemma 1"):
+        assert heading in lines, heading
+    assert "Some paper on pilots" not in pdf.markdown
+    assert "The proof follows from the orthogonality of the subcarriers." in pdf.markdown
