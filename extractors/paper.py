@@ -37,7 +37,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from telecom_etl import io
 from telecom_etl.extractors import arxiv
 from telecom_etl.extractors.base import SourceItem, SourceKind
-from telecom_etl.extractors.pdfdoc import PdfText, pdf_to_markdown
+from telecom_etl.extractors.pdfdoc import PdfError, PdfText, pdf_to_markdown
 from telecom_etl.extractors.sniff import sniff
 from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.registry import SOURCES
@@ -237,8 +237,11 @@ class PaperSource(SourceKind):
             return
         if kind != "pdf":
             raise StageFailure(f"not a PDF (looks like {kind})")
-        pdf = pdf_to_markdown(data, drop_references=self.option("drop_references", True),
-                              drop_cover_pages=self.option("drop_cover_pages", True))
+        try:
+            pdf = pdf_to_markdown(data, drop_references=self.option("drop_references", True),
+                                  drop_cover_pages=self.option("drop_cover_pages", True))
+        except PdfError as exc:  # the reject line is the reason alone, as for any StageFailure
+            raise StageFailure(exc.reason) from None
         flags: List[str] = []
         garbage = pdf.quality.get("garbage")
         if garbage:

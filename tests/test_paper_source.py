@@ -145,3 +145,37 @@ def test_items_of_a_folder_listing_are_source_items(tmp_path):
     make_ieee_paper_pdf(str(tmp_path / "a.pdf"))
     items = list(source([str(tmp_path)]).list_items())
     assert [type(i) for i in items] == [SourceItem] and items[0].uri.endswith("a.pdf")
+
+
+def test_build_pretrain_counts_bad_papers_as_failures_with_reasons(tmp_path):
+    """Through a real Beam pipeline: every bad PDF is one counted failure with its one-line reason."""
+    import shutil
+
+    import pymupdf
+    import pyarrow.parquet as pq
+
+    from telecom_etl.pipelines.build_pretrain import run
+
+    papers = tmp_path / "papers"
+    good = make_ieee_paper_pdf(str(papers / "good.pdf"))
+    (papers / "notes.pdf").write_text("plain text notes with a .pdf name\n" * 10)
+    (papers / "corrupt.pdf").write_bytes(b"%PDF-1.4\n" + b"\x00\x01garbage" * 100)
+    (papers / "locked.pdf").write_bytes(pymupdf.open(good).tobytes(
+        encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o"))
+    garbage = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "corpus",
+                           "papers", "COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf")
+    expected = {"notes.pdf": "not a PDF (looks like text)", "corrupt.pdf": "corrupt PDF",
+                "locked.pdf": "encrypted PDF (password required)"}
+    if os.path.exists(garbage):
+        shutil.copy(garbage, papers / "type3.pdf")
+        expected["type3.pdf"] = "garbage text layer:"
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(f"version: 1\nsources:\n  - name: papers\n    kind: paper\n    paths: [{papers}]\n"
+                        f"    license: CC-BY-4.0\n")
+    report = run(load_manifest(str(manifest)), str(tmp_path / "out"), [], progress=False)
+    extract = report["stages"]["extract"]["by_source"]["papers"]
+    assert extract["in"] == len(expected) + 1 and extract["failed"] == len(expected) and extract["kept"] == 1
+    rejects = {os.path.basename(r["uri"]): r["error"] for r in pq.read_table(str(tmp_path / "out" / "rejects")).to_pylist()}
+    assert sorted(rejects) == sorted(expected)
+    for name, reason in expected.items():
+        assert rejects[name].startswith(reason), (name, rejects[name])
