@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import corpus_file
+from conftest import CORPUS, corpus_file
 from telecom_etl.extractors import SOURCES
 from telecom_etl.extractors.base import SourceItem
 from telecom_etl.extractors.paper import authors_from_front, find_doi, parse_byline, plausible_title
@@ -162,8 +162,7 @@ def test_build_pretrain_counts_bad_papers_as_failures_with_reasons(tmp_path):
     (papers / "corrupt.pdf").write_bytes(b"%PDF-1.4\n" + b"\x00\x01garbage" * 100)
     (papers / "locked.pdf").write_bytes(pymupdf.open(good).tobytes(
         encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o"))
-    garbage = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "corpus",
-                           "papers", "COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf")
+    garbage = os.path.join(CORPUS, "papers", "COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf")  # optional here
     expected = {"notes.pdf": "not a PDF (looks like text)", "corrupt.pdf": "corrupt PDF",
                 "locked.pdf": "encrypted PDF (password required)"}
     if os.path.exists(garbage):
