@@ -29,7 +29,7 @@ from apache_beam.utils import shared
 from telecom_etl import io
 from telecom_etl.outcome import error_line
 from telecom_etl.pipelines.stage import Progress, SumStats, event, reject_from_failure, reject_event
-from telecom_etl.pipelines.write import WriteJson, WriteShards
+from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
 from telecom_etl.record import REJECT_SCHEMA, Document, Reject
 from telecom_etl.synth import instructions as steps
 from telecom_etl.synth.instructions import Item, Rejection, SynthSettings
@@ -460,21 +460,6 @@ class _UsageFn(beam.CombineFn):
 
 # ---- driver ----------------------------------------------------------------------------
 
-def remove_stale(output: str) -> int:
-    written = {p for p, _ in json.loads(io.read_bytes(io.join(output, "_stats", "files.json")))}
-    removed = 0
-    for folder in OUTPUT_FOLDERS:
-        path = io.join(output, folder)
-        if not io.exists(path):
-            continue
-        for f in io.match(io.join(path, "*")):
-            name = f.rsplit("/", 1)[-1]
-            if (name.endswith(".parquet") and f not in written) or name.startswith(".tmp-"):
-                io.remove_matching(path, name)
-                removed += 1
-    return removed
-
-
 def task_table(rows: list, produced: List[str]) -> Dict[str, dict]:
     """Per pair task: pairs made and kept, rejected answers (generate stage: teacher failure,
     truncation, parse) and rejected pairs (validate, dedup) by rule, items skipped, and the
@@ -519,7 +504,7 @@ def run(settings: SynthSettings, input_path: str, output: str, beam_args: List[s
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings, shards, output)
     pipeline.run().wait_until_finish()
-    remove_stale(output)
+    remove_stale(output, OUTPUT_FOLDERS)
     usage_rows = json.loads(io.read_bytes(io.join(output, "_stats", "usage.json")))
     task_rows = json.loads(io.read_bytes(io.join(output, "_stats", "tasks.json")))
     tasks = task_table(task_rows, settings.produced_tasks())
