@@ -188,7 +188,10 @@ class PaperSource(SourceKind):
             if isinstance(item, Dropped):
                 yield item
                 continue
-            items.append((item, arxiv.arxiv_id_from_path(item.uri) or self._id_from_first_page(item)))
+            arxiv_id = arxiv.arxiv_id_from_path(item.uri)
+            if arxiv_id is None and snapshot:  # only worth a look when there is metadata to find
+                arxiv_id = self._id_from_first_page(item)
+            items.append((item, arxiv_id))
         records = arxiv.load_records(os.path.expanduser(snapshot), {i for _, i in items if i}) if snapshot else {}
         for item, arxiv_id in items:
             record = records.get(arxiv_id) if arxiv_id else None
