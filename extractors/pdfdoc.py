@@ -83,14 +83,18 @@ def _compose_accent(m: re.Match) -> str:
     return unicodedata.normalize("NFC", letter + _SPACING_ACCENTS[accent])
 
 
-_INLINE_WORK = re.compile("[\ufb00-\ufb06\u00a0\u2002\u2003\u2009\u202f\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da]")
+_INLINE_WORK = re.compile("[\ufb00-\ufb06\u00a0\u2002\u2003\u2009\u202f\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da"
+                          "\ufffd\ue000-\uf8ff\x00-\x08\x0b-\x1f]")
+# glyphs without a Unicode mapping (U+FFFD, private use: TeX bracket pieces) and control codes
+_UNMAPPED = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b-\x1f]+")
 
 
 def clean_inline(text: str) -> str:
-    """Ligatures expanded, odd spaces folded, TeX spacing accents composed ("Universit´a" -> "Università")."""
+    """Ligatures expanded, odd spaces folded, TeX spacing accents composed ("Universit´a" -> "Università"),
+    unmapped glyphs (U+FFFD, private use) and control codes removed."""
     if not _INLINE_WORK.search(text):  # the common case: nothing to do
         return text
-    text = text.translate(_LIGATURES)
+    text = _UNMAPPED.sub("", text.translate(_LIGATURES))
     if any(ch in text for ch in "\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da"):
         text = _ACCENT_RE.sub(_compose_accent, text)
     return text
@@ -898,9 +902,9 @@ class _Extraction:
             if pieces is None:
                 out.append("#" * int(kind[1]) + " " + clean_inline(" ".join(rows[0].text.split())))
                 continue
-            text = self._join(pieces, vocab, all_text)
+            text = clean_inline(self._join(pieces, vocab, all_text)).strip()
             if text:
-                out.append(clean_inline(text))
+                out.append(text)
         return "\n\n".join(out) + "\n" if out else ""
 
     @staticmethod

@@ -318,3 +318,7 @@ def test_single_column_latex_headings_byline_and_appendix_after_references():
         assert heading in lines, heading
     assert "Some paper on pilots" not in pdf.markdown
     assert "The proof follows from the orthogonality of the subcarriers." in pdf.markdown
+
+
+def test_unmapped_glyphs_are_removed():
+    assert clean_inline("\u23a1 x \ufffd\ufffd y\uf8ee\x02 z") == "\u23a1 x  y z"
