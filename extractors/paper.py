@@ -269,7 +269,7 @@ def paper_metadata(item: SourceItem, pdf: PdfText) -> Dict[str, Any]:
     """Document fields of a paper from its arXiv record (if any), the PDF and the file name."""
     record = item.meta.get("arxiv") or {}
     info = pdf.metadata
-    head = pdf.markdown[:4000]
+    head = pdf.markdown[:8000]  # about the first page: identifiers sit in its footnotes
     stamps = "\n".join(pdf.stamps)
     front = "\n".join(pdf.front_lines)
     arxiv_id = (record.get("arxiv_id") or item.meta.get("arxiv_id") or arxiv.arxiv_id_from_path(item.uri)
