@@ -158,11 +158,7 @@ class _Fields:
     __slots__ = ("stack",)
 
     def __init__(self) -> None:
-        self.stack: List[str] = []
-
-    @property
-    def hidden(self) -> bool:
-        return "instr" in self.stack
+        self.stack: List[str] = []  # hidden (not text) while "instr" is on it
 
 
 class DocxReader:
@@ -209,11 +205,24 @@ class DocxReader:
                     yield from self._body_element(child)
 
     # -- paragraphs -------------------------------------------------------
-    def _style_of(self, p) -> Tuple[str, str, int, Optional[int]]:
+    def _paragraph(self, p) -> Tuple[str, str, int, Optional[int], str]:
+        """(style name, role, level, outline level, text) of a paragraph, in one pass over
+        its children: the first ``pPr`` gives the style, the runs the text."""
+        parts: List[str] = []
+        ppr = self._inline(p, parts, paragraph=True)
+        if "instr" in self.fields.stack:  # an instruction never spans paragraphs: recover
+            self.fields.stack = [m for m in self.fields.stack if m != "instr"]
+            self.counts["malformed_fields"] += 1
+        text = "".join(parts)
+        if "EMBED" in text:
+            text, n = _EMBED.subn("", text)
+            self.counts["removed_field_codes"] += n
+        return self._style(ppr) + (text,)
+
+    def _style(self, ppr) -> Tuple[str, str, int, Optional[int]]:
         # Plain child loops instead of ``find``: ElementPath costs ~2 us a call, and this
-        # runs for every paragraph (70,000 in TS 38.331). The first pStyle/outlineLvl of
-        # the first pPr count, as with ``find``.
-        ppr = _child(p, _PPR)
+        # runs for every paragraph (70,000 in TS 38.331). The first pStyle/outlineLvl
+        # count, as with ``find``.
         sid = None
         outline = None
         if ppr is not None:
@@ -232,8 +241,7 @@ class DocxReader:
         return name, role, level, outline
 
     def _paragraph_block(self, p) -> Optional[Block]:
-        name, role, level, outline = self._style_of(p)
-        raw = self.paragraph_text(p)
+        name, role, level, outline, raw = self._paragraph(p)
         if role == CODE:
             text = raw.replace("\u00a0", " ").rstrip()
             if not self.seen_heading:
@@ -260,24 +268,18 @@ class DocxReader:
             text = "  " * (level - 1) + text.replace("\n", " ")
         return Block(TEXT, text, style=name)
 
-    def paragraph_text(self, p) -> str:
-        parts: List[str] = []
-        self._inline(p, parts)
-        if "instr" in self.fields.stack:  # an instruction never spans paragraphs: recover
-            self.fields.stack = [m for m in self.fields.stack if m != "instr"]
-            self.counts["malformed_fields"] += 1
-        text = "".join(parts)
-        if "EMBED" in text:
-            text, n = _EMBED.subn("", text)
-            self.counts["removed_field_codes"] += n
-        return text
-
-    def _inline(self, el, parts: List[str]) -> None:
+    def _inline(self, el, parts: List[str], paragraph: bool = False):
+        """Appends the text of ``el``'s inline content to ``parts``; for a paragraph
+        (``paragraph=True``) returns its first ``pPr`` (read in the same pass)."""
         fields = self.fields
+        ppr = None
         for child in el:
             tag = child.tag
             if tag == _R:
                 self._run(child, parts)
+            elif tag == _PPR:
+                if paragraph and ppr is None:
+                    ppr = child
             elif tag in _CONTAINERS:
                 self._inline(child, parts)
             elif tag in _SKIP or not isinstance(tag, str):
@@ -303,6 +305,7 @@ class DocxReader:
             elif tag == _FLDSIMPLE:
                 self.counts["removed_field_codes"] += 1
                 self._inline(child, parts)
+        return ppr
 
     def _run(self, r, parts: List[str]) -> None:
         # The hottest loop (one call per run, ~200,000 in a large spec): tag constants are
@@ -449,8 +452,7 @@ class DocxReader:
         for child in tc:
             tag = child.tag
             if tag == _P:
-                name, role, level, _ = self._style_of(child)
-                raw = self.paragraph_text(child)
+                name, role, level, _, raw = self._paragraph(child)
                 text = raw.replace("\u00a0", " ").rstrip() if role == CODE else squeeze(raw)
                 if text:
                     if not self.seen_heading:
