@@ -419,6 +419,7 @@ _SHORT_WORDS = frozenset("a i o an as at be by do go he if in is it me my no of 
 
 
 _NUMBER = re.compile(r"[-\u2212+]?\d+(?:[.,]\d+)*%?")
+_ODD_TOKEN = re.compile(r"(?:^|\s)/?#[0-9A-Fa-f]{2}|/g\d+\b|\\\d{3}|\bcid:\d+|/uni[0-9A-F]{4}")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
 
 
@@ -952,6 +953,9 @@ class _Extraction:
             if 0 < len(word) <= 2 and word.isalpha() and word.lower() not in _SHORT_WORDS:
                 broken += 1
         main = [by_font.get(main_font, 0), n_words, broken]
+        # glyph names or codes leaking into words ("/#28orthogonal", "\\050", "/g42"): an encoding
+        # the extractor could not map
+        odd = len(_ODD_TOKEN.findall(" ".join(tokens))) if tokens else 0
         everything = "".join(chain.from_iterable(self.font_text.values()))
         bad = len(_BAD_CHARS.findall(everything))
         visible = len(everything) - everything.count(" ")
@@ -962,13 +966,15 @@ class _Extraction:
             "bad_char_ratio": round(bad / visible, 4) if visible > 0 else 0.0,
             "broken_word_ratio": round(main[2] / main[1], 4) if main[1] else 0.0,
             "main_font_share": round(main[0] / total, 3) if total else 0.0,
+            "odd_token_ratio": round(odd / n_words, 4) if n_words else 0.0,
         }
         reason = None
         if chars == 0:
             reason = "no text layer (scanned or image-only PDF?)"
         elif empty_pages >= max(1, 0.5 * n) and chars / n < 200:
             reason = f"{empty_pages} of {n} pages have (almost) no text (scanned pages?)"
-        elif q["bad_char_ratio"] > 0.03 or (q["broken_word_ratio"] > 0.12 and main[1] >= 50):
+        elif q["bad_char_ratio"] > 0.03 or (q["broken_word_ratio"] > 0.12 and main[1] >= 50) or (
+                q["odd_token_ratio"] > 0.05 and main[1] >= 50):
             # Type-3 fonts (bitmap fonts of old dvips output) are the usual cause: worth naming,
             # only looked up for a garbage layer (listing fonts costs about a millisecond)
             type3 = False
@@ -978,6 +984,8 @@ class _Extraction:
                 pass
             q["type3_fonts"] = type3
             reason = (f"{q['bad_char_ratio']:.1%} control/unmapped characters, {q['broken_word_ratio']:.0%} "
-                      f"broken words in the main font" + (" (Type-3 fonts)" if type3 else ""))
+                      f"broken words in the main font" + (f", {q['odd_token_ratio']:.0%} glyph-code tokens"
+                                                         if q["odd_token_ratio"] > 0.05 else "")
+                      + (" (Type-3 fonts)" if type3 else ""))
         q["garbage"] = reason
         return q

@@ -322,3 +322,15 @@ def test_single_column_latex_headings_byline_and_appendix_after_references():
 
 def test_unmapped_glyphs_are_removed():
     assert clean_inline("\u23a1 x \ufffd\ufffd y\uf8ee\x02 z") == "\u23a1 x  y z"
+
+
+def test_glyph_code_tokens_make_a_garbage_text_layer():
+    """Text layers that leak glyph names or codes ("/#28orthogonal", "(cid:72)") are not text."""
+    import pymupdf
+
+    words = ["/#28orthogonal", "/#29frequency", "(cid:72)(cid:101)", "division", "/#2Cmultiplexing", "/g42the"]
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_textbox(pymupdf.Rect(72, 72, 540, 740), " ".join(words * 40), fontsize=10)
+    pdf = pdf_to_markdown(doc.tobytes())
+    assert pdf.quality["garbage"] and "glyph-code tokens" in pdf.quality["garbage"]
