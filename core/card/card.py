@@ -18,8 +18,8 @@ import yaml
 
 from telecom_etl import io
 from telecom_etl.card.plots import Plot
-from telecom_etl.card.stats import (CardData, effective_params, human, pct, profile_users, quantiles,
-                                   size_category)
+from telecom_etl.card.stats import (PLACEHOLDER_SOURCES, CardData, effective_params, human, pct, profile_users,
+                                   quantiles, size_category)
 
 #: SPDX identifiers the Hub knows (lower-cased there); anything else makes the card "other".
 HUB_LICENSES = {
@@ -226,7 +226,7 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
     out.append(Block("p", f"Look inside from a terminal: `telecom-etl inspect {data.output}` "
                           f"(counts, schema, sample records; `--source`, `--where`)."))
     # -- sources -------------------------------------------------------------
-    src = [r for r in data.sources if r.documents]
+    src = [r for r in data.sources if r.documents and r.source not in PLACEHOLDER_SOURCES]
     if src:
         out.append(Block("h2", "Sources"))
         total_tok = {}

@@ -31,7 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from telecom_etl.card.stats import CardData, human
+from telecom_etl.card.stats import PLACEHOLDER_SOURCES, CardData, human
 
 DPI = 100
 WIDTH_PX, HEIGHT_PX = 960, 540
@@ -96,7 +96,7 @@ def _barh(ax, labels: Sequence[str], values: Sequence[float], color, title: str,
 # ---------------------------------------------------------------------------
 
 def plot_sources(data: CardData) -> Optional[Plot]:
-    rows = [r for r in data.sources if r.documents]
+    rows = [r for r in data.sources if r.documents and r.source not in PLACEHOLDER_SOURCES]
     if any(r.dataset == "pretrain" for r in rows):  # synthetic sets have their own plot
         rows = [r for r in rows if r.dataset == "pretrain"]
     if not rows:

@@ -66,6 +66,10 @@ class SourceRow:
     files_failed: Optional[int] = None
 
 
+#: Source names that stand for "no source column" or "source not filled in".
+PLACEHOLDER_SOURCES = ("(all)", "(unspecified)")
+
+
 @dataclass
 class Threshold:
     label: str  # "filter.param, profiles a, b" (tables)
