@@ -75,14 +75,16 @@ class Progress:
     def __init__(self, stage: str, unit: str):
         self.stage, self.unit = stage, unit
         self.n = 0
-        self._last = time.monotonic()
+        self._start = self._last = time.monotonic()
 
     def tick(self) -> None:
         self.n += 1
-        if self.enabled and time.monotonic() - self._last >= self.every:
-            self._last = time.monotonic()
-            print(f"telecom-etl: {self.stage}: {self.n} {self.unit} processed by this worker",
-                  file=sys.stderr, flush=True)
+        now = time.monotonic()
+        if self.enabled and now - self._last >= self.every:
+            self._last = now
+            elapsed = now - self._start
+            print(f"telecom-etl: {self.stage}: {self.n:,} {self.unit} in {elapsed:.0f} s "
+                  f"({self.n / max(elapsed, 1e-9):,.1f}/s, this worker)", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------

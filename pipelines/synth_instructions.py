@@ -529,6 +529,9 @@ def run(settings: SynthSettings, input_path: str, output: str, beam_args: List[s
                               if k not in ("no_teacher", "no_pairs")),
                         "failed": sum(st["failed"] for st in stages.values())}
     write_report(output, report)
+    from telecom_etl.card import write_card
+
+    write_card(output, report, title="telecom instruction pairs (SFT)")  # OUT/README.md, OUT/report.html
     return report
 
 

@@ -9,8 +9,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
-if [ "${TELECOM_ETL_SKIP_APT:-0}" != "1" ] && ! command -v soffice >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-  echo "installing LibreOffice (legacy .doc conversion)..." >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui >/dev/null) \
-    || echo "warning: LibreOffice could not be installed; .doc inputs will fail with a clear reason" >&2
+# System packages (Debian/Ubuntu, as root): LibreOffice converts legacy Word .doc specs;
+# Chromium renders OUT/report.html in a test. Without them those inputs fail with a clear
+# reason and those tests skip.
+missing=""
+command -v soffice >/dev/null 2>&1 || missing="$missing libreoffice-writer-nogui"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+if [ "${TELECOM_ETL_SKIP_APT:-0}" != "1" ] && [ -n "$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+  echo "installing:$missing ..." >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null) \
+    || echo "warning: could not install$missing; the tests that need them will skip" >&2
 fi

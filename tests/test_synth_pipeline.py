@@ -238,6 +238,9 @@ def test_full_run_with_teachers_every_family_traceable_and_counted(shards, tmp_p
     assert usage["by_task"]["open_qa"]["failed_by_kind"] == {"server_error": 2}  # the two paper sections
     assert sent > usage["total"]["sent"]  # the failing requests were retried
     assert "$" in result.output and "teacher:" in result.output
+    # the folder explains itself: a dataset card whose sft config counts the pairs, and the HTML report
+    card = (out / "README.md").read_text()
+    assert f"num_examples: {report['totals']['pairs_out']}" in card and (out / "report.html").exists()
 
 
 def test_rerun_with_the_cache_sends_nothing_and_writes_identical_shards(shards, tmp_path):
