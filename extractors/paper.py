@@ -55,7 +55,11 @@ _MEMBERSHIP = re.compile(r"^(?:(?:Senior|Student|Life|Graduate Student)\s+)?(?:M
 _NOT_A_NAME = re.compile(r"university|universit[àaé]|department|institute|school|laborator|college|email|e-mail|"
                          r"@|\bdept\b|centre|center|faculty|abstract|inc\.|ltd|corporation|research|campus|"
                          r"street|road|china|usa|germany|france|italy|japan|korea|india|canada|\bavenue\b", re.I)
-_NAME_TOKEN = re.compile(r"^(?:[A-Z][a-z\u00e0-\u024f'\u2019-]+|[A-Z]\.(?:-?[A-Z]\.)?|[A-Z][a-z]*\.|"
+# a capitalised name part (Jean-Luc, McDonald, O'Brien, Émile), an initial (J., J.-L.), a particle
+_UPPER = "A-Z\u00c0-\u00de"
+_LOWER = "a-z\u00df-\u024f'\u2019"
+_NAME_TOKEN = re.compile(rf"^(?:[{_UPPER}][{_LOWER}]*(?:[{_UPPER}][{_LOWER}]+)?(?:-[{_UPPER}]?[{_LOWER}]+)*|"
+                         rf"[{_UPPER}]\.(?:-?[{_UPPER}]\.)?|[{_UPPER}][a-z]*\.|"
                          r"de|del|della|der|di|da|dos|du|la|le|van|von|ter|ten|bin|al|el|[A-Z][A-Z]+)$")
 _JUNK_TITLE = re.compile(r"\.(?:dvi|pdf|docx?|tex|ps|eps)$|^microsoft (?:word|powerpoint)|^untitled|^title$|^\W*$"
                          r"|^paper\s*\d*$|^manuscript", re.I)

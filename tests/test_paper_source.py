@@ -127,6 +127,9 @@ def test_byline_parsing():
         "Zhongcheng Xiao", "Bin Gao", "Sicong Liu", "Liang Xiao"]
     assert parse_byline("J. G. Andrews, Fellow, IEEE, and H. S. Dhillon, Senior Member, IEEE") == [
         "J. G. Andrews", "H. S. Dhillon"]
+    assert parse_byline("Jean-Luc Picard, \u00c9mile Durand and Sean McDonald") == [
+        "Jean-Luc Picard", "\u00c9mile Durand", "Sean McDonald"]
+    assert parse_byline("Conor O'Brien1, Ana Mar\u00eda L\u00f3pez2") == ["Conor O'Brien", "Ana Mar\u00eda L\u00f3pez"]
     assert parse_byline("Department of Electrical Engineering, University of Florida") == []
     assert parse_byline("Abstract\u2014We study the uplink of a massive MIMO system.") == []
     assert authors_from_front([AUTHORS, "School of Engineering, Sample University"]) == [
