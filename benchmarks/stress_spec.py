@@ -153,7 +153,7 @@ class _Writer:
         for i, name in enumerate(fields):
             kind = self.rng.choice(_TYPES)
             opt = "OPTIONAL,   -- Need R" if self.rng.random() < 0.5 else ","
-            lines.append(f"    {name:<40}{kind:<36}{opt}".rstrip())
+            lines.append(f"    {name:<40}{kind:<36} {opt}".rstrip())
             if self.rng.random() < 0.15:
                 lines.append("    ...,")
                 lines.append("    [[")

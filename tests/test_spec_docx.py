@@ -238,3 +238,37 @@ def test_every_omml_element_keeps_its_text():
     # an element the converter does not know still contributes its content
     assert _math(f"<m:unknownThing>{r('z')}</m:unknownThing>") == "z"
     assert re.fullmatch(r"\\text\{S-PSS\}", _math(r("S-PSS", "nor")))
+
+
+def test_a_ts_38331_shaped_spec_keeps_asn1_tables_and_merges(tmp_path):
+    """The benchmark's 38.331-like generator (ASN.1 per IE, field-description and conditional
+    presence tables, Word's run/rsid/bookmark markup), small: everything the fast reader
+    must keep at that shape."""
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    from stress_spec import make_stress_spec
+
+    path = tmp_path / "38331-i40.docx"
+    made = make_stress_spec(str(path), n_pl=400, n_tables=12, seed=1)
+    docs = extract(path)
+    assert len(docs) == 1 and isinstance(docs[0], Document)
+    doc = docs[0]
+    text, extra = doc.text, doc.extra
+    assert (doc.spec_number, doc.spec_version, doc.spec_release) == ("38.331", "18.4.0", 18)
+    assert doc.title == "NR; Radio Resource Control (RRC) protocol specification"
+    # every IE's ASN.1 is one fenced asn1 block, alignment spaces kept
+    n_ies = text.count("-- ASN1START")
+    assert n_ies >= 10 and text.count("```asn1\n-- ASN1START\n") == n_ies == int(extra["n_code_blocks"])
+    assert re.search(r"\n    field0-\S+ {10,}\S", text)
+    # unnumbered IE headings, field descriptions (name, then description) and the cover table counted
+    assert re.search(r"^#### – IE1-\w+$", text, re.M)
+    assert re.search(r"^\| field0-\S+<br>[A-Z][^|]+\. \|$", text, re.M)
+    assert extra["n_tables"] == str(made["tables"] + 1)
+    # the vertically merged explanation repeats in the row it spans
+    rows = re.findall(r"^\| Cond(\d) \| (.+) \|$", text, re.M)
+    merged = [(a, b) for (i, a), (j, b) in zip(rows, rows[1:]) if i == "1" and j == "2"]
+    assert merged and all(a == b for a, b in merged) and int(extra["merged_cells"]) == len(merged)
+    # contents with PAGEREF fields and the change history are gone
+    assert "PAGEREF" not in text and "Change history" not in text and extra["removed_contents"] == "401"
