@@ -14,17 +14,22 @@ from telecom_etl.record import Document, content_hash
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
 _TRAILING = re.compile(r"[ \t]+\n")
 _BLANKS = re.compile(r"\n{3,}")
-_PROSE_MAP = str.maketrans({"\u00a0": " ", "\u2011": "-", "\u00ad": None, "\u2010": "-", "\u202f": " "})
+_PROSE_REPLACE = (("\u00a0", " "), ("\u2011", "-"), ("\u00ad", ""), ("\u2010", "-"), ("\u202f", " "))
 
 
 def normalize_text(text: str, kind: str = "text") -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if kind != "code":
-        text = unicodedata.normalize("NFKC", text.translate(_PROSE_MAP))
+    if kind != "code" and not text.isascii():
+        # str.replace beats str.translate here: translate walks non-ASCII text char by char
+        for char, repl in _PROSE_REPLACE:
+            if char in text:
+                text = text.replace(char, repl)
+        text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text)
     text = _TRAILING.sub("\n", text)
     text = _BLANKS.sub("\n\n", text)
-    return text.strip("\n") + "\n" if text.strip() else ""
+    text = text.strip("\n").rstrip()
+    return text + "\n" if text else ""
 
 
 def normalize(doc: Document):

@@ -51,6 +51,7 @@ _P, _R, _T, _TBL, _TR, _TC, _SDT, _SDTCONTENT = (W + "p", W + "r", W + "t", W + 
 _PPR, _RPR, _TCPR, _TRPR = W + "pPr", W + "rPr", W + "tcPr", W + "trPr"
 _OMATH, _OMATHPARA = M + "oMath", M + "oMathPara"
 _PSTYLE, _OUTLINE, _VERTALIGN = W + "pStyle", W + "outlineLvl", W + "vertAlign"
+_TERM_LIST_STYLES = frozenset({"EW", "EX"})  # 3GPP definition/abbreviation list styles
 _TAB, _PTAB, _BR, _CR, _FLDCHAR, _INSTR = W + "tab", W + "ptab", W + "br", W + "cr", W + "fldChar", W + "instrText"
 _NBHYPHEN, _SYM, _OBJECT, _TYPE, _FLDCHARTYPE = W + "noBreakHyphen", W + "sym", W + "object", W + "type", W + "fldCharType"
 _ALTCONTENT, _FLDSIMPLE = MC + "AlternateContent", W + "fldSimple"
@@ -250,7 +251,13 @@ class DocxReader:
             if not self.seen_heading:
                 self.front_lines.append((name, text))
             return Block(CODE, text, style=name)  # kept even when empty: blank lines inside code
-        text = squeeze(raw)
+        if name in _TERM_LIST_STYLES and "\t" in raw.strip():
+            # "ABBR<tab>Expansion" (EW/EX): keep one tab between the term and its meaning, so
+            # later stages (abbreviation tasks) split them exactly
+            term, _, meaning = raw.strip().partition("\t")
+            text = squeeze(term) + "\t" + squeeze(meaning)
+        else:
+            text = squeeze(raw)
         if role == TEXT and outline is not None and outline <= 8 and text:
             role, level = HEADING, outline + 1
         if not self.seen_heading and role != HEADING:
