@@ -158,7 +158,7 @@ def _style(font: str, flags: int) -> Tuple[bool, bool]:
 
 
 def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str, List[str]]",
-                size: Optional[List[float]] = None) -> List[_Line]:
+                page_size: Optional[List[float]] = None) -> List[_Line]:
     """Horizontal lines of a page; rotated text goes to ``rotated``; span texts per font to ``font_text``.
 
     This loop runs once per line of every page: it is kept lean (the speed budget is twice a
@@ -171,8 +171,8 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
     append = out.append
     styles = _STYLE_CACHE
     content = page.get_text("dict", flags=flags)
-    if size is not None:  # the page size comes with the dict (page.rect costs a crop box lookup)
-        size[:] = [content["width"], content["height"]]
+    if page_size is not None:  # the page size comes with the dict (page.rect costs a crop box lookup)
+        page_size[:] = [content["width"], content["height"]]
     for block in content["blocks"]:
         for line in block.get("lines", ()):
             spans = line["spans"]
