@@ -55,6 +55,24 @@ def setup_logging(level: int = logging.WARNING) -> None:
     root.setLevel(level)
 
 
+def exit_now(code: int = 0) -> None:
+    """Exit without waiting for threads stuck in a hung parser.
+
+    Beam fails an input whose extraction outlives ``extract_timeout_s`` but cannot stop
+    the thread running it; a normal exit would wait for that thread forever. Everything
+    is written and flushed by the time a command calls this.
+    """
+    import os
+    import threading
+
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    if not stuck:
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return sorted(name for name in COMMANDS if self.get_command(ctx, name) is not None)

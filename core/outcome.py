@@ -39,7 +39,7 @@ def error_line(exc_type, exc_repr: str) -> str:
     text = exc_repr
     if text.startswith(name + "(") and text.endswith(")"):
         text = text[len(name) + 1:-1].strip("'\"")
-    if name == "StageFailure":
+    if isinstance(exc_type, type) and issubclass(exc_type, StageFailure):
         return text
     first = text.strip().splitlines()[0] if text.strip() else ""
     return f"{name}: {first}" if first else name

@@ -21,8 +21,8 @@ from telecom_etl.manifest import Manifest
 from telecom_etl.normalize import normalize
 from telecom_etl.pipelines.dedup import ExactDedup, NearDedup, SpecVersionDedup
 from telecom_etl.pipelines.extract import ListAndExtract
-from telecom_etl.pipelines.stage import DocStage, DroppedRecord, SumStats
-from telecom_etl.pipelines.write import WriteJson, WriteShards
+from telecom_etl.pipelines.stage import DocStage, DroppedRecord, WriteEvents
+from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
 from telecom_etl.record import PRETRAIN_SCHEMA, REJECT_SCHEMA, Document, Reject
 
 #: Document stages in order; each one's input is the previous one's kept output.
@@ -90,13 +90,15 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
         stages.append(versions)
         kept = versions.kept
     if manifest.dedup.near:
-        near = kept | "DedupNear" >> NearDedup.from_config(
-            manifest.dedup, stats_path=io.join(output, "_stats", "dedup.json"),
-            index_path=io.join(output, "dedup_index"))
+        near_dedup = NearDedup.from_config(manifest.dedup, stats_path=io.join(output, "_stats", "dedup.json"),
+                                           index_path=io.join(output, "dedup_index"))
+        near = kept | "DedupNear" >> near_dedup
         stages.append(near)
         kept = near.kept
 
     shards = []
+    if manifest.dedup.near and near_dedup.index_written is not None:
+        shards.append(near_dedup.index_written)  # listed, so a re-run's stale index shards are removed
     shards.append(kept | "WritePretrain" >> WriteShards(
         io.join(output, "pretrain"), "part", PRETRAIN_SCHEMA, Document.to_row, key=lambda d: d.id,
         size=lambda d: len(d.text), shard_max_bytes=shard_bytes, row_group_rows=out.row_group_rows,
@@ -138,32 +140,10 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
         | "WriteMatches" >> WriteJson(io.join(output, "_stats", "decontamination.json"), sort_key=lambda r: r["id"]))
 
     events = (extracted.events, *[s.events for s in stages]) | "AllEvents" >> beam.Flatten()
-    (events
-     | "SumEvents" >> beam.CombinePerKey(SumStats())
-     | "AsJson" >> beam.Map(lambda kv: {"key": list(kv[0]), "n": kv[1][0], "chars": kv[1][1],
-                                        "tokens": kv[1][2], "examples": list(kv[1][3])})
-     | "WriteStats" >> WriteJson(io.join(output, "_stats", "stats.json"), sort_key=lambda e: e["key"]))
+    events | "WriteEvents" >> WriteEvents(output)
 
 
-OUTPUT_FOLDERS = ("pretrain", "rejects", "dropped", "dropped_inputs")
-
-
-def remove_stale(output: str) -> int:
-    """Delete shards of an earlier run (different shard count) and temporary files of a killed one."""
-    import json
-
-    written = {p for p, _ in json.loads(io.read_bytes(io.join(output, "_stats", "files.json")))}
-    removed = 0
-    for folder in OUTPUT_FOLDERS:
-        path = io.join(output, folder)
-        if not io.exists(path):
-            continue
-        for f in io.listdir(path):
-            name = f.rsplit("/", 1)[-1]
-            if (name.endswith(".parquet") and f not in written) or name.startswith(".tmp-"):
-                io.remove_matching(path, name)
-                removed += 1
-    return removed
+OUTPUT_FOLDERS = ("pretrain", "rejects", "dropped", "dropped_inputs", "dedup_index")
 
 
 def configuration(manifest: Manifest, output: str) -> dict:
@@ -215,7 +195,7 @@ def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = 
     build(pipeline, manifest, output, progress=progress)
     result = pipeline.run()
     result.wait_until_finish()
-    remove_stale(output)
+    remove_stale(output, OUTPUT_FOLDERS)
     report = build_report(output, DOC_STAGES, manifest_path=manifest.path,
                           manifest_digest=manifest_digest(manifest), extra=configuration(manifest, output))
     write_report(output, report)

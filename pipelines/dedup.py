@@ -208,6 +208,7 @@ class NearDedup(beam.PTransform):
         super().__init__()
         self.scheme, self.batch_chars = scheme, batch_chars
         self.previous_index, self.index_path = previous_index, index_path
+        self.index_written = None  # (path, rows) of the index shards written, once expanded
         self.num_perm, self.ngram, self.threshold, self.verify = num_perm, ngram, threshold, verify
         self.spec_policy, self.rounds, self.seed, self.max_leaders = spec_policy, rounds, seed, max_leaders
         self.stats_path, self.sample_pairs = stats_path, sample_pairs
@@ -243,13 +244,18 @@ class NearDedup(beam.PTransform):
             from telecom_etl.filters.dedup.index import (check_index, index_files, index_folder, previous_member,
                                                          same_folder)
 
-            if self.index_path and same_folder(index_folder(self.previous_index), self.index_path):
-                raise ValueError(f"dedup.previous_index {self.previous_index} is this build's own index folder: "
-                                 "write the new build to another output folder")
+            from telecom_etl.manifest import ManifestError
 
-            check_index(self.previous_index, self.signature_params)  # at graph construction: one clear line
+            if self.index_path and same_folder(index_folder(self.previous_index), self.index_path):
+                raise ManifestError(f"dedup.previous_index {self.previous_index} is this build's own index folder: "
+                                    "write the new build to another output folder")
+            try:  # at graph construction, before any work: one clear line for the user
+                check_index(self.previous_index, self.signature_params)
+                previous_files = index_files(self.previous_index)
+            except ValueError as exc:
+                raise ManifestError(f"dedup.previous_index: {exc}") from None
             previous_rows = (docs.pipeline
-                             | "PreviousIndexFiles" >> beam.Create(index_files(self.previous_index))
+                             | "PreviousIndexFiles" >> beam.Create(previous_files)
                              | "ReadPreviousIndex" >> beam.io.ReadAllFromParquet())
             banded = (members, previous_rows | "PreviousMembers" >> beam.Map(previous_member)) | "AllMembers" >> \
                 beam.Flatten()
@@ -338,7 +344,7 @@ class NearDedup(beam.PTransform):
             carried = previous_rows | "CarryForward" >> beam.Map(lambda r: {
                 "id": r["id"], "rank": r["rank"], "tag": r.get("tag") or "", "signature": bytes(r["signature"])})
             rows = (rows, carried) | "IndexRows" >> beam.Flatten()
-        rows | "WriteIndex" >> WriteShards(
+        self.index_written = rows | "WriteIndex" >> WriteShards(
             self.index_path, INDEX_PREFIX, index_schema(self.signature_params), lambda r: r,
             key=lambda r: f"{r['id']}\x00{r['rank']}\x00{r['signature'].hex()}",
             size=lambda r: len(r["signature"]) + len(r["rank"]) + 16, shard_max_bytes=256 << 20)

@@ -28,7 +28,7 @@ from apache_beam.utils import shared
 
 from telecom_etl import io
 from telecom_etl.outcome import error_line
-from telecom_etl.pipelines.stage import Progress, SumStats, event, reject_from_failure, reject_event
+from telecom_etl.pipelines.stage import Progress, WriteEvents, event, reject_from_failure, reject_event
 from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
 from telecom_etl.record import REJECT_SCHEMA, Document, Reject
 from telecom_etl.synth import instructions as steps
@@ -412,10 +412,7 @@ def build(pipeline: beam.Pipeline, settings: SynthSettings, shards: List[str], o
     events = ((read_events, passages["events"], passages_failed | "PassFailEvents" >> beam.Map(
         reject_event("passages", "docs")), selected["events"], generated["events"], validated["events"],
                deduped["events"]) | "AllEvents" >> beam.Flatten())
-    (events | "SumEvents" >> beam.CombinePerKey(SumStats())
-     | "AsJson" >> beam.Map(lambda kv: {"key": list(kv[0]), "n": kv[1][0], "chars": kv[1][1], "tokens": kv[1][2],
-                                        "examples": list(kv[1][3])})
-     | "WriteStats" >> WriteJson(io.join(output, "_stats", "stats.json"), sort_key=lambda e: e["key"]))
+    events | "WriteEvents" >> WriteEvents(output)
 
     tasks = ((select_tasks, generated["tasks"], validated["tasks"], deduped["tasks"])
              | "AllTaskEvents" >> beam.Flatten())

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from telecom_etl.filters.dedup.synthetic import pair_scores, planted_corpus
-from telecom_etl.manifest import load_manifest
+from telecom_etl.manifest import ManifestError, load_manifest
 from telecom_etl.pipelines.build_pretrain import run
 from telecom_etl.samples import DEFAULT_CLAUSES, make_spec_docx
 
@@ -186,8 +186,16 @@ def test_previous_index_with_other_parameters_is_refused(tmp_path):
     out1 = tmp_path / "out1"
     run(load_manifest(_text_manifest(tmp_path, "one", texts)), str(out1), [], progress=False)
     manifest = load_manifest(_text_manifest(tmp_path, "two", texts, f"  num_perm: 64\n  previous_index: {out1}\n"))
-    with pytest.raises(ValueError, match="num_perm=128"):
+    with pytest.raises(ManifestError, match="dedup.previous_index: .*num_perm=128"):
         run(manifest, str(tmp_path / "out2"), [], progress=False)
+    # through the command line: one line, no traceback
+    from click.testing import CliRunner
+
+    from telecom_etl.cli import main
+
+    manifest_path = _text_manifest(tmp_path, "three", texts, f"  num_perm: 64\n  previous_index: {out1}\n")
+    res = CliRunner().invoke(main, ["build-pretrain", "--no-progress", "-m", manifest_path, "-o", str(tmp_path / "o3")])
+    assert res.exit_code == 2 and "dedup.previous_index" in res.output and "Traceback" not in res.output
 
 
 def test_newest_per_release_keeps_one_version_per_release(tmp_path):

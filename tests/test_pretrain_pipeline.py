@@ -173,16 +173,18 @@ filters:""", 1)
 
 def test_an_input_that_hangs_fails_after_the_timeout_and_the_run_goes_on(tmp_path):
     """A source kind whose parser never returns for one file (registered for this test only)."""
-    import time as _time
+    import threading
 
     from telecom_etl.extractors.text import TextSource
     from telecom_etl.registry import SOURCES
+
+    release = threading.Event()  # set at the end, so the stuck thread ends with the test
 
     @SOURCES.register("hang_on_tarpit")
     class HangingText(TextSource):
         def extract(self, item):
             if item.name == "tarpit.txt":
-                _time.sleep(3600)
+                release.wait(600)
             yield from super().extract(item)
 
     try:
@@ -198,4 +200,38 @@ def test_an_input_that_hangs_fails_after_the_timeout_and_the_run_goes_on(tmp_pat
         assert "Timeout" in rejects[0]["error"]
         assert report["totals"]["docs_out"] == 1 and report["balanced"]
     finally:
+        release.set()
         del SOURCES["hang_on_tarpit"]
+
+
+def test_the_command_exits_even_when_a_parser_thread_never_returns(tmp_path):
+    """The hung extraction is failed after the timeout, and the process does not wait for it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "tarpit.txt").write_text("x" * 500)
+    (tmp_path / "in" / "fine.txt").write_text("The gNB schedules uplink grants for the UE. " * 10)
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(f"sources:\n  - name: t\n    kind: tarpit\n    paths: [{tmp_path / 'in'}]\n"
+                        "extract_timeout_s: 1\n")
+    code = f"""
+import time
+from telecom_etl.extractors.text import TextSource
+from telecom_etl.registry import SOURCES
+from telecom_etl.cli import main
+
+@SOURCES.register("tarpit")
+class Tarpit(TextSource):
+    def extract(self, item):
+        if item.name == "tarpit.txt":
+            time.sleep(3600)
+        yield from super().extract(item)
+
+main(["build-pretrain", "--no-progress", "-m", {str(manifest)!r}, "-o", {str(tmp_path / 'out')!r}])
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "accounting: all counts add up" in proc.stdout
+    rejects = pq.read_table(str(tmp_path / "out" / "rejects")).to_pylist()
+    assert [os.path.basename(r["uri"]) for r in rejects] == ["tarpit.txt"]

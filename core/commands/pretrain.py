@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
-from telecom_etl.cli import UserError
+from telecom_etl.cli import UserError, exit_now
 from telecom_etl.manifest import DEFAULT_MANIFEST, ManifestError, load_manifest
 
 
@@ -57,9 +56,11 @@ def build_pretrain(manifest_path, output, progress, check, beam_args):
     from telecom_etl.pipelines.build_pretrain import run
     from telecom_etl.pipelines.report import summary
 
-    report = run(manifest, output, list(beam_args), progress=progress)
+    try:
+        report = run(manifest, output, list(beam_args), progress=progress)
+    except ManifestError as exc:  # settings that can only be checked while the graph is built
+        raise UserError(str(exc)) from None
     click.echo(summary(report))
     click.echo(f"wrote {output}/pretrain/ ({len(report['shards'])} shards), {output}/report.json, "
                f"{output}/README.md (dataset card) and {output}/report.html")
-    if not report["balanced"]:
-        sys.exit(1)
+    exit_now(0 if report["balanced"] else 1)
