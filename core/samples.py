@@ -5,7 +5,7 @@
   and abbreviations (styles ``EW``/``EX`` as in real specs), an ASN.1 block (style
   ``PL``), a table with a header row, and a Change history annex.
 * :func:`make_paper_pdf`: a two-column IEEE-style paper with a running header, page
-  numbers, a hyphenated line end, a ligature and a References section.
+  numbers, section headings and a References section.
 * :func:`make_code_tree`: a tiny telecom code folder with a LICENSE file.
 
 Everything is written by this code, so the repository ships no third-party document.
@@ -155,7 +155,7 @@ def make_spec_docx(path: str, spec: str = "38.999", version: str = "18.1.0", dat
 PAPER_SECTIONS = [
     ("I. Introduction", "Massive multiple-input multiple-output (MIMO) is a key technology of fifth generation "
      "(5G) networks. Large antenna arrays at the base station serve many users on the same time-frequency "
-     "resource and the effi- ciency of the spectrum grows with the number of antennas. In this paper we "
+     "resource and the efficiency of the spectrum grows with the number of antennas. In this paper we "
      "study the uplink of a multi-cell system with pilot contamination and derive closed-form expressions "
      "for the achievable rate under maximum-ratio combining."),
     ("II. System Model", "We consider L cells with M antennas at each base station and K single-antenna users "
@@ -166,7 +166,7 @@ PAPER_SECTIONS = [
      "estimation from the received pilot signal. Users in different cells that share a pilot sequence cause "
      "pilot contamination, which limits the achievable spectral efficiency even as M grows without bound."),
     ("IV. Numerical Results", "Simulations with M = 100 antennas and K = 10 users show that the proposed "
-     "pilot assignment improves the ﬁfth-percentile rate by 35 percent compared with random assignment while "
+     "pilot assignment improves the fifth-percentile rate by 35 percent compared with random assignment while "
      "the average rate is unchanged."),
     ("V. Conclusion", "We analysed pilot contamination in massive MIMO and proposed a pilot assignment that "
      "increases the rate of cell-edge users."),
@@ -206,7 +206,7 @@ def make_paper_pdf(path: str, title: str = "Pilot Assignment for Massive MIMO Up
             x0 = margin + c * (col_w + gap)
             y = top
             for heading, body in col:
-                page.insert_textbox(fitz.Rect(x0, y, x0 + col_w, y + 14), heading, fontsize=10, fontname="hebo")
+                page.insert_text((x0, y + 10), heading, fontsize=10, fontname="hebo")
                 y += 16
                 rect = fitz.Rect(x0, y, x0 + col_w, height - 60)
                 rest = page.insert_textbox(rect, body, fontsize=9)
@@ -214,8 +214,7 @@ def make_paper_pdf(path: str, title: str = "Pilot Assignment for Massive MIMO Up
                 y += used + 10
         if p == pages - 1:
             y = height - 200
-            page.insert_textbox(fitz.Rect(margin + col_w + gap, y - 16, width - margin, y), "References",
-                                fontsize=10, fontname="hebo")
+            page.insert_text((margin + col_w + gap, y - 4), "References", fontsize=10, fontname="hebo")
             page.insert_textbox(fitz.Rect(margin + col_w + gap, y, width - margin, height - 50),
                                 "\n".join(REFERENCES), fontsize=7)
     doc.set_metadata({"title": title, "author": authors, "subject": "IEEE sample paper"})
