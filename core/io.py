@@ -92,8 +92,20 @@ def size(path: str) -> int:
 def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The file's bytes; raises ValueError when it is larger than ``max_bytes``.
 
-    The size is checked before reading, so an oversized input costs no memory.
+    The size is checked before reading, so an oversized input costs no memory. A file that
+    vanished or cannot be read raises :class:`StageFailure` with the reason, as one line.
     """
+    try:
+        return _read_bytes(path, max_bytes)
+    except OSError as exc:
+        from telecom_etl.outcome import StageFailure
+
+        reason = exc.strerror or exc.__class__.__name__
+        raise StageFailure(f"cannot read {path}: {reason} (removed or changed after listing?)"
+                           if isinstance(exc, FileNotFoundError) else f"cannot read {path}: {reason}") from None
+
+
+def _read_bytes(path: str, max_bytes: int) -> bytes:
     if size(path) > max_bytes:
         raise ValueError(f"file of {size(path) / 1048576:.1f} MiB is over the {max_bytes / 1048576:.0f} MiB limit "
                          "(raise the source's max_file_mb to accept it)")
