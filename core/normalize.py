@@ -12,7 +12,6 @@ import unicodedata
 from telecom_etl.record import Document, content_hash
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
-_TRAILING = re.compile(r"[ \t]+\n")
 _BLANKS = re.compile(r"\n{3,}")
 _PROSE_REPLACE = (("\u00a0", " "), ("\u2011", "-"), ("\u00ad", ""), ("\u2010", "-"), ("\u202f", " "))
 
@@ -26,8 +25,10 @@ def normalize_text(text: str, kind: str = "text") -> str:
                 text = text.replace(char, repl)
         text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text)
-    text = _TRAILING.sub("\n", text)
-    text = _BLANKS.sub("\n\n", text)
+    if " \n" in text or "\t\n" in text:  # (a regex backtracks over every run of indentation)
+        text = "\n".join(line.rstrip(" \t") for line in text.split("\n"))
+    if "\n\n\n" in text:
+        text = _BLANKS.sub("\n\n", text)
     text = text.strip("\n").rstrip()
     return text + "\n" if text else ""
 
