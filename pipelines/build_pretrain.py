@@ -129,7 +129,7 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
      | "WriteShardList" >> WriteJson(io.join(output, "_stats", "files.json")))
 
     # benchmark items found in the corpus (dropped or flagged by the decontaminate filter)
-    matched = (
+    (
         (filtered.kept | "Flagged" >> beam.Filter(lambda d: "benchmark_matches" in d.extra),
          filtered.dropped | "DroppedDocs" >> beam.Map(lambda r: r.doc)
          | "Contaminated" >> beam.Filter(lambda d: "benchmark_matches" in d.extra))

@@ -663,7 +663,7 @@ class Teacher:
                                             error_detail=self._scrub(_status_line(exc)))
                     except openai.RateLimitError as exc:
                         kind, detail, wait = "rate_limited", _status_line(exc), _retry_after(exc)
-                    except openai.APITimeoutError as exc:
+                    except openai.APITimeoutError:
                         kind, detail = "timeout", f"no answer within {cfg.timeout:g} s"
                     except openai.APIConnectionError as exc:
                         kind, detail = "connection", _cause_line(exc)

@@ -124,6 +124,24 @@ class Task:
                            prompt_version=self.prompt_version, task=self.name, id=f"{passage.id}:{n}",
                            json_schema=self.response_schema)
 
+    def passage_prompt(self, template: str, passage: Passage, **fmt) -> Prompt:
+        """One request: the system prompt, then ``template`` filled with the passage's source block."""
+        content = template.format(source=source_block(passage), **fmt)
+        return Prompt(self.name, passage, self.request([{"role": "system", "content": SYSTEM},
+                                                        {"role": "user", "content": content}], passage))
+
+    @staticmethod
+    def json_items(content: str) -> List[Any]:
+        """The ``items`` list of a teacher's JSON answer, or Rejected with the reason."""
+        from telecom_etl.synth.teacher import extract_json
+
+        data = extract_json(content)
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            raise Rejected("parse_failed", "no JSON object with 'items'")
+        if not data["items"]:
+            raise Rejected("no_questions", "the teacher found nothing to ask")
+        return data["items"]
+
     def pair(self, passage: Passage, instruction: str, response: str, **kw) -> Pair:
         return Pair(task=self.name, prompt_version=self.prompt_version, instruction=instruction.strip(),
                     response=response.strip(), passage=passage, **kw)

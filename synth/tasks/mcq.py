@@ -15,7 +15,7 @@ import re
 from typing import List, Optional
 
 from telecom_etl.synth.chunking import pick_score
-from telecom_etl.synth.tasks.base import SYSTEM, Pair, Prompt, Rejected, Task, source_block, variant
+from telecom_etl.synth.tasks.base import Pair, Prompt, Rejected, Task, source_block, variant
 from telecom_etl.synth.teacher import ChatRequest, extract_json
 
 PROMPT = """Read the passage and write {n} multiple-choice question(s) in the style of the TeleQnA benchmark.
@@ -75,19 +75,12 @@ class MultipleChoice(Task):
         self.per_passage = per_passage
 
     def prompts(self, passage) -> List[Prompt]:
-        content = PROMPT.format(n=self.per_passage, source=source_block(passage))
-        req = self.request([{"role": "system", "content": SYSTEM}, {"role": "user", "content": content}], passage)
-        return [Prompt(self.name, passage, req)]
+        return [self.passage_prompt(PROMPT, passage, n=self.per_passage)]
 
     def parse(self, prompt: Prompt, content: str) -> List[Pair]:
-        data = extract_json(content)
-        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-            raise Rejected("parse_failed", "no JSON object with 'items'")
-        if not data["items"]:
-            raise Rejected("no_questions", "the teacher found nothing to ask")
         pairs = []
         passage = prompt.passage
-        for n, item in enumerate(data["items"][:self.per_passage]):
+        for n, item in enumerate(self.json_items(content)[:self.per_passage]):
             if not isinstance(item, dict) or not isinstance(item.get("question"), str) or not isinstance(
                     item.get("options"), list):
                 raise Rejected("schema", "an item without question/options")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import List
 
-from telecom_etl.synth.tasks.base import SYSTEM, Pair, Prompt, Rejected, Task, source_block
-from telecom_etl.synth.teacher import extract_json
+from telecom_etl.synth.tasks.base import Pair, Prompt, Rejected, Task
 
 PROMPT = """Read the passage and write {n} question(s) that a telecom engineer could ask and that the passage \
 answers completely on its own.
@@ -43,19 +42,12 @@ class OpenQA(Task):
         self.per_passage = per_passage
 
     def prompts(self, passage) -> List[Prompt]:
-        content = PROMPT.format(n=self.per_passage, source=source_block(passage))
-        req = self.request([{"role": "system", "content": SYSTEM}, {"role": "user", "content": content}], passage)
-        return [Prompt(self.name, passage, req)]
+        return [self.passage_prompt(PROMPT, passage, n=self.per_passage)]
 
     def parse(self, prompt: Prompt, content: str) -> List[Pair]:
-        data = extract_json(content)
-        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-            raise Rejected("parse_failed", "no JSON object with 'items'")
-        if not data["items"]:
-            raise Rejected("no_questions", "the teacher found nothing to ask")
         pairs = []
         passage = prompt.passage
-        for n, item in enumerate(data["items"][:self.per_passage]):
+        for n, item in enumerate(self.json_items(content)[:self.per_passage]):
             if not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item[k].strip()
                                                      for k in ("question", "answer")):
                 raise Rejected("schema", "an item without question/answer strings")
