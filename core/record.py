@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: scores/extra as list<struct<key, value>> (datasets-loadable)
 
 KINDS = ("3gpp", "paper", "code", "text")
 
@@ -78,8 +78,8 @@ class Document:
 
     def to_row(self) -> dict:
         row = dataclasses.asdict(self)
-        row["scores"] = sorted(self.scores.items())
-        row["extra"] = sorted(self.extra.items())
+        row["scores"] = [{"key": k, "value": v} for k, v in sorted(self.scores.items())]
+        row["extra"] = [{"key": k, "value": v} for k, v in sorted(self.extra.items())]
         row["n_chars"] = self.n_chars
         row["n_tokens"] = self.n_tokens
         row["schema_version"] = SCHEMA_VERSION
@@ -92,14 +92,37 @@ class Document:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in row.items() if k in names}
         for key in ("scores", "extra"):
-            value = kwargs.get(key)
-            if value is None:
-                kwargs[key] = {}
-            elif not isinstance(value, dict):
-                kwargs[key] = dict(value)
+            kwargs[key] = as_dict(kwargs.get(key))
         for key in ("authors", "categories", "flags"):
             kwargs[key] = list(kwargs.get(key) or [])
         return cls(**kwargs)
+
+
+def KEY_VALUES(value_type: pa.DataType) -> pa.DataType:
+    """A string-keyed mapping as ``list<struct<key, value>>``, sorted by key.
+
+    Not an Arrow ``map``: 🤗 datasets cannot load map columns, and trainers load these
+    shards with ``load_dataset("parquet", ...)``. polars and duckdb read it as a list of
+    structs; :func:`as_dict` turns a row's value back into a dict.
+    """
+    return pa.list_(pa.struct([("key", pa.string()), ("value", value_type)]))
+
+
+def as_dict(value) -> dict:
+    """A ``scores``/``extra`` value as read from Parquet (list of {key, value}, list of
+    pairs from an older map column, or a dict) as a plain dict."""
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    out = {}
+    for item in value:
+        if isinstance(item, dict):
+            out[item["key"]] = item["value"]
+        else:
+            k, v = item
+            out[k] = v
+    return out
 
 
 PRETRAIN_SCHEMA = pa.schema(
@@ -131,9 +154,9 @@ PRETRAIN_SCHEMA = pa.schema(
         ("commit", pa.string()),
         ("path", pa.string()),
         ("code_language", pa.string()),
-        ("scores", pa.map_(pa.string(), pa.float64())),
+        ("scores", KEY_VALUES(pa.float64())),
         ("flags", pa.list_(pa.string())),
-        ("extra", pa.map_(pa.string(), pa.string())),
+        ("extra", KEY_VALUES(pa.string())),
         ("content_hash", pa.string()),
         ("n_chars", pa.int64()),
         ("n_tokens", pa.int64()),

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 
 from telecom_etl.manifest import load_manifest
 from telecom_etl.pipelines.build_pretrain import run
+from telecom_etl.record import as_dict
 from test_code_repo import GOOD_C, git, make_tree
 
 MANIFEST = """\
@@ -88,7 +89,7 @@ def test_code_tree_through_the_pipeline(tmp_path):
     timers = by_path["src/rrc/timers.c"]
     assert (timers["repo"], timers["commit"], timers["code_language"], timers["license"]) == (
         "sample-ran", head, "C", "GPL-2.0-or-later")
-    assert dict(timers["extra"])["size_bytes"] == str(len(GOOD_C))
+    assert as_dict(timers["extra"])["size_bytes"] == str(len(GOOD_C))
     assert by_path["nb/ofdm.ipynb"]["code_language"] == "Python"
     assert sorted(by_path) == ["README", "asn/NR-RRC.asn", "hdl/fir.v", "nb/ofdm.ipynb", "src/phy/ofdm.m",
                                "src/rrc/timers.c", "tools/run-sim"]

@@ -54,6 +54,7 @@ def _planted_question() -> tuple:
 def test_filter_stage_counts_every_drop_by_rule_and_source(tmp_path, classifier_model):
     from telecom_etl.manifest import load_manifest
     from telecom_etl.pipelines.build_pretrain import run
+    from telecom_etl.record import as_dict
 
     web = tmp_path / "web"
     web.mkdir()
@@ -126,7 +127,7 @@ def test_filter_stage_counts_every_drop_by_rule_and_source(tmp_path, classifier_
     assert uris == ["21905-h20.docx", "24301-d80_open5gs-excerpt.docx", "alfano2007_LMS-MIMO_IEEE.pdf",
                     "good-telecom.txt"]
     for r in kept:
-        scores = dict(r["scores"])
+        scores = as_dict(r["scores"])
         assert r["lang"] == "en" and r["lang_score"] > 0.9
         assert scores["fasttext_telecom"] >= 0.5 and scores["telecom_keywords"] > 0.02
 

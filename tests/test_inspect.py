@@ -96,7 +96,7 @@ def test_jsonl_is_deterministic_and_parseable(out):
 def test_schema_and_clipping(out):
     code, text = inspect(out, "-d", "pretrain", "--schema", "-n", "1", "--width", "40")
     assert code == 0
-    assert re.search(r"^\s+scores\s+map<string, double", text, re.M)
+    assert re.search(r"^\s+scores\s+list<element: struct<key: string, value: double>>", text, re.M)
     assert re.search(r"… \(\+[\d,]+ chars\)", text)
 
 

@@ -235,3 +235,17 @@ main(["build-pretrain", "--no-progress", "-m", {str(manifest)!r}, "-o", {str(tmp
     assert "accounting: all counts add up" in proc.stdout
     rejects = pq.read_table(str(tmp_path / "out" / "rejects")).to_pylist()
     assert [os.path.basename(r["uri"]) for r in rejects] == ["tarpit.txt"]
+
+
+def test_shards_load_with_hugging_face_datasets_as_trainers_do(tmp_path, monkeypatch):
+    """load_dataset("parquet", ...) on OUT/pretrain: every column, scores and extra included."""
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    out, report = run_build(tmp_path, broken=False)
+    ds = datasets.load_dataset("parquet", data_files=str(out / "pretrain" / "*.parquet"),
+                               cache_dir=str(tmp_path / "hf"), split="train")
+    assert ds.num_rows == report["totals"]["docs_out"]
+    assert set(PRETRAIN_SCHEMA.names) <= set(ds.column_names)
+    code = next(r for r in ds if r["kind"] == "code")
+    extra = {e["key"]: e["value"] for e in code["extra"]}
+    assert extra  # e.g. size_bytes of the file

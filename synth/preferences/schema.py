@@ -272,6 +272,9 @@ def _mapping(value) -> Dict[str, Any]:
         except ValueError:
             return {}
         return parsed if isinstance(parsed, dict) else {}
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) and set(v) == {"key", "value"}
+                                                          for v in value):
+        return {v["key"]: v["value"] for v in value}  # key/value struct lists (the record's scores/extra)
     try:
         return dict(value)  # Arrow map columns arrive as a list of (key, value)
     except (TypeError, ValueError):
