@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from telecom_etl.synth.tasks.base import Pair
 
-SFT_SCHEMA_VERSION = "1.0"
+SFT_SCHEMA_VERSION = "1.1"  # 1.1: the source passage (grounds judges in synth-preferences)
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 
@@ -31,6 +31,7 @@ SFT_SCHEMA = pa.schema(
         ("section_title", pa.string()),
         ("passage_part", pa.int32()),
         ("citation", pa.string()),
+        ("passage", pa.large_string()),  # the source text the pair was made from (for grounded judging)
         ("spec_number", pa.string()),
         ("working_group", pa.string()),
         ("teacher", pa.string()),  # teacher role ("" for deterministic tasks)
@@ -73,7 +74,7 @@ def sft_row(pair: Pair) -> dict:
     return {
         "id": pair.id, "messages": pair.messages, "task": pair.task, "source": p.source, "doc_id": p.doc_id,
         "kind": p.kind, "section": p.section, "section_title": p.section_title, "passage_part": p.part,
-        "citation": p.citation(), "spec_number": p.meta.get("spec_number"),
+        "citation": p.citation(), "passage": p.text, "spec_number": p.meta.get("spec_number"),
         "working_group": p.meta.get("working_group"), "teacher": pair.teacher, "model": pair.model,
         "prompt_version": pair.prompt_version, "request_key": pair.request_key,
         "validation": [{"check": k, "result": v} for k, v in sorted(pair.checks.items())],

@@ -213,6 +213,7 @@ def test_full_run_with_teachers_every_family_traceable_and_counted(shards, tmp_p
     cache = RequestCache(str(out / "_cache" / "teacher"))
     for r in rows:
         assert r["doc_id"] in ids and r["section"] and r["citation"] and r["prompt_version"]
+        assert r["passage"].strip()  # the source text travels with the pair (synth-preferences judges on it)
         assert [m["role"] for m in r["messages"]][-2:] == ["user", "assistant"]
         if r["task"] in ("open_qa", "mcq", "code_summarise", "code_generate"):
             assert r["teacher"] == "generator" and r["model"] == "gpt-4o-mini" and r["request_key"] in cache
