@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import random
 
 import pytest
@@ -106,13 +107,44 @@ def german_telecom() -> str:
             "ihm mit, welche Modulation und welches Kodierungsschema es verwenden soll. ") * 3
 
 
+def _dependency_closure(name: str = "telecom-etl", extras=("test",)) -> set:
+    """Normalised names of the packages telecom-etl (with its test extra) needs, transitively:
+    what every install of the project has, unlike whatever else a machine has installed."""
+    import importlib.metadata as md
+
+    seen, todo = set(), [(name, tuple(extras))]
+    while todo:
+        pkg, want = todo.pop()
+        key = re.sub(r"[-_.]+", "-", pkg).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = md.requires(pkg) or []
+        except md.PackageNotFoundError:
+            continue
+        for req in requires:
+            m = re.match(r"\s*([A-Za-z0-9_.\-]+)[^;]*(?:;(.*))?", req)
+            marker = m.group(2) or ""
+            extra = re.search(r'extra\s*==\s*["\']([^"\']+)', marker)
+            if extra and extra.group(1) not in want:
+                continue
+            todo.append((m.group(1), ()))
+    return seen
+
+
 def off_topic_docs(n: int = 5):
-    """Real English documentation unrelated to telecom: READMEs of installed packages."""
+    """Real English documentation unrelated to telecom: READMEs of the packages the project
+    depends on (so every fresh install selects the same documents)."""
     import site
 
+    needed = _dependency_closure()
     found = []
     for sp in site.getsitepackages():
         for meta in sorted(glob.glob(os.path.join(sp, "*.dist-info", "METADATA"))):
+            dist = os.path.basename(os.path.dirname(meta))[:-len(".dist-info")].rsplit("-", 1)[0]
+            if re.sub(r"[-_.]+", "-", dist).lower() not in needed:
+                continue
             with open(meta, encoding="utf-8", errors="replace") as fh:
                 raw = fh.read()
             body = raw.split("\n\n", 1)[1] if "\n\n" in raw else ""  # drop the e-mail style header
