@@ -158,7 +158,7 @@ def _jsonable(row: dict) -> dict:
 # the command
 # ---------------------------------------------------------------------------
 
-@click.command("inspect")
+@click.command("inspect", short_help="Counts, schema and sample records of an output folder (local or gs://).")
 @click.argument("output", metavar="OUT")
 @click.option("--dataset", "-d", "datasets", multiple=True, metavar="NAME",
               help="Only these datasets (pretrain, sft, preference, dropped, rejects, ...). Repeatable.")

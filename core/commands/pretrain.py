@@ -17,7 +17,8 @@ def default_manifest() -> str:
     return os.path.join(here, DEFAULT_MANIFEST)
 
 
-@click.command("build-pretrain", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("build-pretrain", short_help="Stage 1: specs, papers, code -> filtered, deduplicated Parquet.",
+               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--manifest", "-m", "manifest_path", default=None, metavar="FILE",
               help="Manifest YAML listing sources and settings [default: manifests/sample.yaml].")
 @click.option("--output", "-o", default="out", show_default=True, metavar="DIR",

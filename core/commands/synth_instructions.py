@@ -28,7 +28,8 @@ def validation_config(values, benchmarks):
     return ValidationConfig(**values)
 
 
-@click.command("synth-instructions", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("synth-instructions", short_help="Stage 2: grounded instruction pairs (SFT) from the shards.",
+               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--input", "-i", "input_path", required=True, metavar="DIR",
               help="Output folder of build-pretrain (its pretrain/*.parquet), or a folder/glob of such shards.")
 @click.option("--output", "-o", default="out-sft", show_default=True, metavar="DIR",

@@ -26,7 +26,8 @@ def _inside(child: str, parent: str) -> bool:
     return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
 
 
-@click.command("synth-preferences", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.command("synth-preferences", short_help="Stage 3: chosen/rejected pairs (DPO) from SFT shards.",
+               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--input", "-i", "input_path", required=True, metavar="PATH",
               help="SFT shards: a synth-instructions output folder (reads PATH/sft/*.parquet), a folder of "
                    "Parquet files, or a glob. Rows: 'messages', ShareGPT 'conversations', Alpaca "

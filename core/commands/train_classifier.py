@@ -13,7 +13,7 @@ def _describe(path: str, role: str, n_docs: int, n_chunks: int) -> dict:
     return {"path": path, "role": role, "documents": n_docs, "chunks": n_chunks}
 
 
-@click.command("train-classifier")
+@click.command("train-classifier", short_help="Train the fastText telecom relevance/quality classifier.")
 @click.option("--output", "-o", "model_path", required=True, metavar="MODEL.bin",
               help="Model file to write; its card goes next to it as MODEL.json.")
 @click.option("--data", "data_paths", multiple=True, metavar="PATH",
