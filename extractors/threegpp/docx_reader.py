@@ -490,26 +490,24 @@ def _child(el, tag: str):
     return None
 
 
-def _rows(tbl) -> Iterator:
-    for child in tbl:
+def _wrapped(el, want: str) -> Iterator:
+    """Children of ``el`` tagged ``want``, also inside content controls and custom XML wrappers."""
+    for child in el:
         tag = child.tag
-        if tag == _TR:
+        if tag == want:
             yield child
         elif tag in _ROW_WRAPPERS:
             inner = _child(child, _SDTCONTENT) if tag == _SDT else child
             if inner is not None:
-                yield from _rows(inner)
+                yield from _wrapped(inner, want)
+
+
+def _rows(tbl) -> Iterator:
+    return _wrapped(tbl, _TR)
 
 
 def _cells(tr) -> Iterator:
-    for child in tr:
-        tag = child.tag
-        if tag == _TC:
-            yield child
-        elif tag in _ROW_WRAPPERS:
-            inner = _child(child, _SDTCONTENT) if tag == _SDT else child
-            if inner is not None:
-                yield from _cells(inner)
+    return _wrapped(tr, _TC)
 
 
 def _int(el, default: int) -> int:
