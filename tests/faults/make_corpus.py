@@ -3,8 +3,9 @@
     python tests/faults/make_corpus.py DIR
 
 writes DIR/{specs,papers,code,text,outside}/... and DIR/expected.json, which maps each
-fault input (path relative to DIR) to what must happen to it: "failed" or "dropped"
-(either is one counted, reasoned outcome) or "kept". The pipeline test
+fault input (path relative to DIR) to what must happen to it: "bad" (exactly one
+counted failure or drop with its reason, never a document), "kept", or "any" (a file
+whose handling is the source's option, e.g. non-UTF-8 code). The pipeline test
 (tests/test_faults.py) runs build-pretrain over it and checks every entry.
 """
 from __future__ import annotations
@@ -168,7 +169,8 @@ def make(root: str, big_text_mb: int = 200) -> Dict[str, str]:
         if os.path.lexists(path):
             os.unlink(path)
         os.symlink(target, path)
-    expected["code/escape.py"] = "not_kept"
+    for name in ("code/escape.py", "code/dir-escape", "code/loop-a", "code/loop-b"):
+        expected[name] = BAD  # one counted drop each (symlink_outside_root / symlink_loop), never read
     # --- plain text: one huge file, one duplicate name across sources ----------------------
     big = os.path.join(root, "text", "huge.txt")
     os.makedirs(os.path.dirname(big), exist_ok=True)
