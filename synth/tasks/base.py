@@ -147,6 +147,19 @@ class Task:
                     response=response.strip(), passage=passage, **kw)
 
 
+class PassageQuestions(Task):
+    """A teacher task that asks ``per_passage`` questions about one passage in one request."""
+
+    template: str = ""  # the user prompt; {source} and {n} are filled in
+    default_per_passage: int = 1
+
+    def __init__(self, per_passage: Optional[int] = None):
+        self.per_passage = per_passage or self.default_per_passage
+
+    def prompts(self, passage: Passage) -> List[Prompt]:
+        return [self.passage_prompt(self.template, passage, n=self.per_passage)]
+
+
 def source_block(passage: Passage) -> str:
     """The passage as the teacher sees it: where it is from, then the text."""
     return f"Source: {passage.citation()}\n\n<passage>\n{passage.text}\n</passage>"

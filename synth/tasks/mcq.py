@@ -15,7 +15,7 @@ import re
 from typing import List, Optional
 
 from telecom_etl.synth.chunking import pick_score
-from telecom_etl.synth.tasks.base import Pair, Prompt, Rejected, Task, source_block, variant
+from telecom_etl.synth.tasks.base import Pair, PassageQuestions, Prompt, Rejected, source_block, variant
 from telecom_etl.synth.teacher import ChatRequest, extract_json
 
 PROMPT = """Read the passage and write {n} multiple-choice question(s) in the style of the TeleQnA benchmark.
@@ -64,18 +64,15 @@ def answer_number(value) -> Optional[int]:
     return int(m.group(1)) if m else None
 
 
-class MultipleChoice(Task):
+class MultipleChoice(PassageQuestions):
     name = "mcq"
     family = "multiple-choice questions"
     version = "1"
     response_schema = SCHEMA
     has_check = True
 
-    def __init__(self, per_passage: int = 1):
-        self.per_passage = per_passage
-
-    def prompts(self, passage) -> List[Prompt]:
-        return [self.passage_prompt(PROMPT, passage, n=self.per_passage)]
+    template = PROMPT
+    default_per_passage = 1
 
     def parse(self, prompt: Prompt, content: str) -> List[Pair]:
         pairs = []

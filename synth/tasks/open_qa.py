@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import List
 
-from telecom_etl.synth.tasks.base import Pair, Prompt, Rejected, Task
+from telecom_etl.synth.tasks.base import Pair, PassageQuestions, Prompt, Rejected
 
 PROMPT = """Read the passage and write {n} question(s) that a telecom engineer could ask and that the passage \
 answers completely on its own.
@@ -32,17 +32,14 @@ SCHEMA = {"type": "object", "properties": {"items": {"type": "array", "items": {
     "required": ["question", "answer", "evidence"]}}}, "required": ["items"]}
 
 
-class OpenQA(Task):
+class OpenQA(PassageQuestions):
     name = "open_qa"
     family = "open question answering"
     version = "1"
     response_schema = SCHEMA
 
-    def __init__(self, per_passage: int = 2):
-        self.per_passage = per_passage
-
-    def prompts(self, passage) -> List[Prompt]:
-        return [self.passage_prompt(PROMPT, passage, n=self.per_passage)]
+    template = PROMPT
+    default_per_passage = 2
 
     def parse(self, prompt: Prompt, content: str) -> List[Pair]:
         pairs = []
