@@ -164,7 +164,7 @@ class CodeSource(SourceKind):
             try:
                 tracked = git.tracked_files(top, timeout=timeout)
             except git.GitError as exc:
-                raise StageFailure(f"git ls-files failed in {top}: {exc}") from None
+                raise StageFailure(f"cannot list the git checkout {top}: {exc}") from None
             rel_root = os.path.relpath(os.path.realpath(root), top).replace(os.sep, "/")
             prefix = "" if rel_root == "." else rel_root + "/"
             if not tracked or not any(p.startswith(prefix) for p in tracked):

@@ -1,4 +1,15 @@
-"""Git, run safely: list arguments (no shell), a timeout, no prompts, clones in a cache.
+"""Git, safely: local checkouts are read, never run; URLs are cloned with git hardened.
+
+A checkout the user points at is untrusted: its ``.git/config`` can name commands
+(``core.fsmonitor``, hooks, filters, ``gpg.program`` with ``log.showSignature``, a pager,
+``diff.external``...) that git's own commands run. So nothing here runs git inside a
+local checkout: the index, HEAD, the commit date and the origin URL are read from the
+repository's files with dulwich (a pure-Python git implementation, which executes
+nothing when it reads), and the work tree is found by walking up to ``.git`` ourselves.
+
+The git command line only clones URLs, into a fresh folder of our own cache, with every
+configuration-driven command switched off (no system config, no fsmonitor, hooks to
+``/dev/null``, no ``ext::`` transport).
 
 A git URL (``https://``, ``ssh://``, ``git://``, ``file://``, ``git@host:owner/repo``) is
 cloned shallowly (``--depth 1``, one branch, no tags, no submodules) into a temporary
@@ -65,8 +76,12 @@ def _env() -> Dict[str, str]:
     return env
 
 
-# never let a URL run a command (ext::) or read a local repository it was not given
-_SAFE_CONFIG = ["-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*"]
+# never let a URL or a repository's config run a command: no ext:: transport, no hooks,
+# no fsmonitor, no pager, no editor or askpass, filters that do nothing
+_SAFE_CONFIG = ["-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+                "-c", "core.pager=cat", "-c", "core.editor=false", "-c", "core.askPass=", "-c", "diff.external=",
+                "-c", "log.showSignature=false", "-c", "gpg.program=false", "-c", "core.alternateRefsCommand=",
+                "-c", "uploadpack.packObjectsHook="]
 
 
 def run_git(args: List[str], cwd: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT_S) -> str:
@@ -140,39 +155,99 @@ def clone(url: str, cache: str, ref: Optional[str] = None, timeout: float = DEFA
     return dest
 
 
+def _gitdir_of(folder: str) -> Optional[str]:
+    """The control folder of the work tree ``folder``: ``.git/`` or what a ``.git`` file names."""
+    dot = os.path.join(folder, ".git")
+    if os.path.isdir(dot) and not os.path.islink(dot):
+        return dot
+    if os.path.isfile(dot) and not os.path.islink(dot):
+        try:
+            with open(dot, "rb") as f:
+                line = f.read(4096).split(b"\n", 1)[0].strip()
+        except OSError:
+            return None
+        if line.startswith(b"gitdir:"):
+            target = os.fsdecode(line[len(b"gitdir:"):].strip())
+            target = os.path.normpath(os.path.join(folder, target))
+            return target if os.path.isdir(target) else None
+    return None
+
+
 def toplevel(path: str, timeout: float = 30) -> Optional[str]:
-    """The work tree top level containing ``path``, or None when it is not in a git checkout."""
-    if not os.path.isdir(path) or shutil.which("git") is None:
+    """The work tree top level containing ``path``, or None when it is not in a readable git checkout.
+
+    Found like git does (the nearest folder upward holding ``.git``, not crossing into
+    another file system), without running git. A ``.git`` file naming a control folder
+    that does not exist makes the folder a plain tree.
+    """
+    if not os.path.isdir(path):
         return None
+    here = os.path.realpath(path)
     try:
-        top = run_git(["rev-parse", "--show-toplevel"], cwd=path, timeout=timeout).strip()
-    except GitError:
+        device = os.stat(here).st_dev
+    except OSError:
         return None
-    return os.path.realpath(top) if top else None
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")):
+            return here if _gitdir_of(here) is not None else None
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        try:
+            if os.stat(parent).st_dev != device:
+                return None
+        except OSError:
+            return None
+        here = parent
+
+
+def _open(top: str):
+    """A dulwich Repo for the work tree ``top`` (reads files only; runs nothing)."""
+    from dulwich.repo import Repo  # imported here: only code sources in git checkouts need it
+
+    gitdir = _gitdir_of(top)
+    if gitdir is None:
+        raise GitError(f"no git repository at {top}")
+    try:
+        return Repo(top)
+    except Exception as exc:  # dulwich raises many kinds for damaged repositories
+        raise GitError(f"cannot read the git repository: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return redact_text(text) or type(exc).__name__.replace("Error", " error").strip().lower()
 
 
 def head_commit(path: str, timeout: float = 30) -> Optional[str]:
+    """The commit HEAD names, or None (no commits yet, or HEAD unreadable)."""
     try:
-        sha = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=path, timeout=timeout).strip()
-    except GitError:
-        return None  # a fresh repository without commits
+        repo = _open(path)
+        sha = repo.head().decode("ascii")
+    except Exception:
+        return None  # a fresh repository without commits, or a damaged HEAD
     return sha if re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
 
 
 def commit_date(path: str, timeout: float = 30) -> Optional[str]:
-    """ISO date (YYYY-MM-DD) of the HEAD commit, or None."""
+    """ISO date (YYYY-MM-DD) of the HEAD commit in its committer's time zone (git's ``%cs``), or None."""
+    import datetime
+
     try:
-        day = run_git(["log", "-1", "--format=%cs", "HEAD"], cwd=path, timeout=timeout).strip()
-    except GitError:
+        repo = _open(path)
+        commit = repo[repo.head()]
+        zone = datetime.timezone(datetime.timedelta(seconds=commit.commit_timezone))
+        return datetime.datetime.fromtimestamp(commit.commit_time, zone).date().isoformat()
+    except Exception:
         return None
-    return day if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) else None
 
 
 def origin_url(path: str, timeout: float = 30) -> Optional[str]:
     try:
-        url = run_git(["config", "--get", "remote.origin.url"], cwd=path, timeout=timeout).strip()
-    except GitError:
+        url = _open(path).get_config().get((b"remote", b"origin"), b"url")
+    except Exception:
         return None
+    url = url.decode("utf-8", "replace").strip() if url else ""
     return redact(url) if url else None
 
 
@@ -180,14 +255,21 @@ GITLINK, SYMLINK = "160000", "120000"
 
 
 def tracked_files(top: str, timeout: float = 120) -> Dict[str, str]:
-    """{path relative to ``top``: git mode} of the files in the index (``-z``: no quoting)."""
-    out = run_git(["ls-files", "-z", "--stage"], cwd=top, timeout=timeout)
-    files = {}
-    for entry in out.split("\0"):
-        if not entry:
-            continue
-        meta, _, path = entry.partition("\t")
-        files[path] = meta.split(" ", 1)[0]
+    """{path relative to ``top``: git mode} of the files in the index, read from ``.git/index``."""
+    from dulwich.index import ConflictedIndexEntry
+
+    repo = _open(top)
+    try:
+        index = repo.open_index()
+        files = {}
+        for name, entry in index.items():
+            if isinstance(entry, ConflictedIndexEntry):  # a merge in progress: any stage's mode
+                entry = entry.this or entry.other or entry.ancestor
+            files[os.fsdecode(name)] = format(entry.mode, "o")
+    except GitError:
+        raise
+    except Exception as exc:
+        raise GitError(f"cannot read the git index: {_reason(exc)}") from None
     return files
 
 
