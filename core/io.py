@@ -6,10 +6,11 @@ the same manifest and output folder work on Dataflow.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
-import glob
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from typing import Iterator, List
@@ -46,7 +47,11 @@ def is_dir(path: str) -> bool:
 
 
 def match(pattern: str) -> List[str]:
-    """Sorted paths matching a glob (``**`` recurses). A directory matches all files under it."""
+    """Sorted paths matching a glob (``**`` recurses). A directory matches all files under it.
+
+    Local paths are listed by :func:`telecom_etl.listing.list_path`: links, FIFOs and other
+    special files under the root are left out (a source lists them as counted drops).
+    """
     if has_scheme(pattern):
         from apache_beam.io.filesystems import FileSystems
 
@@ -54,20 +59,9 @@ def match(pattern: str) -> List[str]:
             pattern = pattern.rstrip("/") + "/**" if not FileSystems.exists(pattern) or pattern.endswith("/") else pattern
         results = FileSystems.match([pattern])[0].metadata_list
         return sorted(m.path for m in results)
-    pattern = _strip_file(pattern)
-    if os.path.isdir(pattern):
-        return list_tree(pattern)
-    return sorted(p for p in glob.glob(pattern, recursive=True) if not os.path.isdir(p))
+    from telecom_etl.listing import list_path
 
-
-def list_tree(root: str) -> List[str]:
-    """Every regular file under ``root`` (symlinks listed, not followed), sorted."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in (".git", ".hg", ".svn"))
-        for name in filenames:
-            out.append(os.path.join(dirpath, name))
-    return sorted(out)
+    return sorted(p for p in list_path(_strip_file(pattern)) if isinstance(p, str))
 
 
 def listdir(folder: str) -> List[str]:
@@ -89,36 +83,56 @@ def size(path: str) -> int:
     return os.path.getsize(_strip_file(path))
 
 
-def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_BYTES, regular_only: bool = False) -> bytes:
     """The file's bytes; raises ValueError when it is larger than ``max_bytes``.
 
     The size is checked before reading, so an oversized input costs no memory. A file that
     vanished or cannot be read raises :class:`StageFailure` with the reason, as one line.
+    ``regular_only`` (local files): never follow a final symbolic link, never wait on a FIFO
+    or device; such a file fails with its reason.
     """
     try:
-        return _read_bytes(path, max_bytes)
+        return _read_bytes(path, max_bytes, regular_only)
     except OSError as exc:
         from telecom_etl.outcome import StageFailure
 
+        if exc.errno in (errno.ELOOP, errno.EMLINK) and regular_only:
+            raise StageFailure(f"cannot read {path}: it was replaced by a symbolic link after listing") from None
         reason = exc.strerror or exc.__class__.__name__
         raise StageFailure(f"cannot read {path}: {reason} (removed or changed after listing?)"
                            if isinstance(exc, FileNotFoundError) else f"cannot read {path}: {reason}") from None
 
 
-def _read_bytes(path: str, max_bytes: int) -> bytes:
-    if size(path) > max_bytes:
-        raise ValueError(f"file of {size(path) / 1048576:.1f} MiB is over the {max_bytes / 1048576:.0f} MiB limit "
-                         "(raise the source's max_file_mb to accept it)")
+def _too_large(n: int, max_bytes: int) -> ValueError:
+    from telecom_etl.outcome import TooLarge
+
+    return TooLarge(f"file of {n / 1048576:.1f} MiB is over the {max_bytes / 1048576:.0f} MiB limit "
+                      "(raise the source's max_file_mb to accept it)")
+
+
+def _read_bytes(path: str, max_bytes: int, regular_only: bool = False) -> bytes:
     if has_scheme(path):
+        if size(path) > max_bytes:
+            raise _too_large(size(path), max_bytes)
         from apache_beam.io.filesystems import FileSystems
 
         with FileSystems.open(path) as fh:
             data = fh.read(max_bytes + 1)
     else:
-        with open(_strip_file(path), "rb") as fh:
+        flags = os.O_RDONLY | (getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) if regular_only else 0)
+        with os.fdopen(os.open(_strip_file(path), flags), "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if regular_only and not stat.S_ISREG(st.st_mode):
+                from telecom_etl.outcome import StageFailure
+
+                raise StageFailure(f"cannot read {path}: not a regular file (device, FIFO or socket)")
+            if st.st_size > max_bytes:
+                raise _too_large(st.st_size, max_bytes)
             data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ValueError(f"file grew over the {max_bytes / 1048576:.0f} MiB limit while being read")
+        from telecom_etl.outcome import TooLarge
+
+        raise TooLarge(f"file grew over the {max_bytes / 1048576:.0f} MiB limit while being read")
     return data
 
 

@@ -33,6 +33,10 @@ class StageFailure(Exception):
         return self.reason
 
 
+class TooLarge(StageFailure, ValueError):
+    """An input over a size limit (also a ValueError, as callers outside the pipeline expect)."""
+
+
 def error_line(exc_type, exc_repr: str) -> str:
     """One readable line for a failure: ``ValueError: bad thing`` (no traceback)."""
     name = getattr(exc_type, "__name__", str(exc_type))

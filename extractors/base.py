@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, Optional, Union
 
-from telecom_etl import io
+from telecom_etl import io, listing
 from telecom_etl.outcome import Dropped
 from telecom_etl.record import Document, make_id
 
@@ -63,9 +63,13 @@ class SourceKind:
 
     # -- listing ---------------------------------------------------------
     def list_items(self) -> Iterator[Union[SourceItem, Dropped]]:
+        """The files under each manifest path; a local path never leads out of its root
+        (links, FIFOs, devices and non-UTF-8 names are counted drops: :mod:`telecom_etl.listing`)."""
         for root in self.config.paths:
-            for path in io.match(root):
-                yield SourceItem(self.config.name, self.config.kind, path, root=root)
+            found = io.match(root) if io.has_scheme(root) else listing.list_path(root)
+            for path in found:
+                yield path if isinstance(path, Dropped) else SourceItem(self.config.name, self.config.kind, path,
+                                                                        root=root)
 
     # -- extraction ------------------------------------------------------
     @property
@@ -73,7 +77,9 @@ class SourceKind:
         return int(self.config.max_file_mb * 1024 * 1024)
 
     def read(self, item: SourceItem) -> bytes:
-        return io.read_bytes(item.uri, self.max_bytes)
+        # a file found under a root is opened without following a link (it may have become one
+        # since listing) and only when it is still a regular file (a FIFO would block the read)
+        return io.read_bytes(item.uri, self.max_bytes, regular_only=item.uri != item.root)
 
     def extract(self, item: SourceItem) -> Iterator[Extracted]:  # pragma: no cover - abstract
         raise NotImplementedError

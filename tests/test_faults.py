@@ -36,6 +36,9 @@ sources:
   - name: text
     kind: text
     paths: [{root}/text]
+  - name: globbed
+    kind: text
+    paths: ["{root}/glob/**/*.txt"]
 filters:
   profiles:
     default: [{{name: length, min_chars: 10}}]
@@ -115,6 +118,39 @@ def test_secrets_behind_links_leaving_the_root_never_reach_the_output(fault_run)
     _, out, _, _, _, _ = fault_run
     for folder in ("pretrain", "dropped"):
         assert not any("must never be read" in r["text"] for r in _read(str(out / folder)))
+
+
+def _every_value(out):
+    """Every string cell of every Parquet file under ``out`` and the text of every other file."""
+    for dirpath, _, names in os.walk(out):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            if name.endswith(".parquet"):
+                for row in pq.read_table(path).to_pylist():
+                    yield from (str(v) for v in row.values())
+            else:
+                yield open(path, "rb").read().decode("utf-8", "replace")
+
+
+def test_no_byte_from_outside_a_source_root_reaches_any_output(fault_run):
+    """Links to outside/ (files, folders, `..`, loops, through a `**` glob): nothing of what
+    they point at is in any output file, and each link is one counted drop at listing."""
+    _, out, _, report, _, _ = fault_run
+    leaks = [v[:120] for v in _every_value(str(out)) if make_corpus.SECRET in v]
+    assert not leaks, leaks[:3]
+    skipped = _read(str(out / "dropped_inputs"))
+    rules = {r["rule"] for r in skipped}
+    assert {"symlink_outside_root", "symlink_loop", "special_file", "bad_file_name"} <= rules, rules
+    globbed = sorted(os.path.basename(r["uri"]) for r in skipped if r["source"] == "globbed")
+    assert globbed == ["leak.txt", "loop", "out", "up", "upup"], globbed
+
+
+def test_every_reason_is_one_readable_line(fault_run):
+    _, out, _, _, _, _ = fault_run
+    reasons = [r["error"] for r in _read(str(out / "rejects"))] + [
+        f"{r['rule']}: {r['detail']}" for r in _read(str(out / "dropped_inputs"))]
+    bad = [r for r in reasons if "\n" in r or not r.strip() or r.split(":")[0].endswith(("Error", "Exception"))]
+    assert not bad, bad
 
 
 def test_huge_file_is_refused_with_bounded_memory(tmp_path):

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Iterable, List, Optional, Pattern, Tuple
+from typing import Iterable, List, Optional, Tuple
 
-#: Version-control metadata: not part of the tree's content, never walked.
-VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "_darcs", ".repo"})
+from telecom_etl.listing import VCS_DIRS, glob_regex  # noqa: F401 (shared with every source's listing)
+
 
 #: Folders that hold other projects' code copied in (dependencies, bundled libraries).
 VENDORED_DIRS = frozenset({
@@ -84,51 +84,6 @@ def generated_name(relpath: str) -> Optional[str]:
     if m is None:
         return None
     return f"{GENERATED_NAMES[int(m.lastgroup[1:])][1]}: {base}"
-
-
-def glob_regex(pattern: str, anchored: Optional[bool] = None) -> Pattern[str]:
-    """A relative-path glob as a regex: ``**`` crosses folders, ``*`` and ``?`` do not.
-
-    A pattern without ``/`` matches a file name at any depth (like .gitignore);
-    a pattern ending in ``/`` matches everything under such a folder. ``anchored=True``
-    gives shell semantics (the pattern is matched from the root).
-    """
-    pat = pattern.strip()
-    while pat.startswith("./"):
-        pat = pat[2:]
-    if pat.endswith("/"):
-        pat += "**"
-    if anchored is None:
-        anchored = "/" in pat.rstrip("/")
-    out, i = [], 0
-    while i < len(pat):
-        c = pat[i]
-        if pat.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            j = pat.find("]", i + 1)
-            if j == -1:
-                out.append(re.escape(c))
-                i += 1
-            else:
-                body = pat[i + 1:j]
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-                i = j + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    body = "".join(out)
-    return re.compile(("^" if anchored else r"^(?:.*/)?") + body.lstrip("/") + "$")
 
 
 class PathSelector:

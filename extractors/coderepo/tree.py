@@ -10,13 +10,14 @@ or a submodule is one drop for the whole folder (a build folder can hold many fi
 """
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from dataclasses import dataclass
 from typing import Dict, Iterator, Optional, Set, Union
 
+from telecom_etl import listing
 from telecom_etl.extractors.coderepo import git, licenses, paths
+from telecom_etl.listing import printable
 from telecom_etl.outcome import Dropped
 
 
@@ -33,25 +34,7 @@ def notebook_limit(max_bytes: int) -> int:
     return max_bytes * 10
 
 
-def _utf8_name(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes arrive as lone surrogates
-        return False
-    return True
-
-
-def printable(path: str) -> str:
-    """A path with undecodable bytes shown as \\xNN (valid UTF-8 for records and reports)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def _within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _rel(path: str, root: str) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
+_utf8_name, _within, _rel = listing.utf8_name, listing.within, listing.relpath
 
 
 class TreeWalker:
@@ -80,24 +63,7 @@ class TreeWalker:
         return _rel(real, self.top)
 
     def _symlink(self, local: str) -> Dropped:
-        try:
-            link = printable(os.readlink(local))
-        except OSError:  # removed while listing
-            return Dropped("file_vanished", "removed while listing", uri=local)
-        try:
-            target_stat = os.stat(local)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return Dropped("symlink_loop", "symbolic link loop", uri=local)
-            return Dropped("symlink_broken", f"link target missing: {link}", uri=local)
-        target = os.path.realpath(local)
-        if not _within(target, self.real_root):
-            return Dropped("symlink_outside_root", f"link leaves the source root (-> {link})", uri=local)
-        here = os.path.realpath(os.path.dirname(local))
-        if stat.S_ISDIR(target_stat.st_mode) and _within(here, target):
-            return Dropped("symlink_loop", f"link to its own ancestor folder {_rel(target, self.real_root) or '.'}",
-                           uri=local)
-        return Dropped("symlink_duplicate", f"link to {_rel(target, self.real_root)} (read there)", uri=local)
+        return listing.symlink_outcome(local, self.real_root)
 
     # -- walking ----------------------------------------------------------
     def walk(self) -> Iterator[Union[TreeFile, Dropped]]:
@@ -134,7 +100,7 @@ class TreeWalker:
             elif stat.S_ISREG(st.st_mode):
                 yield self._file(local, entry.name, st.st_size, vendored, cache)
             else:
-                yield Dropped("special_file", "not a regular file (device, FIFO or socket)", uri=local)
+                yield Dropped("special_file", listing.SPECIAL, uri=local)
 
     def _enter(self, entry, local: str, vendored: Optional[str], cache: Optional[str]):
         if self.tracked is not None:
@@ -180,7 +146,7 @@ class TreeWalker:
         except FileNotFoundError:
             return Dropped("file_vanished", "removed while listing", uri=local)
         if not stat.S_ISREG(st.st_mode):
-            return Dropped("special_file", "not a regular file (device, FIFO or socket)", uri=local)
+            return Dropped("special_file", listing.SPECIAL, uri=local)
         rel = _rel(local, self.root)
         vendored = paths.vendored_dir(rel) if self.drop_vendored else None
         cache = paths.build_artifact_dir(rel)

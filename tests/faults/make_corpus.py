@@ -184,8 +184,66 @@ def make(root: str, big_text_mb: int = 200) -> Dict[str, str]:
     expected["text/huge.txt"] = BAD
     put("text/timers.py", open(os.path.join(code, "rrc", "timers.py"), "rb").read(), outcome="kept")
 
+    expected.update(make_links_and_special_files(root))
+
     with open(os.path.join(root, "expected.json"), "w") as fh:
         json.dump(expected, fh, indent=1, sort_keys=True)
+    return expected
+
+
+SECRET = "must never be read through a link"
+
+
+def _link(root: str, rel: str, target: str) -> None:
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.symlink(target, path)
+
+
+def make_links_and_special_files(root: str) -> Dict[str, str]:
+    """Issue 19 items 2, 3, 4 and 7 for the text, 3GPP and paper sources (and a ``**`` glob
+    source under ``glob/``): links out of the root, to files and folders, loops and ``..``
+    links, FIFOs and names that are not UTF-8. Each is exactly one counted drop at listing;
+    no byte of ``outside/`` may reach any output (the files there carry :data:`SECRET`)."""
+    expected: Dict[str, str] = {}
+    outside = os.path.join(root, "outside")
+    os.makedirs(os.path.join(outside, "deeper"), exist_ok=True)
+    for name in ("secret.txt", "deeper/secret.txt"):
+        with open(os.path.join(outside, name), "w") as fh:
+            fh.write(f"The gNB configures the UE with the PDCCH search space. {SECRET}.\n" * 20)
+    secret = os.path.join(outside, "secret.txt")
+    for src in ("text", "specs", "papers"):
+        ext = {"text": ".txt", "specs": ".docx", "papers": ".pdf"}[src]
+        links = {f"{src}/outside-file{ext}": secret,            # a file link leaving the root
+                 f"{src}/outside-dir": outside,                  # a folder link leaving the root
+                 f"{src}/sub/up": "..",                          # a link to an ancestor (loop)
+                 f"{src}/sub/upup": "../..",                     # a `..` link out of the root
+                 f"{src}/self": "self",                          # a link to itself (ELOOP)
+                 f"{src}/relative-escape{ext}": "../outside/secret.txt"}
+        for rel, target in links.items():
+            _link(root, rel, target)
+            expected[rel] = BAD
+        fifo = os.path.join(root, src, f"pipe{ext}")
+        if os.path.lexists(fifo):
+            os.unlink(fifo)
+        os.mkfifo(fifo)  # opening it would wait for a writer
+        expected[f"{src}/pipe{ext}"] = BAD
+        bad_name = os.path.join(os.fsencode(root), src.encode(), b"caf\xe9-r\xe9seau" + ext.encode())
+        with open(bad_name, "wb") as fh:
+            fh.write(b"The AMF forwards the NAS message to the SMF of the PDU session.\n" * 10)
+        expected[f"{src}/caf\\xe9-r\\xe9seau{ext}"] = BAD  # counted under its printable uri
+    # a `**` glob over a folder with one file, a loop link, an outside link and two `..` links
+    glob_dir = os.path.join(root, "glob")
+    os.makedirs(os.path.join(glob_dir, "a", "b"), exist_ok=True)
+    with open(os.path.join(glob_dir, "a", "notes.txt"), "w") as fh:
+        fh.write("The SMF selects the UPF for the PDU session and installs the N4 rules.\n" * 10)
+    expected["glob/a/notes.txt"] = "kept"
+    for rel, target in (("glob/loop", "."), ("glob/a/b/up", ".."), ("glob/a/b/upup", "../../.."),
+                        ("glob/a/out", outside), ("glob/a/leak.txt", secret)):
+        _link(root, rel, target)
+        expected[rel] = BAD
     return expected
 
 
