@@ -9,6 +9,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
+# LiteLLM's proxy: a real third-party OpenAI-compatible gateway (real 429s and rate-limit headers)
+# that part of the teacher tests run against, on loopback. Its own venv: its pins (openai, pydantic,
+# httpx, fastapi) are not apache-beam's, and nothing of the toolkit imports it.
+if [ "${TELECOM_ETL_SKIP_LITELLM:-0}" != "1" ] && [ ! -x .venv-litellm/bin/litellm ]; then
+  ("$PY" -m venv .venv-litellm && .venv-litellm/bin/python -m pip install --quiet 'litellm[proxy]') \
+    || echo "warning: could not install litellm[proxy]; the LiteLLM teacher tests will skip" >&2
+fi
 # System packages (Debian/Ubuntu, as root): LibreOffice converts legacy Word .doc specs;
 # Chromium renders OUT/report.html in a test. Without them those inputs fail with a clear
 # reason and those tests skip.

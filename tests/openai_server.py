@@ -52,7 +52,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 @dataclass
 class Reply:
-    kind: str  # answer | status | slow | malformed | cut_body | reset | hang
+    kind: str  # answer | status | slow | malformed | cut_body | reset | hang | trickle | slow_headers
     content: Optional[str] = None
     finish_reason: str = "stop"
     code: int = 200
@@ -102,6 +102,45 @@ def reset() -> Reply:
     return Reply("reset")
 
 
+def trickle(seconds: float = 0.2) -> Reply:
+    """HTTP 200 and a chunked body that never ends: one blank byte every ``seconds``."""
+    return Reply("trickle", seconds=seconds)
+
+
+def slow_headers(seconds: float = 0.2) -> Reply:
+    """The status line and headers one byte every ``seconds`` (never a body)."""
+    return Reply("slow_headers", seconds=seconds)
+
+
+def limited(code: int = 429, **headers: str) -> Reply:
+    """An error reply with any headers, e.g. ``limited(**{"llm_provider-retry-after": "60"})``."""
+    return Reply("status", code=code, headers=dict(headers), message=f"scripted HTTP {code}")
+
+
+class Window:
+    """A server-side fixed-window rate limit: ``limit`` chat requests per ``seconds``; over it,
+    429 with the headers ``headers(seconds_left)`` returns (default: ``Retry-After``). A test
+    uses a short window to prove that a client outlasts one, whatever its length."""
+
+    def __init__(self, limit: int, seconds: float, headers: Optional[Callable[[float], Dict[str, str]]] = None):
+        self.limit, self.seconds = limit, seconds
+        self.headers = headers or (lambda left: {"Retry-After": f"{max(left, 0.001):.3f}"})
+        self.start, self.n, self.refused = None, 0, 0
+        self._lock = threading.Lock()
+
+    def admit(self) -> Optional[Dict[str, str]]:
+        """None when the request may pass, else the headers of its 429."""
+        with self._lock:
+            now = time.monotonic()
+            if self.start is None or now - self.start >= self.seconds:
+                self.start, self.n = now, 0
+            if self.n < self.limit:
+                self.n += 1
+                return None
+            self.refused += 1
+            return self.headers(self.seconds - (now - self.start))
+
+
 def hang() -> Reply:
     """Never answer (until the server stops)."""
     return Reply("hang")
@@ -135,10 +174,12 @@ def _tokens(text: str) -> int:
 
 class OpenAIServer:
     def __init__(self, responder: Optional[Callable[[dict], Any]] = None, model: str = "test-model",
-                 batch_polls: int = 1):
+                 batch_polls: int = 1, batch_api: bool = True, window: Optional["Window"] = None):
         self.responder = responder or _default_responder
         self.model = model
         self.batch_polls = batch_polls
+        self.batch_api = batch_api  # False: /v1/files and /v1/batches answer 404, like vLLM or llama.cpp
+        self.window = window  # a server-side rate limit (fixed window), see :class:`Window`
         self.requests: List[Received] = []
         self._answered: List[str] = []
         self._queue: List[Reply] = []
@@ -351,6 +392,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") == "/v1/models":
             return self._send_json(200, {"object": "list", "data": [
                 {"id": srv.model, "object": "model", "created": 1_700_000_000, "owned_by": "test"}]})
+        if not srv.batch_api and re.match(r"/v1/(files|batches)", self.path):
+            return self._error(404, f"no route {self.path}")
+        if self.path.split("?")[0].rstrip("/") == "/v1/batches":
+            return self._send_json(200, {"object": "list", "data": [], "has_more": False})
         m = re.fullmatch(r"/v1/files/([^/]+)(/content)?", self.path)
         if m and m.group(1) in srv.files:
             if m.group(2):
@@ -376,6 +421,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _post(self):
         srv = self.owner
         raw = self._body()
+        if not srv.batch_api and re.match(r"/v1/(files|batches)", self.path):
+            srv._record(Received("POST", self.path, None, _lower(self.headers), time.monotonic()))
+            return self._error(404, f"no route {self.path}")
         if self.path == "/v1/files":
             parts = _multipart(self.headers, raw)
             srv._record(Received("POST", self.path, {"purpose": (parts.get("purpose") or (None, b""))[1].decode()},
@@ -409,6 +457,10 @@ class _Handler(BaseHTTPRequestHandler):
         srv._record(Received("POST", self.path, body, _lower(self.headers), time.monotonic(), key))
         if not body.get("messages") or not body.get("model"):
             return self._error(400, "'messages' and 'model' are required")
+        if srv.window is not None:
+            limited = srv.window.admit()
+            if limited is not None:
+                return self._error(429, "rate limit reached for requests", limited)
         reply = srv.resolve(body, srv.reply_for(body))
         if reply.kind == "answer":
             completion = srv.completion(body, reply.content, reply.finish_reason, reply.usage)
@@ -433,6 +485,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+        elif reply.kind == "trickle":  # headers, then one byte per `seconds` (a body that never ends)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while not srv._stop.is_set():
+                try:
+                    self.wfile.write(b"1\r\n \r\n")
+                    self.wfile.flush()
+                except OSError:
+                    break
+                srv._stop.wait(reply.seconds)
+            self.close_connection = True
+        elif reply.kind == "slow_headers":  # the status line and headers a byte at a time
+            for ch in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n":
+                if srv._stop.wait(reply.seconds):
+                    break
+                try:
+                    self.wfile.write(bytes([ch]))
+                    self.wfile.flush()
+                except OSError:
+                    break
+            self.close_connection = True
         elif reply.kind in ("reset", "hang"):
             self.close_connection = True
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
