@@ -12,14 +12,17 @@ about half of the reader's time (``benchmarks/bench_spec.py``).
 
 What it keeps that ``paragraph.text`` loses or mangles:
 
-* equations: OMML becomes ``$...$`` (inline) or ``$$...$$`` (display) LaTeX; an OLE
-  equation object (Equation.3, MathType) becomes a visible :data:`EQUATION_PLACEHOLDER`;
+* equations: OMML becomes ``$...$`` (inline) or ``$$...$$`` (display) LaTeX; so does an OLE
+  equation object (Equation.3, MathType: MTEF, see :mod:`.mtef`), display when it is alone in
+  its paragraph; one that cannot be converted becomes a visible :data:`EQUATION_PLACEHOLDER`,
+  counted by reason (``equation_placeholder_<reason>``);
 * fields: only the result is text (``PAGEREF``/``TOC``/``QUOTE``/``EMBED`` instructions
   are skipped and counted), including fields that span runs and paragraphs;
 * tables: markdown with horizontal (``gridSpan``) and vertical (``vMerge``) merges laid
   out on the grid, ``gridBefore``/``gridAfter`` padding, nested tables flattened into
   their cell; a one-cell table (a boxed note or code block) becomes its content;
-* tracked changes: deletions skipped, insertions kept; Symbol-font characters mapped;
+* tracked changes: deletions skipped, insertions kept; symbol-font characters (``w:sym``, and
+  private-use text in Symbol/Wingdings/MT Extra runs) mapped to Unicode (:mod:`.symbol_fonts`);
   super/subscript runs marked (``2^10``, ``N_RB``).
 """
 from __future__ import annotations
@@ -34,13 +37,16 @@ from lxml import etree
 from telecom_etl.extractors.threegpp.blocks import (CODE, COVER, HEADING, MATH, TABLE, TEXT, TOC, Block,
                                                      ReadResult, clause_depth, markdown_table, split_heading,
                                                      squeeze)
+from telecom_etl.extractors.threegpp.mtef import OleEquations
 from telecom_etl.extractors.threegpp.omml import OmmlConverter
+from telecom_etl.extractors.threegpp.symbol_fonts import PRIVATE_USE, is_symbol_font, map_private_use, symbol_char
 from telecom_etl.outcome import StageFailure
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 O = "{urn:schemas-microsoft-com:office:office}"
+R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _VAL = W + "val"
 
 EQUATION_PLACEHOLDER = "[equation]"
@@ -50,7 +56,9 @@ _P, _R, _T, _TBL, _TR, _TC, _SDT, _SDTCONTENT = (W + "p", W + "r", W + "t", W + 
                                                  W + "sdt", W + "sdtContent")
 _PPR, _RPR, _TCPR, _TRPR = W + "pPr", W + "rPr", W + "tcPr", W + "trPr"
 _OMATH, _OMATHPARA = M + "oMath", M + "oMathPara"
-_PSTYLE, _OUTLINE, _VERTALIGN = W + "pStyle", W + "outlineLvl", W + "vertAlign"
+_PSTYLE, _OUTLINE, _VERTALIGN, _RFONTS = W + "pStyle", W + "outlineLvl", W + "vertAlign", W + "rFonts"
+_FONT_ATTRS = (W + "ascii", W + "hAnsi", W + "cs", W + "eastAsia")
+_PUA_SEARCH = PRIVATE_USE.search
 _TERM_LIST_STYLES = frozenset({"EW", "EX"})  # 3GPP definition/abbreviation list styles
 _TAB, _PTAB, _BR, _CR, _FLDCHAR, _INSTR = W + "tab", W + "ptab", W + "br", W + "cr", W + "fldChar", W + "instrText"
 _NBHYPHEN, _SYM, _OBJECT, _TYPE, _FLDCHARTYPE = W + "noBreakHyphen", W + "sym", W + "object", W + "type", W + "fldCharType"
@@ -62,22 +70,6 @@ _CONTAINERS = {W + "hyperlink", W + "smartTag", W + "ins", W + "customXml", W + 
                _SDTCONTENT, W + "fldSimple"}
 _SKIP = {W + "del", W + "moveFrom", W + "bookmarkStart", W + "bookmarkEnd", W + "proofErr", W + "permStart",
          W + "permEnd", W + "commentRangeStart", W + "commentRangeEnd", _PPR, W + "sdtPr", W + "sdtEndPr"}
-
-# Symbol-font private-use codes (F020-F0FF) that carry meaning in specs
-_SYMBOL_FONT = {
-    0x61: "α", 0x62: "β", 0x63: "χ", 0x64: "δ", 0x65: "ε", 0x66: "φ", 0x67: "γ", 0x68: "η", 0x69: "ι",
-    0x6A: "ϕ", 0x6B: "κ", 0x6C: "λ", 0x6D: "μ", 0x6E: "ν", 0x6F: "ο", 0x70: "π", 0x71: "θ", 0x72: "ρ",
-    0x73: "σ", 0x74: "τ", 0x75: "υ", 0x76: "ϖ", 0x77: "ω", 0x78: "ξ", 0x79: "ψ", 0x7A: "ζ", 0x41: "Α",
-    0x42: "Β", 0x43: "Χ", 0x44: "Δ", 0x45: "Ε", 0x46: "Φ", 0x47: "Γ", 0x48: "Η", 0x49: "Ι", 0x4B: "Κ",
-    0x4C: "Λ", 0x4D: "Μ", 0x4E: "Ν", 0x50: "Π", 0x51: "Θ", 0x52: "Ρ", 0x53: "Σ", 0x54: "Τ", 0x57: "Ω",
-    0x58: "Ξ", 0x59: "Ψ", 0x5A: "Ζ", 0x22: "∀", 0x24: "∃", 0x27: "∋", 0x2A: "∗", 0x2D: "−", 0x40: "≅",
-    0x5E: "⊥", 0x7E: "∼", 0xA2: "′", 0xA3: "≤", 0xA5: "∞", 0xAB: "↔", 0xAC: "←", 0xAD: "↑", 0xAE: "→",
-    0xAF: "↓", 0xB0: "°", 0xB1: "±", 0xB2: "″", 0xB3: "≥", 0xB4: "×", 0xB5: "∝", 0xB6: "∂", 0xB7: "•",
-    0xB8: "÷", 0xB9: "≠", 0xBA: "≡", 0xBB: "≈", 0xBC: "…", 0xC4: "⊗", 0xC5: "⊕", 0xC6: "∅", 0xC7: "∩",
-    0xC8: "∪", 0xCC: "⊂", 0xCD: "⊆", 0xCE: "∈", 0xCF: "∉", 0xD0: "∠", 0xD1: "∇", 0xD5: "∏", 0xD6: "√",
-    0xD7: "⋅", 0xD8: "¬", 0xD9: "∧", 0xDA: "∨", 0xDB: "⇔", 0xDC: "⇐", 0xDE: "⇒", 0xE5: "∑", 0xF2: "∫",
-    0xE9: "⌈", 0xEB: "⌊", 0xF9: "⌉", 0xFB: "⌋", 0xE1: "〈", 0xF1: "〉",
-}
 
 _HEADING_NAME = re.compile(r"^(?:heading\s*|h)(\d)$")
 _LIST_NAME = re.compile(r"^(?:b|list bullet\s*|list number\s*|list\s*)(\d?)$")
@@ -168,8 +160,11 @@ class _Fields:
 class DocxReader:
     """Reads one ``word/document.xml`` stream into a :class:`ReadResult`."""
 
-    def __init__(self, styles: Styles, keep_field_codes: bool = False):
+    def __init__(self, styles: Styles, keep_field_codes: bool = False,
+                 equations: Optional[OleEquations] = None):
         self.styles = styles
+        self.equations = equations
+        self.ole_in_paragraph: List[str] = []  # OLE equations of the paragraph being read
         self.keep_field_codes = keep_field_codes
         self.math = OmmlConverter()
         self.fields = _Fields()
@@ -213,6 +208,7 @@ class DocxReader:
         """(style name, role, level, outline level, text) of a paragraph, in one pass over
         its children: the first ``pPr`` gives the style, the runs the text."""
         parts: List[str] = []
+        self.ole_in_paragraph.clear()
         ppr = self._inline(p, parts, paragraph=True)
         if "instr" in self.fields.stack:  # an instruction never spans paragraphs: recover
             self.fields.stack = [m for m in self.fields.stack if m != "instr"]
@@ -258,6 +254,10 @@ class DocxReader:
             text = squeeze(term) + "\t" + squeeze(meaning)
         else:
             text = squeeze(raw)
+            if len(self.ole_in_paragraph) == 1 and text == self.ole_in_paragraph[0]:
+                text = "$" + text + "$"  # an equation object alone in its paragraph: display
+                self.counts["n_equations_inline"] -= 1
+                self.counts["n_equations_display"] += 1
         if role == TEXT and outline is not None and outline <= 8 and text:
             role, level = HEADING, outline + 1
         if not self.seen_heading and role != HEADING:
@@ -323,17 +323,21 @@ class DocxReader:
         # and rPr is scanned with a plain loop (vertAlign is its only property that matters).
         stack = self.fields.stack
         hidden = "instr" in stack
-        script = None
+        script = fonts = None
         for child in r:
             tag = child.tag
             if tag == _T:
                 if not hidden:
                     text = child.text
                     if text:
+                        if _PUA_SEARCH(text) is not None:
+                            text = self._private_use(text, fonts)
                         parts.append(text if script is None else _script(text, script))
             elif tag == _RPR:
                 for prop in child:
-                    if prop.tag == _VERTALIGN:
+                    if prop.tag == _RFONTS:
+                        fonts = prop
+                    elif prop.tag == _VERTALIGN:
                         val = prop.get(_VAL)
                         script = "^" if val == "superscript" else "_" if val == "subscript" else None
                         break
@@ -373,10 +377,32 @@ class DocxReader:
         ole = next(obj.iter(O + "OLEObject"), None)  # the first descendant, as find(".//...")
         prog = (ole.get("ProgID") or "") if ole is not None else ""
         if prog.startswith("Equation") or "MathType" in prog or prog.startswith("DSMT"):
-            self.counts["equation_placeholders"] += 1
-            parts.append(EQUATION_PLACEHOLDER)
+            latex, reason = (self.equations.convert(ole.get(R + "id")) if self.equations is not None
+                             else (None, "missing_part"))
+            if latex:
+                self.counts["n_equations_ole"] += 1
+                self.counts["n_equations_inline"] += 1
+                latex = f"${latex}$"
+                self.ole_in_paragraph.append(latex)
+                parts.append(latex)
+            elif latex is not None:
+                self.counts["equations_ole_empty"] += 1  # an empty object: Word shows nothing either
+            else:
+                self.counts["equation_placeholders"] += 1
+                self.counts["equation_placeholder_" + reason] += 1
+                parts.append(EQUATION_PLACEHOLDER)
         else:
             self.counts["n_figures"] += 1
+
+    def _private_use(self, text: str, fonts) -> str:
+        font = ""
+        if fonts is not None:
+            font = next((name for name in map(fonts.get, _FONT_ATTRS) if name), "")
+        mapped, unknown = map_private_use(text, font)
+        self.counts["symbol_chars_mapped"] += len(PRIVATE_USE.findall(text)) - unknown
+        if unknown:
+            self.counts["symbol_chars_unmapped"] += unknown
+        return mapped
 
     # -- tables -----------------------------------------------------------
     def _table_blocks(self, tbl) -> Iterator[Block]:
@@ -532,30 +558,40 @@ def _symbol(el) -> str:
         value = int(code, 16)
     except ValueError:
         return ""
-    if value >= 0xF000:
-        value -= 0xF000
-    font = (el.get(W + "font") or "").lower()
-    if "symbol" in font:
-        return _SYMBOL_FONT.get(value, "")
-    return chr(value) if 0x20 <= value < 0xF000 and "wingding" not in font else ""
+    font = el.get(W + "font") or ""
+    if is_symbol_font(font) or 0xE000 <= value <= 0xF8FF:
+        return symbol_char(value, font)
+    return chr(value) if value >= 0x20 else ""
 
 
 _REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 
 
-def _targets(pkg, rels_name: str, base: str) -> Dict[str, str]:
-    """Relationship type suffix -> part name, from a ``.rels`` part."""
+def _relationships(pkg, rels_name: str, base: str) -> List[Tuple[str, str, str]]:
+    """(id, type suffix, part name) of the internal relationships of a ``.rels`` part."""
     if not pkg.has(rels_name):
-        return {}
+        return []
     root = etree.fromstring(pkg.read(rels_name), etree.XMLParser(**_PARSER_KW))
-    out = {}
+    out = []
     for rel in root.iter(_REL):
         if rel.get("TargetMode") == "External":
             continue
         target = rel.get("Target") or ""
         name = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-        out.setdefault((rel.get("Type") or "").rsplit("/", 1)[-1], name)
+        out.append((rel.get("Id") or "", (rel.get("Type") or "").rsplit("/", 1)[-1], name))
     return out
+
+
+def _by_type(relationships: List[Tuple[str, str, str]]) -> Dict[str, str]:
+    """Relationship type suffix -> part name (the first of each type)."""
+    out: Dict[str, str] = {}
+    for _, kind, name in relationships:
+        out.setdefault(kind, name)
+    return out
+
+
+def _targets(pkg, rels_name: str, base: str) -> Dict[str, str]:
+    return _by_type(_relationships(pkg, rels_name, base))
 
 
 def read_package(pkg, keep_field_codes: bool = False) -> ReadResult:
@@ -564,13 +600,17 @@ def read_package(pkg, keep_field_codes: bool = False) -> ReadResult:
     if not pkg.has(main):
         raise StageFailure("not a Word document: the package has no main document part (word/document.xml)")
     folder = posixpath.dirname(main)
-    rels = _targets(pkg, posixpath.join(folder, "_rels", posixpath.basename(main) + ".rels"), folder)
+    relationships = _relationships(pkg, posixpath.join(folder, "_rels", posixpath.basename(main) + ".rels"), folder)
+    rels = _by_type(relationships)
+    equations = OleEquations(pkg.read, {rid: name for rid, kind, name in relationships if kind == "oleObject"})
     styles_part = rels.get("styles", posixpath.join(folder, "styles.xml"))
     styles = Styles(pkg.read(styles_part) if pkg.has(styles_part) else None)
-    reader = DocxReader(styles, keep_field_codes=keep_field_codes)
+    reader = DocxReader(styles, keep_field_codes=keep_field_codes, equations=equations)
     try:
         with pkg.open(main) as fh:
             result = reader.read(fh)
+        if equations.unmapped:
+            result.counts["equation_chars_unmapped"] += equations.unmapped
     except etree.XMLSyntaxError as exc:
         raise StageFailure(f"corrupt .docx: document XML is not well-formed ({exc})") from None
     if pkg.has("docProps/core.xml"):

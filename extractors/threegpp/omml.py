@@ -60,7 +60,8 @@ _FUNCS = {"sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan"
           "gcd", "Pr", "mod"}
 
 
-def _escape_math(text: str) -> str:
+def escape_math(text: str) -> str:
+    """Math-mode LaTeX of plain text: Unicode symbols as commands, specials escaped."""
     out = []
     for ch in text:
         if ch in SYMBOLS:
@@ -73,7 +74,8 @@ def _escape_math(text: str) -> str:
     return "".join(out)
 
 
-def _escape_text(text: str) -> str:
+def escape_text(text: str) -> str:
+    """LaTeX of text inside ``\\text{...}``."""
     return "".join(_TEXT_ESCAPE.get(ch, ch) for ch in text)
 
 
@@ -186,15 +188,15 @@ class OmmlConverter:
         if not text:
             return aln
         if normal:
-            return aln + r"\text{" + _escape_text(text) + "}"
+            return aln + r"\text{" + escape_text(text) + "}"
         if plain and len(text) > 1 and text.strip().isalpha():
             word = text.strip()
             return aln + (rf"\{word} " if word in _FUNCS else r"\mathrm{" + word + "}")
-        return aln + _escape_math(text)
+        return aln + escape_math(text)
 
     def _wrun(self, el) -> str:
         text = "".join(t.text or "" for t in el.iter(W + "t"))
-        return r"\text{" + _escape_text(text) + "}" if text.strip() else ""
+        return r"\text{" + escape_text(text) + "}" if text.strip() else ""
 
     # -- scripts ----------------------------------------------------------
     def _base(self, el) -> str:
@@ -232,7 +234,7 @@ class OmmlConverter:
 
     def _nary(self, el) -> str:
         char = _prop(el, "naryPr", "chr", "∫")
-        op = _NARY.get(char, _escape_math(char))
+        op = _NARY.get(char, escape_math(char))
         out = op
         sub, sup = self._arg(el, "sub"), self._arg(el, "sup")
         if sub:
@@ -246,10 +248,10 @@ class OmmlConverter:
         end = _prop(el, "dPr", "endChr", ")")
         sep = _prop(el, "dPr", "sepChr", "|")
         items = [self._node(e).strip() for e in _children_tagged(el, _E)]
-        sep_tex = _escape_math(sep) if sep != "|" else r" \mid "
+        sep_tex = escape_math(sep) if sep != "|" else r" \mid "
         inner = sep_tex.join(items) if len(items) > 1 else (items[0] if items else "")
-        left = _DELIM.get(beg, _escape_math(beg))
-        right = _DELIM.get(end, _escape_math(end))
+        left = _DELIM.get(beg, escape_math(beg))
+        right = _DELIM.get(end, escape_math(end))
         return r"\left" + left + " " + inner + r" \right" + right
 
     def _func(self, el) -> str:
@@ -284,7 +286,7 @@ class OmmlConverter:
         base = self._arg(el, "e")
         if char in ("⏟", "⏞", "︸", "︷"):
             return (r"\overbrace" if pos == "top" else r"\underbrace") + _group(base)
-        sym = _escape_math(char)
+        sym = escape_math(char)
         return (r"\overset" if pos == "top" else r"\underset") + _group(sym) + _group(base)
 
     def _matrix(self, el) -> str:
