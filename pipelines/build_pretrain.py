@@ -51,6 +51,18 @@ def dropped_row(rec: DroppedRecord) -> dict:
     return row
 
 
+def decontamination_row(doc: Document) -> dict:
+    """What the decontaminate filter did to one record (read back into the report and the card)."""
+    if "benchmark_redacted" in doc.extra:
+        action = "redacted"
+    else:
+        action = "flagged" if "benchmark_overlap" in doc.flags else "dropped"
+    spans = [s for s in doc.extra.get("benchmark_redacted", "").split(",") if s]
+    return {"id": doc.id, "source": doc.source, "uri": doc.uri, "items": doc.extra["benchmark_matches"].split(","),
+            "action": action, "removed_spans": spans,
+            "removed_chars": int(doc.extra.get("benchmark_redacted_chars") or 0)}
+
+
 class _FilterFn:
     """Per-source filter chains (the manifest's profiles), built once per worker."""
 
@@ -128,15 +140,13 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
      | "ShardNames" >> beam.Map(lambda pr: [pr[0], pr[1]])
      | "WriteShardList" >> WriteJson(io.join(output, "_stats", "files.json")))
 
-    # benchmark items found in the corpus (dropped or flagged by the decontaminate filter)
+    # benchmark items found in the corpus (redacted, dropped or flagged by the decontaminate filter)
     (
         (filtered.kept | "Flagged" >> beam.Filter(lambda d: "benchmark_matches" in d.extra),
          filtered.dropped | "DroppedDocs" >> beam.Map(lambda r: r.doc)
          | "Contaminated" >> beam.Filter(lambda d: "benchmark_matches" in d.extra))
         | "AllMatched" >> beam.Flatten()
-        | "MatchRows" >> beam.Map(lambda d: {"id": d.id, "source": d.source, "uri": d.uri,
-                                             "items": d.extra["benchmark_matches"].split(","),
-                                             "action": "flagged" if "benchmark_overlap" in d.flags else "dropped"})
+        | "MatchRows" >> beam.Map(decontamination_row)
         | "WriteMatches" >> WriteJson(io.join(output, "_stats", "decontamination.json"), sort_key=lambda r: r["id"]))
 
     events = (extracted.events, *[s.events for s in stages]) | "AllEvents" >> beam.Flatten()
@@ -168,16 +178,27 @@ def configuration(manifest: Manifest, output: str) -> dict:
     matches_path = io.join(output, "_stats", "decontamination.json")
     if io.exists(matches_path):
         rows = json.loads(io.read_bytes(matches_path))
-        items: dict = {}
-        for row in rows:
-            for item in row["items"]:
-                items[item] = items.get(item, 0) + 1
-        extra["decontamination"] = {"documents": len(rows), "benchmark_items": len(items),
-                                    "items": dict(sorted(items.items())), "documents_matched": rows[:50]}
+        extra["decontamination"] = decontamination_summary(rows)
     dedup_stats = io.join(output, "_stats", "dedup.json")
     if manifest.dedup.near and io.exists(dedup_stats):
         extra["dedup"] = json.loads(io.read_bytes(dedup_stats))
     return extra
+
+
+def decontamination_summary(rows: List[dict]) -> dict:
+    """Documents and benchmark items matched, by action, with the characters redacted."""
+    items: dict = {}
+    actions: dict = {}
+    for row in rows:
+        action = row.get("action", "dropped")
+        actions[action] = actions.get(action, 0) + 1
+        for item in row["items"]:
+            items[item] = items.get(item, 0) + 1
+    return {"documents": len(rows), "benchmark_items": len(items), "items": dict(sorted(items.items())),
+            "by_action": dict(sorted(actions.items())),
+            "chars_redacted": sum(row.get("removed_chars", 0) for row in rows),
+            "spans_redacted": sum(len(row.get("removed_spans") or []) for row in rows),
+            "documents_matched": rows[:50]}
 
 
 def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = True) -> dict:

@@ -164,11 +164,60 @@ def summary(report: dict) -> str:
                          f"shingles, {d.get('params', {}).get('num_perm')} permutations)")
     decon = report.get("decontamination")
     if decon and decon.get("documents"):
+        acted = ", ".join(f"{n} {a}" for a, n in sorted((decon.get("by_action") or {}).items()))
+        redacted = (f"; {decon['spans_redacted']} spans, {_fmt(decon['chars_redacted'])} chars redacted"
+                    if decon.get("chars_redacted") else "")
         lines.append(f"decontamination: {decon['documents']} documents contain {decon['benchmark_items']} benchmark "
-                     f"items, e.g. {', '.join(list(decon['items'])[:3])}")
+                     f"items ({acted}{redacted}), e.g. {', '.join(list(decon['items'])[:3])}")
     for note in report.get("notes", []):
         lines.append(f"note: {note}")
     bad = [c for c in report["checks"] if not c["ok"]]
     lines.append("accounting: all counts add up" if not bad else
                  "accounting: MISMATCH " + "; ".join(f"{c['check']} ({c['left']} vs {c['right']})" for c in bad))
     return "\n".join(lines)
+
+
+def _commonest_error(output: str, stage: str) -> Optional[tuple]:
+    """(error line, count) most frequent among ``stage``'s rejects in ``OUT/rejects/``, if readable."""
+    from collections import Counter
+
+    counts: Counter = Counter()
+    for path in io.match(io.join(output, "rejects", "*.parquet")):
+        try:
+            if io.has_scheme(path):
+                from apache_beam.io.filesystems import FileSystems
+
+                with FileSystems.open(path) as fh:
+                    table = pq.read_table(fh, columns=["stage", "error"])
+            else:
+                table = pq.read_table(path, columns=["stage", "error"])
+        except (OSError, ValueError, KeyError):
+            continue
+        for row_stage, error in zip(table.column("stage").to_pylist(), table.column("error").to_pylist()):
+            if row_stage == stage:
+                counts[error or ""] += 1
+    if not counts:
+        return None
+    return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def failed_everything(report: dict, output: Optional[str] = None) -> Optional[str]:
+    """One line when a stage failed every record it was given (the run produced nothing useful), else None.
+
+    Names the first such stage in pipeline order and its commonest error (the full error line
+    from ``OUT/rejects/`` when ``output`` is given, else the error class counted in the report).
+    """
+    stages = report.get("stages") or {}
+    order = ["list", "extract", "extract_parts"] + list(report.get("doc_stages") or [])
+    order += sorted(s for s in stages if s not in order)
+    for name in order:
+        st = stages.get(name)
+        if not st or not st.get("in") or st.get("failed") != st.get("in"):
+            continue
+        commonest = _commonest_error(output, name) if output else None
+        if commonest is None and st.get("failed_by_error"):
+            commonest = min(st["failed_by_error"].items(), key=lambda kv: (-kv[1], kv[0]))
+        error = f"{commonest[0]} ({_fmt(commonest[1])} of {_fmt(st['in'])})" if commonest else "unknown error"
+        return (f"stage {name} failed every record ({_fmt(st['in'])} {st.get('unit') or 'records'}); "
+                f"commonest error: {error}")
+    return None

@@ -71,6 +71,7 @@ class PreferenceConfig:
     max_cost: Optional[float] = None
     response_format: str = "json_schema"
     prices: Tuple[Tuple[str, float, float], ...] = ()
+    benchmarks: Tuple[str, ...] = ()  # prompts and answers overlapping these are rejected as contaminated
 
     def teacher_config(self, source: CandidateSource, name: str):
         from telecom_etl.synth.teacher import TeacherConfig
@@ -211,14 +212,17 @@ class _Prepare:
         from telecom_etl.synth.preferences.schema import SFTRecordError, item_from_sft
 
         tasks = set(self.config.tasks)
+        contaminated = _benchmark_check(self.config)
 
         def prepare(rec: SFTRow):
             if tasks and rec.source not in tasks:
                 return Dropped("task_not_selected", f"task {rec.source!r} not in --task")
             try:
-                return item_from_sft(rec.row, rec.uri, self.config.kind_of)
+                item = item_from_sft(rec.row, rec.uri, self.config.kind_of)
             except SFTRecordError as exc:
                 raise StageFailure(f"bad SFT record: {exc}") from None
+            overlap = contaminated and contaminated(*(m.get("content") for m in item.prompt))
+            return Dropped("contaminated", f"prompt {overlap}") if overlap else item
 
         return prepare
 
@@ -260,8 +264,25 @@ class _Select:
         from telecom_etl.synth.preferences.select import select_pair
 
         cfg = self.config
-        return lambda item: select_pair(item, min_margin=cfg.min_margin, min_chosen_score=cfg.min_chosen_score,
-                                        judge_model=cfg.judge.model)
+        contaminated = _benchmark_check(cfg)
+
+        def select(item):
+            pair = select_pair(item, min_margin=cfg.min_margin, min_chosen_score=cfg.min_chosen_score,
+                               judge_model=cfg.judge.model)
+            overlap = contaminated and not isinstance(pair, Dropped) and contaminated(pair.chosen.text,
+                                                                                      pair.rejected.text)
+            return Dropped("contaminated", f"generated answer {overlap}") if overlap else pair
+
+        return select
+
+
+def _benchmark_check(config: PreferenceConfig):
+    """The synthesis benchmark check (same index and matching as build-pretrain's filter), or None."""
+    if not config.benchmarks:
+        return None
+    from telecom_etl.synth.validate import BenchmarkCheck
+
+    return BenchmarkCheck(config.benchmarks)
 
 
 def _verify():

@@ -11,9 +11,11 @@
   the passage", "in this section") is useless without it;
 * ``answer_in_options``: a multiple-choice answer names one of its options;
 * ``grounded``: most content words of an open answer occur in its passage;
-* ``decontaminated``: the question shares a 13-word run (or is a short benchmark item)
-  with a benchmark file (TeleQnA format), through the filter stage's
-  :class:`telecom_etl.filters.decontaminate.BenchmarkIndex`.
+* ``decontaminated``: the question or the answer contains a benchmark item, matched
+  exactly as the filter stage matches (:class:`BenchmarkCheck` over
+  :class:`telecom_etl.filters.decontaminate.BenchmarkIndex`: 13-word runs of long items,
+  all words of mid-length ones, whole sentences for short ones such as "What is a mesh
+  link?"); ``synth-preferences`` uses the same check on prompts and generated answers.
 
 The first failing check rejects the pair with that check's name as the reason.
 Near-duplicate questions are removed afterwards across all pairs (MinHash, see
@@ -67,14 +69,27 @@ def question_text(pair: Pair) -> str:
     return str(pair.fields.get("question") or pair.instruction)
 
 
+class BenchmarkCheck:
+    """Benchmark overlap of generated text, with the filter stage's index and matching (one index
+    per process for the same files). Raises :class:`~telecom_etl.filters.decontaminate.BenchmarkError`
+    (one line) when a file cannot be read."""
+
+    def __init__(self, benchmarks: Sequence[str], ngram: int = 13):
+        from telecom_etl.filters.decontaminate import shared_index
+
+        self.index = shared_index(list(benchmarks), n=ngram)
+
+    def __call__(self, *texts: Optional[str]) -> Optional[str]:
+        """None when no text holds a benchmark item, else "matches <ids>"."""
+        hits = sorted({i for text in texts if text for i in self.index.matches(text)})
+        return f"matches {', '.join(hits[:3])}" + (f" (+{len(hits) - 3} more)" if len(hits) > 3 else "") if hits \
+            else None
+
+
 class PairValidator:
     def __init__(self, config: ValidationConfig = ValidationConfig()):
         self.config = config
-        self.index = None
-        if config.benchmarks:
-            from telecom_etl.filters.decontaminate import BenchmarkIndex
-
-            self.index = BenchmarkIndex.from_files(list(config.benchmarks), n=config.ngram)
+        self.benchmark_check = BenchmarkCheck(config.benchmarks, config.ngram) if config.benchmarks else None
 
     def __call__(self, pair: Pair) -> Optional[Tuple[str, str]]:
         """None when the pair passes, else (rule, detail). ``pair.checks`` records every check run."""
@@ -146,10 +161,9 @@ class PairValidator:
         return True if share >= self.config.grounded_min else f"{share:.0%} of answer words in passage"
 
     def decontaminated(self, pair: Pair):
-        if self.index is None:
+        if self.benchmark_check is None:
             return None
-        hits = self.index.matches(question_text(pair) + "\n" + pair.response)
-        return f"matches {', '.join(sorted(hits)[:3])}" if hits else True
+        return self.benchmark_check(question_text(pair), pair.response) or True
 
 
 # ---- near-duplicate questions ------------------------------------------------

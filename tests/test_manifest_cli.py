@@ -134,7 +134,7 @@ def test_worker_package_built_the_way_beam_builds_it_contains_the_namespace(tmp_
 def test_paths_in_options_and_filter_params_are_relative_to_the_manifest(tmp_path):
     sub = tmp_path / "conf"
     sub.mkdir()
-    (sub / "bench.json").write_text("{}")
+    (sub / "bench.json").write_text('{"question 0": {"question": "What is a mesh link?"}}')
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "a.py").write_text("print(1)\n")
     path = sub / "m.yaml"

@@ -294,3 +294,30 @@ def test_the_sft_answer_can_join_the_candidates(tmp_path, sft_dir):
     assert (hard["chosen_model"], hard["chosen"][0]["content"], hard["decided_by"]) == ("gpt-sft", "C) AMF",
                                                                                       "reference")
     assert hard["rejected_verdict"] == "wrong" and len(hard["candidates"]) == 3
+
+
+def test_benchmark_overlap_in_prompt_or_generated_answer_is_rejected(server, sft_dir, tmp_path):
+    """The build-pretrain matching, on DPO data: a prompt holding a benchmark question is dropped before
+    any candidate is bought; a pair whose generated answer holds a benchmark item is dropped at select."""
+    bench = tmp_path / "eval.jsonl"
+    bench.write_text("\n".join(json.dumps({"id": i, "question": q}) for i, q in (
+        ("nomaq", MCQ_Q.split("\n")[0]), ("amf", ANSWERS["teacher-m"][QA_Q]), ("sdap", "What is SDAP for?"))))
+    out = tmp_path / "pref"
+    result = run_cli(server, sft_dir, out, "--benchmark", str(bench))
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["balanced"]
+    assert report["stages"]["prepare"]["dropped_by_rule"] == {"contaminated": 1}
+    assert report["stages"]["select"]["dropped_by_rule"]["contaminated"] == 1
+    pairs = {r["sft_id"] for r in pq.read_table(out / "preference").to_pylist()}
+    assert pairs == {"sft-002", "sft-003", "sft-004"}  # sft-001 (prompt) and sft-005 (answer) are gone
+    dropped = {(d["drop_stage"], d["drop_detail"]) for d in pq.read_table(out / "dropped").to_pylist()
+               if d["drop_rule"] == "contaminated"}
+    assert dropped == {("prepare", "prompt matches eval:nomaq"), ("select", "generated answer matches eval:amf")}
+    sent = [b["messages"][-1]["content"] for b in server.chat_requests()]
+    assert MCQ_Q not in sent  # no candidate was bought for the contaminated prompt
+
+    bad = tmp_path / "oran.json"
+    bad.write_text('[["question", ["1. a"], "1"]\n["broken"')
+    result = run_cli(server, sft_dir, tmp_path / "pref2", "--benchmark", str(bad))
+    assert result.exit_code == 2 and "oran.json" in result.output and "Traceback" not in result.output

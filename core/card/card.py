@@ -354,6 +354,21 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
                                        for p in pairs]
                                  + [["lowest", f"`{p.get('a')}`", f"`{p.get('b')}`", p.get("estimated_jaccard")]
                                     for p in low]))
+    # -- decontamination ------------------------------------------------------
+    decon = data.report.get("decontamination") or {}
+    if decon.get("documents"):
+        out.append(Block("h2", "Benchmark decontamination"))
+        acted = decon.get("by_action") or {}
+        out.append(Block("p", f"{_n(decon['documents'])} records contained {_n(decon['benchmark_items'])} benchmark "
+                              f"items: " + ", ".join(f"{_n(n)} {a}" for a, n in sorted(acted.items()))
+                         + (f"; {_n(decon.get('spans_redacted', 0))} sentences or table rows "
+                            f"({_n(decon.get('chars_redacted', 0))} characters) were cut out of the redacted "
+                            "records, the rest of each record is unchanged" if decon.get("chars_redacted") else "")
+                         + ". The matched items and removed character spans of each record are in its `extra` "
+                           "(`benchmark_matches`, `benchmark_redacted`)."))
+        out.append(Block("table", headers=["record", "action", "items", "characters removed"],
+                         rows=[[f"`{r.get('id')}`", r.get("action", ""), ", ".join(r.get("items") or [])[:120],
+                                _n(r.get("removed_chars", 0))] for r in (decon.get("documents_matched") or [])[:10]]))
     # -- synthetic -----------------------------------------------------------
     if data.facets or data.numeric or data.rejections:
         out.append(Block("h2", "Synthetic data"))

@@ -55,7 +55,7 @@ def build_pretrain(manifest_path, output, progress, check, beam_args):
         click.echo(f"{path}: OK ({len(manifest.sources)} sources)")
         return
     from telecom_etl.pipelines.build_pretrain import run
-    from telecom_etl.pipelines.report import summary
+    from telecom_etl.pipelines.report import failed_everything, summary
 
     try:
         report = run(manifest, output, list(beam_args), progress=progress)
@@ -64,4 +64,7 @@ def build_pretrain(manifest_path, output, progress, check, beam_args):
     click.echo(summary(report))
     click.echo(f"wrote {output}/pretrain/ ({len(report['shards'])} shards), {output}/report.json, "
                f"{output}/README.md (dataset card) and {output}/report.html")
-    exit_now(0 if report["balanced"] else 1)
+    failure = failed_everything(report, output)
+    if failure:  # nothing useful was made: say so in one line and exit non-zero
+        click.echo(f"telecom-etl: error: {failure}", err=True)
+    exit_now(0 if report["balanced"] and not failure else 1)

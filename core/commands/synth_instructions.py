@@ -22,10 +22,21 @@ def validation_config(values, benchmarks):
     if unknown:
         raise UserError(f"validation: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     values["benchmarks"] = tuple(values.get("benchmarks") or ()) + tuple(benchmarks)
-    for b in values["benchmarks"]:
+    check_benchmarks(values["benchmarks"])
+    return ValidationConfig(**values)
+
+
+def check_benchmarks(paths) -> None:
+    """Every benchmark file exists and reads as a benchmark, else one UserError line (before any work)."""
+    from telecom_etl.filters.decontaminate import BenchmarkError, cached_benchmark
+
+    for b in paths:
         if not os.path.exists(b):
             raise UserError(f"benchmark file not found: {b}")
-    return ValidationConfig(**values)
+        try:
+            cached_benchmark(b)
+        except BenchmarkError as exc:
+            raise UserError(str(exc)) from None
 
 
 @click.command("synth-instructions", short_help="Stage 2: grounded instruction pairs (SFT) from the shards.",
@@ -59,7 +70,8 @@ def validation_config(values, benchmarks):
 @click.option("--cache-dir", default=None, metavar="DIR",
               help="Teacher answer cache [default: OUTPUT/_cache/teacher]; share it between runs.")
 @click.option("--benchmark", "benchmarks", multiple=True, metavar="FILE",
-              help="Benchmark file (TeleQnA JSON, JSON list or JSONL) to decontaminate against; repeatable.")
+              help="Benchmark file to decontaminate against (TeleQnA JSON, JSON list, JSONL, ORAN-Bench arrays, "
+                   "CSV/TSV with a question column, .txt one per line); repeatable.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the passage sampling hash.")
 @click.option("--max-per-doc", type=int, default=20, show_default=True, help="Items per task and document.")
 @click.option("--max-per-source", type=int, default=None, help="Items per task and source [no limit].")

@@ -91,13 +91,16 @@ def _inside(child: str, parent: str) -> bool:
 @click.option("--dry-run", is_flag=True,
               help="Read the input and show prompts per task, requests to send and their estimated cost; "
                    "call nothing.")
+@click.option("--benchmark", "benchmarks", multiple=True, metavar="FILE",
+              help="Benchmark file (formats as synth-instructions --benchmark): prompts and generated answers "
+                   "that contain one of its items are dropped as 'contaminated'; repeatable.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def synth_preferences(input_path, output, base_url, api_key_env, model, candidates, k, temperature, max_tokens,
                       seed, judge_model, judge_base_url, judge_api_key_env, judge_max_tokens, judge_verifiable,
                       judge_reference, judge_confirm, json_mode, min_margin, min_chosen_score,
                       include_sft_answer, tasks, answer_kinds, limit, concurrency, rpm, timeout, max_retries,
-                      max_requests, max_cost, cache_dir, dry_run, progress, beam_args):
+                      max_requests, max_cost, cache_dir, benchmarks, dry_run, progress, beam_args):
     """Preference pairs (chosen/rejected) for DPO from SFT instructions.
 
     For each prompt, K candidate answers come from one or more OpenAI-compatible endpoints.
@@ -151,6 +154,9 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
                 os.path.join(input_path, "sft")):
             raise UserError(f"--output {output} is inside --input {input_path}: its shards would be read as input "
                             "next time; use a separate output folder")
+    from telecom_etl.commands.synth_instructions import check_benchmarks
+
+    check_benchmarks(benchmarks)
     files = input_files(input_path)
     if not files:
         raise UserError(f"--input {input_path}: no Parquet files (expected sft/*.parquet or *.parquet)")
@@ -163,7 +169,7 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
         include_sft_answer=include_sft_answer, seed=seed, tasks=tuple(sorted(set(tasks))),
         kind_overrides=_split_kinds(answer_kinds), cache_dir=cache_dir or io.join(output, "_cache", "teacher"),
         concurrency=concurrency, rpm=rpm, timeout=timeout, max_retries=max_retries, max_requests=max_requests,
-        max_cost=max_cost, response_format=json_mode)
+        max_cost=max_cost, response_format=json_mode, benchmarks=tuple(benchmarks))
     reads = plan_reads(files, limit)
     if dry_run:
         from telecom_etl.pipelines.synth_preferences import estimate
