@@ -273,8 +273,10 @@ class SpecSource(SourceKind):
         if opts.granularity in ("clause", "both"):
             for rec in clause_records(assembled):
                 clause_extra = dict(extra, clause_parent=rec["parent"], clause_depth=rec["depth"], granularity="clause")
+                if rec["annex"] is not None:
+                    clause_extra["annex_kind"] = rec["annex"] or "unstated"
                 yield self.new_document(item, normalize_text(rec["text"], "3gpp"), part=f"clause:{rec['part']}",
-                                        clause_path=rec["path"], clause_title=rec["title"], extra=clause_extra,
+                                        clause_path=rec["path"] or None, clause_title=rec["title"], extra=clause_extra,
                                         **fields)
         for name, code in attachments:
             ext = posixpath.splitext(name)[1].lower()

@@ -21,6 +21,7 @@ class Block:
     number: str = ""  # headings: clause number ("5.3.5", "A.1"); "" when unnumbered
     depth: int = 0  # headings: 1 for "5", 2 for "5.3", ...
     style: str = ""  # the Word style name (or a PDF role), for rules that need it
+    annex: Optional[str] = None  # headings of an annex: its kind ("informative", "normative", "" if unsaid)
 
 
 @dataclass
@@ -36,6 +37,25 @@ class ReadResult:
 # "5.3.5", "4.2.0", "6.3.2.5.2A", "5a", "A.1.2", "B"
 _CLAUSE = re.compile(r"^(?P<num>(?:\d+[A-Za-z]?|[A-Z]{1,2})(?:\.\d+[A-Za-z]?)+|\d+[A-Za-z]?)\.?$")
 _ANNEX = re.compile(r"^Annex\s+(?P<num>[A-Z]{1,2})\b\s*(?:\((?P<kind>[^)]*)\))?\s*:?\s*(?P<title>.*)$", re.IGNORECASE | re.S)
+
+
+def annex_kind(text: str) -> Optional[str]:
+    """The kind of an annex heading (``"Annex B (normative):\tTitle"`` -> ``"normative"``;
+    ``""`` when the heading does not say), or None when ``text`` is not an annex heading."""
+    m = _ANNEX.match(" ".join(text.split()))
+    if m is None:
+        return None
+    return " ".join((m["kind"] or "").lower().split())
+
+
+def annex_label(number: str, kind: Optional[str]) -> str:
+    """``"Annex A (informative):"``: how an annex heading starts, rebuilt from its parts."""
+    return f"Annex {number}" + (f" ({kind})" if kind else "") + ":"
+
+
+def is_clause_number(text: str) -> bool:
+    """``"5.3.5"``, ``"A.1"``, ``"B"``, ``"4"``: what a clause path may be."""
+    return not text.endswith(".") and (_CLAUSE.match(text) is not None or re.fullmatch(r"[A-Z]{1,2}", text) is not None)
 
 
 def split_heading(text: str) -> Tuple[str, str]:

@@ -35,8 +35,8 @@ from typing import IO, Dict, Iterator, List, Optional, Tuple
 from lxml import etree
 
 from telecom_etl.extractors.threegpp.blocks import (CODE, COVER, HEADING, MATH, TABLE, TEXT, TOC, Block,
-                                                     ReadResult, clause_depth, markdown_table, split_heading,
-                                                     squeeze)
+                                                     ReadResult, annex_kind, clause_depth, markdown_table,
+                                                     split_heading, squeeze)
 from telecom_etl.extractors.threegpp.mtef import OleEquations
 from telecom_etl.extractors.threegpp.omml import OmmlConverter
 from telecom_etl.extractors.threegpp.symbol_fonts import PRIVATE_USE, is_symbol_font, map_private_use, symbol_char
@@ -74,6 +74,11 @@ _SKIP = {W + "del", W + "moveFrom", W + "bookmarkStart", W + "bookmarkEnd", W + 
 _HEADING_NAME = re.compile(r"^(?:heading\s*|h)(\d)$")
 _LIST_NAME = re.compile(r"^(?:b|list bullet\s*|list number\s*|list\s*)(\d?)$")
 _COVER_NAMES = {"za", "zb", "zt", "zu", "zv", "zh", "zg", "zd", "zx", "fp", "guidance"}
+# Table and figure captions (3GPP TH/TF, Word's "caption"): never headings, whatever
+# outline level the style or the paragraph carries (Word files give them one so that
+# captions show in the navigation pane)
+CAPTION = "caption"
+_CAPTION_NAMES = {"th", "tf", "caption", "table caption", "figure caption", "table title", "figure title"}
 _EMBED = re.compile(r"\bEMBED\s+[\w.]+(?:\s+\\\*\s*\w+)?")
 _PARSER_KW = dict(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True,
                   remove_pis=True)
@@ -140,6 +145,8 @@ def classify(name: str, outline_level: Optional[int]) -> Tuple[str, str, int]:
         return name, CODE, 0
     if low in _COVER_NAMES:
         return name, COVER, 0
+    if low in _CAPTION_NAMES:
+        return name, CAPTION, 0
     m = _LIST_NAME.match(low)
     if m and low not in ("list",):
         return name, "list", int(m.group(1) or 1)
@@ -258,7 +265,9 @@ class DocxReader:
                 text = "$" + text + "$"  # an equation object alone in its paragraph: display
                 self.counts["n_equations_inline"] -= 1
                 self.counts["n_equations_display"] += 1
-        if role == TEXT and outline is not None and outline <= 8 and text:
+        if role == TEXT and outline is not None and outline <= 8 and text and _numbered(raw):
+            # a direct outline level makes a heading only of a numbered clause title: body
+            # sentences carry one too in re-saved files (the TS 24.301 excerpt)
             role, level = HEADING, outline + 1
         if not self.seen_heading and role != HEADING:
             self.front_lines.append((name, text))
@@ -267,7 +276,8 @@ class DocxReader:
         if role == HEADING:
             self.seen_heading = True
             number, title = split_heading(raw)  # the raw text keeps the tab after the number
-            return Block(HEADING, title, number=number, depth=clause_depth(number) or level, style=name)
+            return Block(HEADING, title, number=number, depth=clause_depth(number) or level, style=name,
+                         annex=annex_kind(raw) if number.isalpha() else None)
         if role == TOC:
             return Block(TOC, text, style=name)
         if role == COVER:
@@ -505,6 +515,11 @@ class DocxReader:
                 if content is not None:
                     lines.append(self.cell_text(content))
         return "\n".join(line for line in lines if line)
+
+
+def _numbered(raw: str) -> bool:
+    """Whether a paragraph's text reads as a numbered clause or annex heading."""
+    return bool(split_heading(raw)[0])
 
 
 def _child(el, tag: str):

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Dict, List, Optional
 
-from telecom_etl.extractors.threegpp.blocks import CODE, COVER, HEADING, MATH, TABLE, TOC, Block
+from telecom_etl.extractors.threegpp.blocks import CODE, COVER, HEADING, MATH, TABLE, TOC, Block, annex_label
 
 _FOREWORD = {"foreword", "intellectual property rights", "legal notice", "modal verbs terminology"}
 _HISTORY = re.compile(r"^(?:change\s*history|history(?: of changes)?|document history|change record)\b", re.I)
@@ -50,14 +50,21 @@ class Clause:
     depth: int
     parent: Optional[str]  # path of the enclosing clause
     blocks: List[Block] = field(default_factory=list)
+    annex: Optional[str] = None  # an annex: its kind ("informative", "normative", "")
+    # Always a clause number: its own, else (an unnumbered heading such as TS 38.331's
+    # "- BWP" or TR 21.905's letter groups) the nearest numbered enclosing clause's; ""
+    # before any numbered clause (Introduction). Set by _link_parents.
+    path: str = ""
+    annex_kind: Optional[str] = None  # the kind of the annex this clause is in (itself or an ancestor)
 
     @property
-    def path(self) -> str:
-        return self.number or self.title
+    def label(self) -> str:
+        """What precedes the title: the number, or ``Annex A (informative):`` for an annex."""
+        return annex_label(self.number, self.annex) if self.annex is not None and self.number else self.number
 
     @property
     def heading(self) -> str:
-        return f"{'#' * max(1, min(self.depth, 6))} {(self.number + ' ' + self.title).strip()}"
+        return f"{'#' * max(1, min(self.depth, 6))} {(self.label + ' ' + self.title).strip()}"
 
 
 @dataclass
@@ -98,7 +105,7 @@ def _clauses(blocks: List[Block], strip: Strip, counts: Counter) -> List[Clause]
     clauses: List[Clause] = []
     for b in blocks:
         if b.kind == HEADING:
-            clauses.append(Clause(b.number, b.text, max(1, b.depth), None))
+            clauses.append(Clause(b.number, b.text, max(1, b.depth), None, annex=b.annex))
         elif b.kind == TOC and strip.contents:
             counts["removed_contents"] += 1
         else:
@@ -145,7 +152,9 @@ def _link_parents(clauses: List[Clause]) -> None:
     for c in clauses:
         while stack and stack[-1].depth >= c.depth:
             stack.pop()
-        c.parent = stack[-1].path if stack else None
+        c.parent = stack[-1].path or None if stack else None
+        c.path = c.number or (stack[-1].path if stack else "")
+        c.annex_kind = c.annex if c.annex is not None else (stack[-1].annex_kind if stack else None)
         stack.append(c)
 
 
@@ -187,7 +196,8 @@ def render_blocks(blocks: List[Block]) -> str:
 
 
 def clause_records(assembled: Assembled) -> List[Dict[str, str]]:
-    """One entry per clause with content: its path, title, parent, depth and markdown
+    """One entry per clause with content: its path (a clause number, "" for an unnumbered
+    clause before the first numbered one), title, parent, depth, annex kind and markdown
     (the heading followed by the clause's own blocks, not its subclauses)."""
     records = []
     seen: Counter = Counter()
@@ -195,9 +205,10 @@ def clause_records(assembled: Assembled) -> List[Dict[str, str]]:
         body = render_blocks(c.blocks)
         if not body:
             continue
-        seen[c.path] += 1
-        part = c.path if seen[c.path] == 1 else f"{c.path}#{seen[c.path]}"
+        key = c.path or c.title
+        seen[key] += 1
+        part = key if seen[key] == 1 else f"{key}#{seen[key]}"
         records.append({"part": part, "path": c.path, "title": c.title, "parent": c.parent or "",
-                        "depth": str(c.depth), "text": c.heading + "\n\n" + body + "\n"})
+                        "depth": str(c.depth), "annex": c.annex_kind, "text": c.heading + "\n\n" + body + "\n"})
     return records
 
