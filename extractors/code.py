@@ -193,8 +193,10 @@ class CodeSource(SourceKind):
                 continue
             path = out.rel if top is None else walker._top_rel(out.local)
             uri = out.local if uri_base is None else self._uri(uri_base, commit, out.rel)
-            yield SourceItem(self.config.name, self.config.kind, uri, root=root,
-                             meta={**meta, "local": out.local, "path": path, "size": out.size})
+            item_meta = {**meta, "local": out.local, "path": path, "size": out.size}
+            if out.generated_tree:
+                item_meta["generated_tree"] = out.generated_tree
+            yield SourceItem(self.config.name, self.config.kind, uri, root=root, meta=item_meta)
 
     @staticmethod
     def _uri(base: str, commit: Optional[str], rel: str) -> str:
@@ -298,6 +300,8 @@ class CodeSource(SourceKind):
         extra["license_from"] = license_from if license_expr else "none"
         if meta.get("repo_url"):
             extra["repo_url"] = meta["repo_url"]
+        if meta.get("generated_tree"):  # judged by the code_generated filter
+            extra["generated_tree"] = meta["generated_tree"]
         yield self.new_document(item, text, title=path, repo=meta.get("repo"), commit=meta.get("commit"),
                                 date=meta.get("date"),
                                 path=path, code_language=language, license=license_expr, extra=extra)

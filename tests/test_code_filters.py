@@ -83,7 +83,11 @@ def test_line_length_rules():
     long_mean = "x = [" + ", ".join(str(i) for i in range(60)) + "]\n"
     assert verdict({"name": "code_line_length"}, code_doc(long_mean * 10))[1].startswith("mean line length")
     one_huge = NORMAL_C + "static const char blob[] = \"" + "A" * 1200 + "\";\n"
-    assert verdict({"name": "code_line_length"}, code_doc(one_huge))[1] == "longest line 1230 > 1000"
+    assert verdict({"name": "code_line_length", "max_long_share": 0}, code_doc(one_huge))[1] == (
+        "1 of 21 lines over 1000 characters (longest 1230)")  # the classic rule, when asked for
+    minified = "/* app v1.2 */\n" + "var a=1;" * 200 + "\n"
+    assert verdict({"name": "code_line_length"}, code_doc(minified, language="JavaScript"))[1] == (
+        "1 of 2 lines over 1000 characters (longest 1600)")
     assert verdict({"name": "code_line_length"}, code_doc(NORMAL_C)) is None
     # a Markdown paragraph is one long line: prose is exempt unless configured otherwise
     prose = ("The RRC layer configures the timers T300, T301 and T310 from SIB1 " * 4 + "\n\n") * 3

@@ -50,6 +50,7 @@ EXTENSIONS = {
     ".yang": "YANG", ".p4": "P4", ".proto": "Protocol Buffer", ".thrift": "Thrift",
     ".fbs": "FlatBuffers", ".capnp": "Cap'n Proto", ".avdl": "Avro IDL", ".idl": "IDL",
     ".ned": "OMNeT++ NED", ".sdl": "SDL", ".msc": "MSC", ".cddl": "CDDL", ".gdmo": "GDMO", ".abnf": "ABNF", ".bnf": "BNF", ".ebnf": "EBNF",
+    ".i": "SWIG", ".swg": "SWIG", ".swig": "SWIG",  # interface files of GNU Radio / srsRAN / liquid-dsp bindings
     ".grc": "GNU Radio Companion", ".dts": "Device Tree", ".dtsi": "Device Tree",
     ".bb": "BitBake", ".bbappend": "BitBake", ".bbclass": "BitBake",
     # build systems

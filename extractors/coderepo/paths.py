@@ -46,7 +46,37 @@ GENERATED_NAMES: Tuple[Tuple[str, str], ...] = (
     ("Makefile.in", "automake"), ("aclocal.m4", "aclocal"), ("ltmain.sh", "libtool"), ("libtool", "libtool"),
     ("config.guess", "autoconf"), ("config.sub", "autoconf"), ("depcomp", "automake"), ("missing", "automake"),
     ("install-sh", "automake"), ("compile", "automake"),
+    ("*_wrap.c", "SWIG"), ("*_wrap.cxx", "SWIG"), ("*_wrap.cpp", "SWIG"), ("*_wrap.h", "SWIG"),
+    # asn1c's runtime skeletons, copied beside the code it generates (no header saying so)
+    ("asn_application.[ch]", "asn1c skeleton"), ("asn_codecs*.[ch]", "asn1c skeleton"),
+    ("asn_internal.[ch]", "asn1c skeleton"), ("asn_system.h", "asn1c skeleton"), ("asn_SEQUENCE_OF.[ch]", "asn1c skeleton"),
+    ("asn_SET_OF.[ch]", "asn1c skeleton"), ("asn_bit_data.[ch]", "asn1c skeleton"), ("asn_random_fill.[ch]", "asn1c skeleton"),
+    ("asn_ioc.h", "asn1c skeleton"), ("constr_*.[ch]", "asn1c skeleton"), ("ber_tlv_*.[ch]", "asn1c skeleton"),
+    ("ber_decoder.[ch]", "asn1c skeleton"), ("der_encoder.[ch]", "asn1c skeleton"), ("per_decoder.[ch]", "asn1c skeleton"),
+    ("per_encoder.[ch]", "asn1c skeleton"), ("per_support.[ch]", "asn1c skeleton"), ("per_opentype.[ch]", "asn1c skeleton"),
+    ("xer_decoder.[ch]", "asn1c skeleton"), ("xer_encoder.[ch]", "asn1c skeleton"), ("xer_support.[ch]", "asn1c skeleton"),
+    ("aper_*.[ch]", "asn1c skeleton"), ("uper_*.[ch]", "asn1c skeleton"), ("oer_*.[ch]", "asn1c skeleton"),
+    ("converter-example.c", "asn1c skeleton"), ("converter-sample.c", "asn1c skeleton"),
+    ("pdu_collection.c", "asn1c"), ("Makefile.am.libasncodec", "asn1c"), ("Makefile.am.asn1convert", "asn1c"),
 )
+
+
+#: Entries that mark a whole folder as a code generator's output: (name, what made it).
+#: openapi-generator and swagger-codegen write them at the root of every tree they make
+#: (a 5G core's SBI clients: thousands of files, many without a header comment).
+GENERATOR_TREE_MARKERS: Tuple[Tuple[str, str], ...] = (
+    (".openapi-generator", "openapi-generator"), (".openapi-generator-ignore", "openapi-generator"),
+    (".swagger-codegen", "swagger-codegen"), (".swagger-codegen-ignore", "swagger-codegen"),
+)
+_TREE_MARKERS = dict(GENERATOR_TREE_MARKERS)
+
+
+def generator_tree_marker(names: Iterable[str]) -> Optional[str]:
+    """The generator whose marker is among a folder's entry names, else None."""
+    for name in sorted(names):
+        if name in _TREE_MARKERS:
+            return f"{_TREE_MARKERS[name]} ({name})"
+    return None
 
 
 def path_parts(relpath: str) -> List[str]:

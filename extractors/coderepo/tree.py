@@ -26,6 +26,7 @@ class TreeFile:
     local: str  # path to open
     rel: str  # path relative to the walked root (posix)
     size: int
+    generated_tree: Optional[str] = None  # "openapi-generator (.openapi-generator) in api/": a generator's output folder
 
 
 def notebook_limit(max_bytes: int) -> int:
@@ -67,15 +68,37 @@ class TreeWalker:
 
     # -- walking ----------------------------------------------------------
     def walk(self) -> Iterator[Union[TreeFile, Dropped]]:
-        yield from self._walk_dir(self.root, vendored=None, cache=None)
+        yield from self._walk_dir(self.root, vendored=None, cache=None, generated=None)
 
-    def _walk_dir(self, folder: str, vendored: Optional[str], cache: Optional[str]):
+    def _generated_here(self, folder: str, names) -> Optional[str]:
+        marker = paths.generator_tree_marker(names)
+        if marker is None:
+            return None
+        rel = _rel(folder, self.root)
+        return f"{marker} in {rel}/" if rel != "." else marker
+
+    def _generated_above(self, folder: str) -> Optional[str]:
+        """The generator marker of ``folder`` or of a folder between it and the root."""
+        found = None
+        while True:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                names = []
+            found = self._generated_here(folder, names) or found  # the outermost marked folder wins
+            if os.path.realpath(folder) == self.real_root or folder == os.path.dirname(folder):
+                return found
+            folder = os.path.dirname(folder)
+
+    def _walk_dir(self, folder: str, vendored: Optional[str], cache: Optional[str], generated: Optional[str]):
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             yield Dropped("unreadable_dir", f"cannot list folder: {exc.strerror or exc}", uri=folder)
             return
+        if generated is None:
+            generated = self._generated_here(folder, [e.name for e in entries])
         for entry in entries:
             local = entry.path
             if entry.name in paths.VCS_DIRS and entry.is_dir(follow_symlinks=False):
@@ -96,13 +119,13 @@ class TreeWalker:
                 yield Dropped("file_vanished", "removed while listing", uri=local)
                 continue
             if stat.S_ISDIR(st.st_mode):
-                yield from self._enter(entry, local, vendored, cache)
+                yield from self._enter(entry, local, vendored, cache, generated)
             elif stat.S_ISREG(st.st_mode):
-                yield self._file(local, entry.name, st.st_size, vendored, cache)
+                yield self._file(local, entry.name, st.st_size, vendored, cache, generated)
             else:
                 yield Dropped("special_file", listing.SPECIAL, uri=local)
 
-    def _enter(self, entry, local: str, vendored: Optional[str], cache: Optional[str]):
+    def _enter(self, entry, local: str, vendored: Optional[str], cache: Optional[str], generated: Optional[str]):
         if self.tracked is not None:
             top_rel = self._top_rel(local)
             if self.tracked.get(top_rel) == git.GITLINK or os.path.exists(os.path.join(local, ".git")):
@@ -115,9 +138,10 @@ class TreeWalker:
             vendored = _rel(local, self.root)
         if cache is None and paths.is_build_artifact_dir(entry.name):
             cache = _rel(local, self.root)
-        yield from self._walk_dir(local, vendored, cache)
+        yield from self._walk_dir(local, vendored, cache, generated)
 
-    def _file(self, local: str, name: str, size: int, vendored: Optional[str], cache: Optional[str]):
+    def _file(self, local: str, name: str, size: int, vendored: Optional[str], cache: Optional[str],
+              generated: Optional[str] = None):
         rel = _rel(local, self.root)
         if self.tracked is not None and self._top_rel(local) not in self.tracked:
             return Dropped("untracked", "not tracked by git", uri=local)
@@ -133,7 +157,7 @@ class TreeWalker:
         limit = min(notebook_limit(self.max_bytes), self.hard_cap) if name.endswith(".ipynb") else self.max_bytes
         if size > limit:
             return Dropped("too_large", f"{size} bytes > {limit}", uri=local)
-        return TreeFile(local, rel, size)
+        return TreeFile(local, rel, size, generated)
 
     def one(self, local: str) -> Union[TreeFile, Dropped]:
         """One named file (a glob match) judged like a walked one."""
@@ -150,4 +174,5 @@ class TreeWalker:
         rel = _rel(local, self.root)
         vendored = paths.vendored_dir(rel) if self.drop_vendored else None
         cache = paths.build_artifact_dir(rel)
-        return self._file(local, os.path.basename(local), st.st_size, vendored and vendored + "/..", cache)
+        return self._file(local, os.path.basename(local), st.st_size, vendored and vendored + "/..", cache,
+                          self._generated_above(os.path.dirname(os.path.abspath(local))))
