@@ -7,8 +7,9 @@
   least half the pages, and bare page numbers there, are removed and counted.
 * Headings: the PDF outline (bookmarks) names every clause with its page; a text block
   on that page whose text is the bookmark title becomes the heading.
-* Tables: PyMuPDF's table finder, only on pages with vector rules (cheap to test);
-  the text inside a table's box is not repeated as prose.
+* Tables: ruled grids from the page's vector drawings (:mod:`.pdf_tables`: the grid PyMuPDF's
+  table finder builds, without its per-character cost), only on pages whose drawings hold
+  horizontal and vertical rules; the text inside a table's box is not repeated as prose.
 * Code (Courier) blocks keep their lines and indentation.
 """
 from __future__ import annotations
@@ -20,10 +21,18 @@ from typing import Dict, List, Optional, Tuple
 from telecom_etl.extractors.threegpp import filename as fn
 from telecom_etl.extractors.threegpp.blocks import (CODE, COVER, HEADING, TABLE, TEXT, TOC, Block, ReadResult,
                                                      clause_depth, markdown_table, split_heading, squeeze)
+from telecom_etl.extractors.threegpp.pdf_tables import find_tables as ruled_tables, has_rules
 from telecom_etl.outcome import StageFailure
 
 TOP_BAND, BOTTOM_BAND = 0.09, 0.07  # fractions of the page height holding running headers/footers
 _DIGITS = re.compile(r"\d+")
+# path painting operators (``x y w h re f``, ``x y l S``; a stray "f" in a text string only
+# over-counts) and form/image invocations
+# (``/Fm1 Do``, whose drawings are not in the page's own stream): counting them in the content
+# stream costs a quarter of reading the page's drawings
+_PAINT = re.compile(rb"\s[fFSsBb]\*?(?=\s|$)")
+_SEGMENT = re.compile(rb"\s(?:l|re(?!\s+W))(?=\s)")  # a line or rectangle that is not a clip
+_DO = re.compile(rb"/[^\s/\[\]()<>{}%]+\s*Do\b")
 _LEADER = re.compile(r"\.{4,}\s*\d+\s*$")
 _ETSI_COVER = re.compile(r"ETSI\s+(?:TS|TR)\s+\d{3}\s+\d{3}(?:-\d+)?\s+V\d+\.\d+\.\d+\s*\((?P<date>\d{4}-\d{2})\)")
 
@@ -89,23 +98,27 @@ def read_pdf(pdf, strip_furniture: bool = True, tables: bool = True) -> ReadResu
     page_blocks = []
     page_lines = []
     heights = []
+    page_tables = []  # per page: (words, tables) of a page with ruled tables, else None
     for page in pdf:
-        data = page.get_text("dict", flags=0)
+        textpage = page.get_textpage(flags=0)
+        data = page.get_text("dict", textpage=textpage)
+        size = (data["width"], data["height"])  # the page's size comes with the dict (page.rect costs a lookup)
+        page_tables.append(_find_tables(page, textpage, size) if tables else None)
         # single-column pages: reading order is top to bottom (the footer block can come early in the stream)
         blocks = sorted((b for b in data["blocks"] if b.get("type") == 0), key=lambda b: (b["bbox"][1], b["bbox"][0]))
         page_blocks.append(blocks)
-        heights.append(page.rect.height)
+        heights.append(size[1])
         page_lines.append([(ln["bbox"][1], ln["bbox"][3], "".join(s["text"] for s in ln["spans"]))
                            for b in blocks for ln in b["lines"]])
     furniture = _furniture(page_lines, heights) if strip_furniture else set()
     result = ReadResult(counts=counts)
     seen_heading = False
-    for index, page in enumerate(pdf):
+    for index in range(pdf.page_count):
         height = heights[index]
         boxes = []
-        if tables and len(page.get_cdrawings()) >= 4:  # tables need ruling lines: skip the finder otherwise
-            words = page.get_text("words")
-            for table in _find_tables(page):
+        if page_tables[index]:
+            words, found = page_tables[index]
+            for table in found:
                 rows = _table_rows(words, table)
                 if rows and any(any(c for c in r) for r in rows):
                     boxes.append((table.bbox, Block(TABLE, markdown_table(rows), style="table")))
@@ -144,24 +157,49 @@ def _inside(bbox, box) -> bool:
     return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
-def _find_tables(page):
-    try:  # the line-based finder; PyMuPDF >= 2 would otherwise run a layout model per page (~1 s)
-        return page.find_tables(use_layout=False).tables
-    except TypeError:
-        return page.find_tables().tables
+def _find_tables(page, textpage, size):
+    """(words, tables) of a page with ruled tables, else None. Only a page whose drawings hold
+    horizontal and vertical rules is searched, from the drawings themselves (:mod:`.pdf_tables`,
+    the grid PyMuPDF's finder would build, at a fraction of its cost); a rotated page goes to
+    PyMuPDF's finder."""
+    contents = page.read_contents()
+    if not _DO.search(contents) and (not _PAINT.search(contents) or len(_SEGMENT.findall(contents)) < 2):
+        return None  # nothing painted in the page's own stream, or a single rule: no grid to read
+    drawings = page.get_cdrawings()
+    if not has_rules(drawings):  # a table needs two horizontal and two vertical rules
+        return None
+    words = page.get_text("words", textpage=textpage)
+    if page.rotation:
+        try:  # the line-based finder; PyMuPDF >= 2 would otherwise run a layout model per page (~1 s)
+            found = page.find_tables(use_layout=False).tables
+        except TypeError:
+            found = page.find_tables().tables
+    else:
+        found = ruled_tables(drawings, words, (0.0, 0.0, size[0], size[1]), size[1])
+    return (words, found) if found else None
 
 
 def _table_rows(words, table) -> List[List[str]]:
     """Cell texts from the page's words by cell box (the finder's own text loses word spaces)."""
     rows = []
+    # word centres, narrowed to the table's box, then to each row's band (words keep their order)
+    tx0, ty0, tx1, ty1 = table.bbox
+    centred = [((w[0] + w[2]) / 2, (w[1] + w[3]) / 2, w) for w in words]
+    centred = [c for c in centred if tx0 <= c[0] <= tx1 and ty0 <= c[1] <= ty1]
     for row in table.rows:
+        boxes = getattr(row, "cells", row)  # PyMuPDF's TableRow or a RuledTable row
+        present = [b for b in boxes if b]
+        band = []
+        if present:
+            top, bottom = min(b[1] for b in present), max(b[3] for b in present)
+            band = [c for c in centred if top <= c[1] <= bottom]
         cells = []
-        for box in row.cells:
+        for box in boxes:
             if not box:
                 cells.append("")
                 continue
             x0, y0, x1, y1 = box
-            inside = [w for w in words if x0 <= (w[0] + w[2]) / 2 <= x1 and y0 <= (w[1] + w[3]) / 2 <= y1]
+            inside = [w for cx, cy, w in band if x0 <= cx <= x1 and y0 <= cy <= y1]
             lines: List[str] = []
             last = None
             for w in inside:  # words come in reading order with (block, line) numbers
