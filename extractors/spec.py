@@ -17,9 +17,13 @@ Manifest ``options`` (all optional)::
     pdf_tables: true         # table detection in ETSI PDFs (about 0.1 s per page with rules)
     doc_timeout_s: 180       # LibreOffice conversion of a legacy .doc / .rtf
     soffice: null            # path of the LibreOffice binary (default: soffice on PATH)
-    max_members: 2000        # archive limits
-    max_unpacked_mb: 2048
-    max_depth: 2
+    # archive limits: they refuse bombs (by entries, expansion ratio, total size and depth),
+    # never a real spec (TS 38.212 V18.1.0 is a .docx of 3,008 members; no member of the
+    # shared real specs expands more than 46 times)
+    max_members: 100000      # zip entries of one input, nested archives included
+    max_ratio: 200           # output per compressed byte of a member, past its first MiB
+    max_unpacked_mb: 2048    # bytes read out of one input, nested archives included
+    max_depth: 2             # zip in zip in zip
 """
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ def parse_options(options: Dict[str, Any]) -> SpecOptions:
     """Validated options; ValueError with a clear message for anything wrong."""
     options = dict(options or {})
     known = {"granularity", "strip", "attachments", "pdf_tables", "doc_timeout_s", "soffice", "max_members",
-             "max_unpacked_mb", "max_depth"}
+             "max_unpacked_mb", "max_depth", "max_ratio"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for kind '3gpp' (known: {', '.join(sorted(known))})")
@@ -91,7 +95,8 @@ def parse_options(options: Dict[str, Any]) -> SpecOptions:
                     max_unpacked_bytes=int(number("max_unpacked_mb", Limits.max_unpacked_bytes / MiB) * MiB),
                     max_member_bytes=min(Limits.max_member_bytes,
                                          int(number("max_unpacked_mb", Limits.max_unpacked_bytes / MiB) * MiB)),
-                    max_depth=number("max_depth", Limits.max_depth, int, low=-1))
+                    max_depth=number("max_depth", Limits.max_depth, int, low=-1),
+                    max_ratio=number("max_ratio", Limits.max_ratio, low=1))
     return SpecOptions(granularity=gran, strip=Strip(**strip), attachments=options.get("attachments", True),
                        pdf_tables=options.get("pdf_tables", True),
                        doc_timeout_s=number("doc_timeout_s", 180.0), soffice=soffice, limits=limits)

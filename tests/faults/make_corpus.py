@@ -16,6 +16,7 @@ import os
 import struct
 import sys
 import zipfile
+import zlib
 from typing import Dict
 
 BAD = "bad"  # must become exactly one failure or drop, never a kept document
@@ -65,6 +66,65 @@ def _zip_bomb(expanded_mb: int = 1024) -> bytes:
     cd = central + name
     end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(cd), cd_offset, 0)
     return local + name + body + cd + end
+
+
+def _set_method(data: bytes, method: int) -> bytes:
+    """The same zip with every member's compression method field set to ``method``."""
+    out = bytearray(data)
+    for sig, off in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = 0
+        while (i := out.find(sig, start)) >= 0:
+            struct.pack_into("<H", out, i + off, method)
+            start = i + 4
+    return bytes(out)
+
+
+def stream_bomb_docx(method: int, expanded_mb: int) -> bytes:
+    """A .docx whose word/document.xml is ``expanded_mb`` MiB of zeros compressed with bzip2
+    (``zipfile.ZIP_BZIP2``) or LZMA: a few KB that ``zipfile`` decompresses in one read."""
+    import bz2
+    import lzma
+
+    zeros = b"\0" * (1 << 20)
+    if method == zipfile.ZIP_BZIP2:
+        comp = bz2.BZ2Compressor(9)
+        body = b"".join(comp.compress(zeros) for _ in range(expanded_mb)) + comp.flush()
+    else:
+        filters = [{"id": lzma.FILTER_LZMA1, "preset": 0}]
+        comp = lzma.LZMACompressor(lzma.FORMAT_RAW, filters=filters)
+        props = lzma._encode_filter_properties(filters[0])
+        body = struct.pack("<BBH", 9, 4, len(props)) + props + b"".join(
+            comp.compress(zeros) for _ in range(expanded_mb)) + comp.flush()
+    crc = 0
+    for _ in range(expanded_mb):
+        crc = zlib.crc32(zeros, crc)
+    good = _docx_with(b"<w:document/>")
+    # the package's other parts as they are, then the bomb as word/document.xml
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            if info.filename != "word/document.xml":
+                dst.writestr(info, src.read(info))
+    parts = buf.getvalue()
+    name = b"word/document.xml"
+    size = expanded_mb << 20
+    head_end = parts.find(b"PK\x01\x02")  # first central directory entry: local records end here
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 63, 0, method, 0, 0x21, crc, len(body), size, len(name), 0)
+    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 63, 63, 0, method, 0, 0x21, crc, len(body), size,
+                          len(name), 0, 0, 0, 0, 0, head_end)
+    eocd = parts.rfind(b"PK\x05\x06")
+    n_entries = struct.unpack_from("<H", parts, eocd + 10)[0] + 1
+    cd = parts[head_end:eocd] + central + name
+    cd_offset = head_end + len(local) + len(name) + len(body)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, n_entries, n_entries, len(cd), cd_offset, 0)
+    return parts[:head_end] + local + name + body + cd + end
+
+
+def entries_bomb_zip(inner: int = 170, members: int = 600) -> bytes:
+    """A zip of ``inner`` zips of ``members`` one-byte members each: small, but every entry
+    costs memory once listed (the issue's case had 1,500 x 1,500)."""
+    one = _zip_bytes({f"{i}": b"x" for i in range(members)}, zipfile.ZIP_STORED)
+    return _zip_bytes({f"inner{j}.zip": one for j in range(inner)}, zipfile.ZIP_STORED)
 
 
 def _docx_with(document_xml: bytes) -> bytes:
@@ -133,6 +193,12 @@ def make(root: str, big_text_mb: int = 200) -> Dict[str, str]:
     put("specs/entity-expansion.docx", _docx_with(BILLION_LAUGHS))
     put("specs/not-a-doc.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(0) + b"\x00garbage" * 512)
     put("specs/html-named.docx", b"<html><body>404 Not Found</body></html>")
+    # issue 19 items 5, 6 and 11: every compression method bounded, named when unsupported
+    put("specs/bzip2-bomb.docx", stream_bomb_docx(zipfile.ZIP_BZIP2, 64))
+    put("specs/lzma-bomb.docx", stream_bomb_docx(zipfile.ZIP_LZMA, 64))
+    put("specs/deflate64.docx", _set_method(docx_bytes, 9))
+    put("specs/method99.docx", _set_method(docx_bytes, 99))
+    put("specs/entries-bomb.zip", entries_bomb_zip())
 
     # --- papers ------------------------------------------------------------------------
     put("papers/zero.pdf", b"")
