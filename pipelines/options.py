@@ -60,6 +60,23 @@ def is_local(runner: Optional[str]) -> bool:
     return name.rsplit(".", 1)[-1].lower() in LOCAL_RUNNERS
 
 
+def same_machine_workers(opts: PipelineOptions) -> bool:
+    """A portable runner whose SDK workers run on this machine, from this installation: LOOPBACK,
+    or an EXTERNAL worker pool at a loopback address (``python -m apache_beam.runners.worker.worker_pool_main``).
+    Such workers import the toolkit as it is installed here; nothing needs staging."""
+    from apache_beam.options.pipeline_options import PortableOptions
+
+    portable = opts.view_as(PortableOptions)
+    kind = (portable.environment_type or "").upper()
+    if kind == "LOOPBACK":
+        return True
+    if kind == "EXTERNAL":
+        config = (portable.environment_config or "").strip()
+        host = config.rsplit(":", 1)[0].strip("[]") if ":" in config else config
+        return host in ("localhost", "127.0.0.1", "::1")
+    return False
+
+
 def pipeline_options(beam_args: List[str], setup_file: Optional[str] = None) -> PipelineOptions:
     beam_args = list(beam_args)
     bad = unknown_options(beam_args)
@@ -69,7 +86,7 @@ def pipeline_options(beam_args: List[str], setup_file: Optional[str] = None) -> 
     std = opts.view_as(StandardOptions)
     if not std.runner:
         std.runner = "DirectRunner"
-    if not is_local(std.runner):
+    if not is_local(std.runner) and not same_machine_workers(opts):
         setup = opts.view_as(SetupOptions)
         worker = opts.view_as(WorkerOptions)
         if not (setup.setup_file or setup.extra_packages or getattr(worker, "sdk_container_image", None)):
