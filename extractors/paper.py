@@ -1,4 +1,14 @@
-"""Research papers as PDFs (kind ``paper``): clean markdown plus bibliographic metadata.
+"""Research papers (kind ``paper``) as PDFs or LaTeX sources: clean markdown plus bibliographic metadata.
+
+LaTeX sources (a ``.tex`` file, a folder holding one, an arXiv e-print: a gzipped tar or a single
+gzipped ``.tex``; told apart by their bytes) go through :mod:`telecom_etl.extractors.latex`
+(pandoc's LaTeX reader): maths stays LaTeX, sections keep the paper's numbers, citations and
+references become readable markers. A folder with a main file (``\\documentclass`` and
+``\\begin{document}``) is one item, its other files are read with it; PDFs and e-prints
+directly beside the main file (not used as figures) stay items of their own. The same
+selection (arXiv snapshot, categories, licences) applies to both. One kind for both formats
+because they are the same documents with the same metadata and options, often mixed in one
+folder, and the dedup stage prefers the source rendering of a paper over its PDF.
 
 Text comes from :func:`telecom_etl.extractors.pdfdoc.pdf_to_markdown` (reading order, running
 headers/footers, hyphenation, figure debris, references). Metadata, best source first:
@@ -12,6 +22,9 @@ headers/footers, hyphenation, figure debris, references). Metadata, best source 
 Options (``options:`` of a ``kind: paper`` source)::
 
     drop_references: true        # drop the References/Bibliography section
+    drop_acknowledgements: false # drop Acknowledgement sections (and IEEE biographies) of LaTeX sources
+    latex_timeout_s: 120         # a LaTeX conversion still running then fails the input
+    max_unpacked_mb: 256         # a LaTeX source tree larger than this unpacked fails (tar/gzip bombs)
     drop_cover_pages: true       # drop repository download covers
     on_garbage_text: fail        # fail | drop | flag
     arxiv_metadata: /data/arxiv-metadata-oai-snapshot.json
@@ -37,13 +50,17 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from telecom_etl import io
 from telecom_etl.extractors import arxiv
 from telecom_etl.extractors.base import SourceItem, SourceKind
+from telecom_etl.extractors.latex import latex_to_markdown
+from telecom_etl.extractors.latex import source as latex_source
+from telecom_etl.extractors.latex import tree as latex_tree
 from telecom_etl.extractors.pdfdoc import PdfError, PdfText, pdf_to_markdown
 from telecom_etl.extractors.sniff import sniff
 from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.registry import SOURCES
 
 GARBAGE_MODES = ("fail", "drop", "flag")
-_OPTIONS = {"drop_references", "drop_cover_pages", "on_garbage_text", "arxiv_metadata", "categories", "licenses"}
+_OPTIONS = {"drop_references", "drop_cover_pages", "on_garbage_text", "arxiv_metadata", "categories", "licenses",
+            "drop_acknowledgements", "latex_timeout_s", "max_unpacked_mb"}
 _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?$")
 
 # -- identifiers and names in text ---------------------------------------------------------------
@@ -142,9 +159,13 @@ class PaperSource(SourceKind):
         if unknown:
             raise ValueError(f"unknown option(s) {', '.join(unknown)} for kind 'paper' (known: "
                              f"{', '.join(sorted(_OPTIONS))})")
-        for key in ("drop_references", "drop_cover_pages"):
+        for key in ("drop_references", "drop_cover_pages", "drop_acknowledgements"):
             if key in options and not isinstance(options[key], bool):
                 raise ValueError(f"{key} must be true or false (got {options[key]!r})")
+        for key in ("latex_timeout_s", "max_unpacked_mb"):
+            value = options.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                raise ValueError(f"{key} must be a positive number (got {value!r})")
         mode = options.get("on_garbage_text", "fail")
         if mode not in GARBAGE_MODES:
             raise ValueError(f"on_garbage_text must be one of {', '.join(GARBAGE_MODES)} (got {mode!r})")
@@ -185,14 +206,16 @@ class PaperSource(SourceKind):
         snapshot = self.option("arxiv_metadata")
         selection = self.selection
         if not snapshot and not selection.licenses:
-            yield from super().list_items()
+            yield from self._files_and_trees()
             return
         items: List[Tuple[SourceItem, Optional[str]]] = []
-        for item in super().list_items():
+        for item in self._files_and_trees():
             if isinstance(item, Dropped):
                 yield item
                 continue
             arxiv_id = arxiv.arxiv_id_from_path(item.uri)
+            if arxiv_id is None and item.meta.get("latex_root"):
+                arxiv_id = arxiv.arxiv_id_from_path(item.meta["latex_root"])
             if arxiv_id is None and snapshot:  # only worth a look when there is metadata to find
                 arxiv_id = self._id_from_first_page(item)
             items.append((item, arxiv_id))
@@ -220,6 +243,48 @@ class PaperSource(SourceKind):
                 meta["arxiv"] = dataclasses.asdict(record)
             yield dataclasses.replace(item, meta=meta)
 
+    def _files_and_trees(self) -> Iterator:
+        """The listed files, with each LaTeX source folder as one item (its main file)."""
+        items = list(super().list_items())
+        mains: Dict[str, List[str]] = {}
+        for item in items:
+            if isinstance(item, SourceItem) and not io.has_scheme(item.uri) and self._is_latex_main(item.uri):
+                mains.setdefault(os.path.dirname(item.uri), []).append(item.uri)
+        if not mains:
+            yield from items
+            return
+        figures = {folder: latex_tree_figures(folder) for folder in mains}
+        for item in items:
+            if isinstance(item, Dropped) or io.has_scheme(item.uri):
+                yield item
+                continue
+            folder = os.path.dirname(item.uri)
+            if item.uri in mains.get(folder, ()):
+                yield dataclasses.replace(item, meta={**item.meta, "latex_root": folder})
+                continue
+            owner = folder
+            while owner not in mains and os.path.dirname(owner) != owner and owner.startswith(item.root or "/"):
+                owner = os.path.dirname(owner)
+            if owner not in mains:
+                yield item
+                continue
+            if owner == folder and _standalone_beside_source(item.uri, figures[owner]):
+                yield item  # a paper PDF or e-print beside a source, not one of its figures
+            # else: a file of that LaTeX source, read with its main file
+
+    def _is_latex_main(self, path: str) -> bool:
+        try:
+            if os.path.islink(path) or os.path.getsize(path) > min(self.max_bytes, 16 * 1024 * 1024):
+                return False
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return False
+        if sniff(data[:1024]) != "text":
+            return False
+        text = latex_source.decode(data)
+        return bool(text) and latex_source.has_document(latex_source.strip_comments(text))
+
     def _id_from_first_page(self, item: SourceItem) -> Optional[str]:
         """arXiv-compiled PDFs carry ``arXiv:2101.00001v1 [cs.IT] ...`` in the margin of page 1."""
         import pymupdf
@@ -243,7 +308,10 @@ class PaperSource(SourceKind):
             yield Dropped("empty_file", "no content", uri=item.uri)
             return
         if kind != "pdf":
-            raise StageFailure(f"not a PDF (looks like {kind})")
+            if kind == "text" or data.startswith(latex_tree.GZIP_MAGIC) or latex_tree.is_tar(data):
+                yield from self._extract_latex(item, data)
+                return
+            raise StageFailure(f"not a PDF or a LaTeX source (looks like {kind})")
         try:
             pdf = pdf_to_markdown(data, drop_references=self.option("drop_references", True),
                                   drop_cover_pages=self.option("drop_cover_pages", True))
@@ -269,6 +337,86 @@ class PaperSource(SourceKind):
         yield self.new_document(item, pdf.markdown, flags=flags, extra=extra, **fields)
 
 
+    def _extract_latex(self, item: SourceItem, data: bytes):
+        limits = latex_tree.TreeLimits(max_unpacked_mb=float(self.option("max_unpacked_mb", 256)))
+        root = item.meta.get("latex_root")
+        if root:
+            tree = latex_tree.from_folder(root, os.path.relpath(item.uri, root).replace(os.sep, "/"), limits)
+        else:
+            tree = latex_tree.from_bytes(data, item.name, limits)
+        paper = latex_to_markdown(tree, drop_references=self.option("drop_references", True),
+                                  drop_acknowledgements=self.option("drop_acknowledgements", False),
+                                  timeout_s=float(self.option("latex_timeout_s", 120)))
+        if not paper.markdown.strip():
+            yield Dropped("no_text", "the LaTeX source has no text", uri=item.uri)
+            return
+        fields = latex_metadata(item, paper)
+        flags = ["latex_missing_input"] if paper.missing_inputs else []
+        yield self.new_document(item, paper.markdown, flags=flags, **fields)
+
+
+def latex_metadata(item: SourceItem, paper) -> Dict[str, Any]:
+    """Document fields of a paper from its arXiv record (if any), its LaTeX source and its path."""
+    record = item.meta.get("arxiv") or {}
+    arxiv_id = (record.get("arxiv_id") or item.meta.get("arxiv_id") or arxiv.arxiv_id_from_path(item.uri)
+                or (arxiv.arxiv_id_from_path(item.meta["latex_root"]) if item.meta.get("latex_root") else None))
+    extra: Dict[str, str] = {"source_format": "latex", "latex_main": paper.main, "latex_origin": paper.origin}
+    for key, value in sorted(paper.counts.items()):
+        if value:
+            extra[f"latex_{key}"] = str(value)
+    if paper.missing_inputs:
+        extra["latex_missing_inputs"] = ",".join(paper.missing_inputs[:20])
+    if paper.abstract:
+        extra["abstract"] = paper.abstract
+    for key, value in (("journal_ref", record.get("journal_ref")), ("arxiv_comments", record.get("comments")),
+                       ("date_source", "arxiv_v1" if record.get("date") else None)):
+        if value:
+            extra[key] = str(value)
+    return {
+        "title": record.get("title") or paper.title or os.path.splitext(item.name)[0],
+        "authors": list(record.get("authors") or []) or paper.authors,
+        "doi": record.get("doi") or find_doi(paper.markdown[:8000]),
+        "arxiv_id": arxiv_id,
+        "categories": list(record.get("categories") or []),
+        "license": record.get("license"),
+        "date": record.get("date"),
+        "extra": extra,
+    }
+
+
+_GRAPHICS = re.compile(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^{}]+)\}")
+
+
+def latex_tree_figures(folder: str) -> set:
+    """Base names (without extension) of the graphics the LaTeX files of ``folder`` include."""
+    names = set()
+    for path in io.list_tree(folder):
+        if os.path.islink(path) or os.path.getsize(path) > 16 * 1024 * 1024:
+            continue
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(1024)
+                if sniff(head) != "text":
+                    continue
+                text = latex_source.decode(head + fh.read()) or ""
+        except OSError:
+            continue
+        for m in _GRAPHICS.finditer(text):
+            names.add(os.path.splitext(os.path.basename(m.group(1).strip()))[0])
+    return names
+
+
+def _standalone_beside_source(path: str, figures: set) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return True  # extraction reports it
+    if sniff(head) == "pdf":
+        return os.path.splitext(os.path.basename(path))[0] not in figures
+    return head.startswith(latex_tree.GZIP_MAGIC) or latex_tree.is_tar(head)
+
+
 def paper_metadata(item: SourceItem, pdf: PdfText) -> Dict[str, Any]:
     """Document fields of a paper from its arXiv record (if any), the PDF and the file name."""
     record = item.meta.get("arxiv") or {}
@@ -285,7 +433,7 @@ def paper_metadata(item: SourceItem, pdf: PdfText) -> Dict[str, Any]:
     authors = (list(record.get("authors") or []) or authors_from_front(pdf.front_lines)
                or authors_from_metadata(info.get("author")))
     date = record.get("date") or info.get("creationDate")
-    extra: Dict[str, str] = {}
+    extra: Dict[str, str] = {"source_format": "pdf"}
     for key, value in (("pdf_producer", info.get("producer")), ("pdf_creator", info.get("creator")),
                        ("journal_ref", record.get("journal_ref")), ("arxiv_comments", record.get("comments")),
                        ("date_source", "arxiv_v1" if record.get("date") else ("pdf_creation" if date else None))):

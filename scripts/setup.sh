@@ -17,13 +17,18 @@ if [ "${TELECOM_ETL_SKIP_LITELLM:-0}" != "1" ] && [ ! -x .venv-litellm/bin/litel
     || echo "warning: could not install litellm[proxy]; the LiteLLM teacher tests will skip" >&2
 fi
 # System packages (Debian/Ubuntu, as root): LibreOffice converts legacy Word .doc specs;
-# Chromium renders OUT/report.html in a test. Without them those inputs fail with a clear
-# reason and those tests skip.
+# pandoc reads LaTeX paper sources; Chromium renders OUT/report.html in a test. Without them
+# those inputs fail with a clear reason and those tests skip.
 missing=""
 command -v soffice >/dev/null 2>&1 || missing="$missing libreoffice-writer-nogui"
+command -v pandoc >/dev/null 2>&1 || missing="$missing pandoc"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 if [ "${TELECOM_ETL_SKIP_APT:-0}" != "1" ] && [ -n "$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
   echo "installing:$missing ..." >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null) \
-    || echo "warning: could not install$missing; the tests that need them will skip" >&2
+  # one package at a time: a package missing from the mirror does not keep the others out
+  apt-get -o DPkg::Lock::Timeout=600 update -qq || true
+  for pkg in $missing; do
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$pkg" >/dev/null \
+      || echo "warning: could not install $pkg; the inputs and tests that need it fail with a reason or skip" >&2
+  done
 fi

@@ -8,6 +8,7 @@ import pytest
 from conftest import CORPUS, corpus_file
 from telecom_etl.extractors import SOURCES
 from telecom_etl.extractors.base import SourceItem
+from telecom_etl.extractors.latex.source import NOT_LATEX
 from telecom_etl.extractors.paper import authors_from_front, find_doi, parse_byline, plausible_title
 from telecom_etl.manifest import ManifestError, SourceConfig, load_manifest
 from telecom_etl.outcome import Dropped, StageFailure
@@ -87,7 +88,7 @@ def test_bad_inputs_are_counted_failures_or_drops(tmp_path):
     results = {os.path.basename(uri): x for uri, x in extract_all(source([str(tmp_path)]))}
     assert isinstance(results["good.pdf"], Document)
     assert isinstance(results["empty.pdf"], Dropped) and results["empty.pdf"].rule == "empty_file"
-    assert str(results["notes.pdf"]) == "not a PDF (looks like text)"
+    assert str(results["notes.pdf"]) == NOT_LATEX
     assert str(results["corrupt.pdf"]).startswith("corrupt PDF")
     assert str(results["locked.pdf"]) == "encrypted PDF (password required)"
 
@@ -166,7 +167,7 @@ def test_build_pretrain_counts_bad_papers_as_failures_with_reasons(tmp_path):
     (papers / "locked.pdf").write_bytes(pymupdf.open(good).tobytes(
         encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o"))
     garbage = os.path.join(CORPUS, "papers", "COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf")  # optional here
-    expected = {"notes.pdf": "not a PDF (looks like text)", "corrupt.pdf": "corrupt PDF",
+    expected = {"notes.pdf": NOT_LATEX, "corrupt.pdf": "corrupt PDF",
                 "locked.pdf": "encrypted PDF (password required)"}
     if os.path.exists(garbage):
         shutil.copy(garbage, papers / "type3.pdf")

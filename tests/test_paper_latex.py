@@ -1,0 +1,254 @@
+"""Papers from their LaTeX sources (kind ``paper``): trees made here, as folders, arXiv e-prints
+(gzipped tar, single gzipped .tex) and plain .tex files; markdown, metadata and bad inputs."""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import shutil
+import tarfile
+
+import latex2mathml.converter
+import pytest
+
+from telecom_etl.extractors import SOURCES
+from telecom_etl.extractors.latex.render import PANDOC_MISSING
+from telecom_etl.extractors.latex.source import NOT_LATEX
+from telecom_etl.manifest import SourceConfig
+from telecom_etl.outcome import Dropped, StageFailure
+from telecom_etl.record import Document
+
+pytestmark = pytest.mark.skipif(shutil.which("pandoc") is None,
+                                reason="pandoc is not installed (scripts/setup.sh installs it as root)")
+
+TITLE = "Pilot Contamination in Cell-Free Massive MIMO"
+MAIN = r"""\documentclass[journal]{IEEEtran}
+\usepackage{amsmath,graphicx,algorithm,algorithmic}
+% a comment that must not reach the output: SECRETCOMMENT
+\newcommand{\SNR}{\mathsf{SNR}}
+\newcommand{\norm}[1]{\left\| #1 \right\|}
+\def\pilots{$\tau_p$ pilots}
+\DeclareMathOperator{\tr}{tr}
+\begin{document}
+\title{Pilot Contamination in Cell-Free Massive MIMO}
+\author{Alice~Marconi,~\IEEEmembership{Member,~IEEE,} and Bob~Shannon%
+\thanks{A. Marconi is with Somewhere University.}}
+\maketitle
+\begin{abstract}
+We study uplink training with \pilots{} under contamination.
+\end{abstract}
+\input{sections/intro}
+\include{sections/model}
+\section*{Acknowledgment}
+We thank the reviewers for their careful reading.
+\bibliographystyle{IEEEtran}
+\bibliography{refs}
+\end{document}
+"""
+INTRO = r"""\section{Introduction}\label{sec:intro}
+\IEEEPARstart{C}{ell-free} networks serve every user from many access points \cite{ngo2017,bjornson2020}.
+The model of Section~\ref{sec:model} gives the rate in \eqref{eq:rate}; Fig.~\ref{fig:setup} shows the setup.
+"""
+MODEL = r"""\section{System Model}\label{sec:model}
+Each access point estimates the channel $\mathbf{h}_k \in \mathbb{C}^{N}$ with \pilots.
+\begin{equation}\label{eq:rate}
+R_k = \log_2\left(1 + \SNR_k \norm{\mathbf{h}_k}^2\right)
+\end{equation}
+\begin{align}
+a &= \tr(\mathbf{A}) \label{eq:a} \\
+b &= c \nonumber
+\end{align}
+\subsection{Estimation}
+The estimate is unbiased.
+\begin{figure}[t]\centering\includegraphics[width=\linewidth]{setup}
+\caption{The cell-free setup with $L$ access points.}\label{fig:setup}\end{figure}
+\begin{table}[t]\caption{Parameters}\begin{tabular}{|c|c|}\hline Name & Value\\\hline $N$ & 64\\\hline\end{tabular}\end{table}
+\begin{algorithm}\caption{Pilot assignment}\begin{algorithmic}[1]\STATE assign $\tau_p$ pilots\end{algorithmic}\end{algorithm}
+"""
+BBL = r"""\begin{thebibliography}{1}
+\bibitem{ngo2017} H.~Q. Ngo \emph{et al.}, ``Cell-free massive MIMO,'' \emph{IEEE TWC}, 2017.
+\bibitem{bjornson2020} E.~Bj\"ornson and L.~Sanguinetti, ``Making cell-free massive MIMO competitive,'' 2020.
+\end{thebibliography}
+"""
+TREE = {"paper.tex": MAIN, "sections/intro.tex": INTRO, "sections/model.tex": MODEL, "paper.bbl": BBL,
+        "refs.bib": "@article{ngo2017, title={Cell-free}}\n"}
+
+
+def write_tree(root, files=TREE, binary=None):
+    for rel, text in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return root
+
+
+def tar_bytes(files=TREE, extra_members=()):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for rel, text in files.items():
+            data = text.encode("utf-8") if isinstance(text, str) else text
+            info = tarfile.TarInfo(rel)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for info in extra_members:
+            tar.addfile(info, io.BytesIO(b""))
+    return buf.getvalue()
+
+
+def source(paths, **options):
+    config = SourceConfig(name="papers", kind="paper", paths=[str(p) for p in paths], license="CC-BY-4.0",
+                          options=options)
+    SOURCES["paper"].validate_options(config)
+    return SOURCES["paper"](config)
+
+
+def extract_all(src):
+    out = []
+    for item in src.list_items():
+        if isinstance(item, Dropped):
+            out.append((item.uri, item))
+            continue
+        try:
+            out.extend((item.uri, x) for x in src.extract(item))
+        except StageFailure as exc:
+            out.append((item.uri, exc))
+    return out
+
+
+def only_doc(path, **options):
+    results = extract_all(source([path], **options))
+    assert len(results) == 1, results
+    return results[0][1]
+
+
+def test_folder_tree_markdown(tmp_path):
+    root = write_tree(str(tmp_path / "2403.01234"))
+    with open(os.path.join(root, "setup.pdf"), "wb") as fh:  # a figure: read with the tree, not an item
+        fh.write(b"%PDF-1.4\n%%EOF\n")
+    doc = only_doc(tmp_path)
+    assert isinstance(doc, Document), doc
+    assert doc.title == TITLE and doc.authors == ["Alice Marconi", "Bob Shannon"]
+    assert doc.kind == "paper" and doc.arxiv_id == "2403.01234" and doc.extra["source_format"] == "latex"
+    text = doc.text
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == [f"# {TITLE}", "## Abstract", "## I. Introduction", "## II. System Model",
+                        "### A. Estimation", "## Acknowledgment"]
+    assert "Cell-free networks serve every user" in text  # \IEEEPARstart
+    assert "with $\\tau_p$ pilots under contamination" in text  # \def expanded
+    assert "[1, 2]" in text and "Section II gives the rate in (1); Fig. 1 shows" in text
+    assert "$$R_k = \\log_2\\left(1 + \\mathsf{SNR}_k \\left\\| \\mathbf{h}_k \\right\\|^2\\right) \\tag{1}$$" in text
+    assert "\\mathop{\\mathrm{tr}}(\\mathbf{A}) \\tag{2}" in text and "\\tag{3}" not in text
+    assert "\\label" not in text and "SECRETCOMMENT" not in text and "\\nonumber" not in text
+    assert "| Name | Value |" in text and "| $N$ | 64 |" in text
+    assert "```latex\n\\begin{algorithm}" in text
+    assert "The cell-free setup with $L$ access points." in text and "includegraphics" not in text
+    assert "Ngo" not in text  # references dropped by default
+    assert doc.extra["latex_includes_resolved"] == "2" and doc.extra["latex_bbl_used"] == "1"
+    displays = re.findall(r"^\$\$(.+?)\$\$$", text, re.S | re.M)
+    assert len(displays) == 2 and doc.extra["latex_display_equations"] == "2"
+    for tex in displays:
+        latex2mathml.converter.convert(tex)  # a LaTeX maths parser accepts every display block
+
+
+def test_eprint_forms_give_the_same_markdown(tmp_path):
+    folder = only_doc(write_tree(str(tmp_path / "folder")))
+    (tmp_path / "2403.01234").write_bytes(gzip.compress(tar_bytes(), mtime=0))  # arXiv: no extension
+    (tmp_path / "plain.tar").write_bytes(tar_bytes())
+    single = MAIN.replace("\\input{sections/intro}", INTRO).replace("\\include{sections/model}", MODEL)
+    (tmp_path / "single.gz").write_bytes(gzip.compress(single.encode("utf-8"), mtime=0))
+    results = dict(extract_all(source([tmp_path / "2403.01234", tmp_path / "plain.tar", tmp_path / "single.gz"])))
+    eprint, tar, gz = (results[str(tmp_path / n)] for n in ("2403.01234", "plain.tar", "single.gz"))
+    assert eprint.text == tar.text == folder.text
+    assert eprint.extra["latex_origin"] == "tar.gz" and tar.extra["latex_origin"] == "tar"
+    assert gz.extra["latex_origin"] == "gzip" and "[1, 2]" not in gz.text  # no .bbl beside it: keys
+    assert "[ngo2017, bjornson2020]" in gz.text and eprint.arxiv_id == "2403.01234"
+
+
+def test_references_and_acknowledgements_are_switchable(tmp_path):
+    root = write_tree(str(tmp_path / "p"))
+    kept = only_doc(root, drop_references=False)
+    assert "## References" in kept.text and "[1] H. Q. Ngo et al., “Cell-free massive MIMO,”" in kept.text
+    dropped = only_doc(root, drop_acknowledgements=True)
+    assert "reviewers" not in dropped.text and "## Acknowledgment" not in dropped.text
+    assert dropped.extra["latex_dropped_acknowledgements"] == "1"
+
+
+def test_encodings_latin1_and_bom(tmp_path):
+    latin = MAIN.replace("Bob~Shannon", "Bj\u00f6rn~M\u00fcller").replace("\\input{sections/intro}", "Caf\u00e9 r\u00e9sum\u00e9.")
+    (tmp_path / "latin1.tex").write_bytes(latin.encode("latin-1"))
+    (tmp_path / "bom.tex").write_bytes(b"\xef\xbb\xbf" + MAIN.encode("utf-8"))
+    results = dict(extract_all(source([tmp_path / "latin1.tex", tmp_path / "bom.tex"])))
+    latin_doc, bom_doc = results[str(tmp_path / "latin1.tex")], results[str(tmp_path / "bom.tex")]
+    assert "Caf\u00e9 r\u00e9sum\u00e9." in latin_doc.text and "Bj\u00f6rn M\u00fcller" in latin_doc.authors
+    assert bom_doc.title == TITLE and "\ufeff" not in bom_doc.text
+
+
+def test_missing_input_and_loops_are_counted_the_rest_converted(tmp_path):
+    files = dict(TREE)
+    files["paper.tex"] = MAIN.replace("\\input{sections/intro}", "\\input{sections/gone}\\input{loop/a}")
+    files["loop/a.tex"] = "Text of A. \\input{loop/b}"
+    files["loop/b.tex"] = "Text of B. \\input{loop/a}"
+    doc = only_doc(write_tree(str(tmp_path / "p"), files))
+    assert isinstance(doc, Document)
+    assert doc.extra["latex_includes_missing"] == "1" and doc.extra["latex_missing_inputs"] == "sections/gone"
+    assert doc.extra["latex_include_loops"] == "1" and doc.flags == ["latex_missing_input"]
+    assert "Text of A. Text of B." in doc.text and "## I. System Model" in doc.text
+
+
+def test_nothing_outside_the_tree_is_read(tmp_path):
+    outside = tmp_path / "outside.tex"
+    outside.write_text("OUTSIDE-SECRET")
+    files = dict(TREE)
+    files["paper.tex"] = MAIN.replace("\\input{sections/intro}", f"\\input{{{outside}}}\\input{{../outside}}"
+                                      "\\input{link}\\input{linkdir/x}")
+    root = write_tree(str(tmp_path / "p"), files)
+    os.symlink(str(outside), os.path.join(root, "link.tex"))
+    os.symlink(str(tmp_path), os.path.join(root, "linkdir"))
+    doc = only_doc(root)
+    assert "OUTSIDE-SECRET" not in doc.text
+    assert doc.extra["latex_includes_outside_tree"] == "2" and doc.extra["latex_includes_missing"] == "2"
+    assert doc.extra["latex_skipped_links"] == "2"
+    # the same in an e-print: a member that escapes fails the input, a link member is skipped
+    escape = tarfile.TarInfo("../escape.tex")
+    (tmp_path / "escape.tar").write_bytes(tar_bytes(extra_members=[escape]))
+    link = tarfile.TarInfo("link.tex")
+    link.type, link.linkname = tarfile.SYMTYPE, str(outside)
+    files["paper.tex"] = MAIN.replace("\\input{sections/intro}", "\\input{link}")
+    (tmp_path / "link.tar").write_bytes(tar_bytes(files, extra_members=[link]))
+    results = dict(extract_all(source([tmp_path / "escape.tar", tmp_path / "link.tar"])))
+    failure = results[str(tmp_path / "escape.tar")]
+    assert isinstance(failure, StageFailure) and "escapes the source tree" in str(failure)
+    linked = results[str(tmp_path / "link.tar")]
+    assert "OUTSIDE-SECRET" not in linked.text and linked.extra["latex_skipped_links"] == "1"
+
+
+def test_bombs_not_latex_and_converter_failures(tmp_path, monkeypatch):
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(b"\0" * (3 << 20)))
+    (tmp_path / "notes.txt").write_text("Just some notes, no LaTeX here.\n")
+    (tmp_path / "truncated.tar.gz").write_bytes(gzip.compress(tar_bytes())[:200])
+    loop = "\\documentclass{article}\\newcommand{\\lp}{\\lp x}\\begin{document}\\lp\\end{document}\n"
+    (tmp_path / "loop").mkdir()  # a folder of its own: a main file makes its folder one source
+    (tmp_path / "loop" / "macro-loop.tex").write_text(loop)
+    results = dict(extract_all(source([tmp_path], max_unpacked_mb=1)))
+    reasons = {os.path.basename(k): str(v) for k, v in results.items()}
+    assert all(isinstance(v, StageFailure) for v in results.values()), results
+    assert "unpacks to more than 1 MB" in reasons["bomb.gz"]
+    assert reasons["notes.txt"] == NOT_LATEX
+    assert reasons["truncated.tar.gz"].startswith("truncated gzip")
+    assert reasons["macro-loop.tex"].startswith("pandoc rejected the source") and "Loop" in reasons["macro-loop.tex"]
+    # a conversion that does not finish in time fails the input (this one cannot: 1 ms)
+    (hang,) = extract_all(source([write_tree(str(tmp_path / "slow"))], latex_timeout_s=0.001))
+    assert isinstance(hang[1], StageFailure) and "did not finish within 0.001 s" in str(hang[1])
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    (missing,) = extract_all(source([tmp_path / "slow"]))
+    assert str(missing[1]) == PANDOC_MISSING
+
+
+def test_bad_options_are_one_line():
+    for options, message in (({"latex_timeout_s": 0}, "latex_timeout_s must be a positive number"),
+                             ({"drop_acknowledgements": "yes"}, "drop_acknowledgements must be true or false")):
+        config = SourceConfig(name="p", kind="paper", paths=["x"], options=options)
+        with pytest.raises(ValueError, match=message):
+            SOURCES["paper"].validate_options(config)
