@@ -390,8 +390,9 @@ _GRAPHICS = re.compile(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^{}]+)\}")
 def latex_tree_figures(folder: str) -> set:
     """Base names (without extension) of the graphics the LaTeX files of ``folder`` include."""
     names = set()
-    for path in io.list_tree(folder):
-        if os.path.islink(path) or os.path.getsize(path) > 16 * 1024 * 1024:
+    paths = [os.path.join(d, f) for d, _, files in os.walk(folder, followlinks=False) for f in files]
+    for path in sorted(paths):
+        if os.path.islink(path) or not os.path.isfile(path) or os.path.getsize(path) > 16 * 1024 * 1024:
             continue
         try:
             with open(path, "rb") as fh:

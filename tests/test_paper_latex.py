@@ -206,7 +206,10 @@ def test_nothing_outside_the_tree_is_read(tmp_path):
     root = write_tree(str(tmp_path / "p"), files)
     os.symlink(str(outside), os.path.join(root, "link.tex"))
     os.symlink(str(tmp_path), os.path.join(root, "linkdir"))
-    doc = only_doc(root)
+    results = extract_all(source([root]))
+    links = sorted(x.rule for _, x in results if isinstance(x, Dropped))
+    assert links == ["symlink_outside_root", "symlink_outside_root"]  # each link one counted drop at listing
+    (doc,) = [x for _, x in results if isinstance(x, Document)]
     assert "OUTSIDE-SECRET" not in doc.text
     assert doc.extra["latex_includes_outside_tree"] == "2" and doc.extra["latex_includes_missing"] == "2"
     assert doc.extra["latex_skipped_links"] == "2"
