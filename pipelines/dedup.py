@@ -4,7 +4,8 @@ Three stages, in this order in ``build-pretrain``:
 
 * ``dedup_exact`` (:class:`ExactDedup`): same normalised-content hash -> one record.
 * ``dedup_version`` (:class:`SpecVersionDedup`): of the versions of one 3GPP spec
-  (optionally per release) only the newest version's records stay.
+  (optionally per release) only the newest version's records stay, and of that version only
+  the best rendering's (Word over the ETSI PDF: ``preferred_format``).
 * ``dedup_near`` (:class:`NearDedup`): MinHash + LSH near-duplicate clusters, connected
   components by large-star/small-star rounds, one representative per cluster.
 
@@ -22,8 +23,8 @@ from telecom_etl.filters.dedup.components import (BucketMember, large_star, link
                                                   star_check)
 from telecom_etl.filters.dedup.index import index_row
 from telecom_etl.filters.dedup.lsh import band_keys, lsh_params_for
-from telecom_etl.filters.dedup.policy import (choose, id_of_rank, link_tag, rank_string, spec_identity,
-                                              version_group)
+from telecom_etl.filters.dedup.policy import (FORMAT_PREFERENCE, choose, format_rank, id_of_rank, link_tag,
+                                              rank_string, source_format, spec_identity, version_group)
 from telecom_etl.outcome import Dropped
 from telecom_etl.pipelines.stage import NAMESPACE, DroppedRecord, StageResult, doc_event
 from telecom_etl.record import content_hash
@@ -63,6 +64,16 @@ def _version_text(version) -> str:
     return ".".join(str(v) for v in version)
 
 
+def _competes(doc):
+    """What records of one spec compete on: newest version first, then the best rendering."""
+    return tuple(-v for v in spec_identity(doc)[1]), format_rank(doc)
+
+
+def _format_of_rank(rank: int) -> str:
+    return FORMAT_PREFERENCE[rank] if rank < len(FORMAT_PREFERENCE) else ("pdf" if rank > len(FORMAT_PREFERENCE)
+                                                                          else "other")
+
+
 class SpecVersionDedup(beam.PTransform):
     """Stage ``dedup_version``: only the newest version of each 3GPP spec stays.
 
@@ -70,7 +81,10 @@ class SpecVersionDedup(beam.PTransform):
     ``newest_per_release``); every record of the newest version in its group stays (all
     clauses of a clause-level build, all Word files of a version published as several),
     older ones are dropped as ``superseded_spec_version`` naming the best record of the
-    newest version. Records without a known spec number and version pass untouched.
+    newest version. Where the newest version is there in several renderings, only the best
+    one's records stay (:func:`policy.format_rank`: a Word file over the ETSI PDF of the same
+    version); the others are dropped as ``preferred_format``, naming the kept record.
+    Records without a known spec number and version pass untouched.
     The newest version per group is a combiner (no record moves for it); the records then
     meet it in one CoGroupByKey, iterated once (runners stream large groups).
     """
@@ -92,24 +106,30 @@ class SpecVersionDedup(beam.PTransform):
                 yield group, doc
 
         routed = docs | "Route" >> beam.FlatMap(route).with_outputs("unversioned", main="versioned")
+        # the best (newest version, then best rendering of it) per group, as a combiner
         best = (routed.versioned
-                | "RankInGroup" >> beam.Map(lambda kd: (kd[0], (tuple(-v for v in spec_identity(kd[1])[1]),
-                                                                rank_string(kd[1]))))
+                | "RankInGroup" >> beam.Map(lambda kd: (kd[0], (_competes(kd[1]), rank_string(kd[1]))))
                 | "Newest" >> beam.CombinePerKey(min))
 
         def decide(group):
             _, joined = group
-            (best_neg, best_rank), = joined["best"]
+            ((best_neg, best_format), best_rank), = joined["best"]
             newest = tuple(-v for v in best_neg)
             for doc in joined["docs"]:
                 number, version = spec_identity(doc)
-                if version == newest:
-                    yield doc
-                else:
+                if version != newest:
                     yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
                         "superseded_spec_version",
                         f"{number} V{_version_text(version)} superseded by V{_version_text(newest)}",
                         duplicate_of=id_of_rank(best_rank))))
+                elif format_rank(doc) != best_format:
+                    yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
+                        "preferred_format",
+                        f"{number} V{_version_text(version)}: the {source_format(doc) or 'unknown'} rendering; "
+                        f"the {_format_of_rank(best_format)} rendering of the same version is kept",
+                        duplicate_of=id_of_rank(best_rank))))
+                else:
+                    yield doc
 
         out = ({"docs": routed.versioned, "best": best}
                | "Join" >> beam.CoGroupByKey()

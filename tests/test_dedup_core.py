@@ -215,6 +215,26 @@ def test_newest_spec_version_wins_then_quality_length_id():
     assert choose(ties)[0].id == "m"
 
 
+def test_format_preference_source_over_pdf_word_over_etsi_pdf():
+    def paper(id_, fmt, text, quality):
+        return Document(id=id_, text=text, source="s", kind="paper", uri=id_, extra={"source_format": fmt},
+                        scores={"quality": quality})
+    # the PDF is longer and scores higher, and still the LaTeX source is the representative
+    pdf, tex = paper("a-pdf", "pdf", "x" * 900, 0.9), paper("z-tex", "latex", "x" * 500, 0.1)
+    keep, others = choose([pdf, tex])
+    assert keep.id == "z-tex" and [o.id for o in others] == ["a-pdf"]
+    assert sorted([pdf, tex], key=rank_string)[0].id == "z-tex"
+    word = _spec("18.1.0", id_="word", text="y" * 10).replace(extra={"source_format": "docx"})
+    etsi = _spec("18.1.0", id_="etsi", text="y" * 99).replace(extra={"source_format": "pdf"})
+    assert choose([etsi, word])[0].id == "word"
+    # a newer version still wins over a better rendering of an older one
+    newer_pdf = _spec("18.2.0", id_="newer", text="y").replace(extra={"source_format": "pdf"})
+    assert choose([word, newer_pdf])[0].id == "newer"
+    # records without a format rank between the known renderings and PDF
+    plain = Document(id="plain", text="x", source="s", kind="text", uri="plain")
+    assert [d.id for d in sorted([pdf, plain, tex], key=rank_string)] == ["z-tex", "plain", "a-pdf"]
+
+
 def test_rank_string_sorts_like_rank_key():
     from telecom_etl.filters.dedup.policy import rank_key
 
@@ -223,9 +243,11 @@ def test_rank_string_sorts_like_rank_key():
     for i in range(200):
         version = rng.choice([None, "17.0.0", "17.10.2", "18.1.0", "9.3.0"])
         kind = "3gpp" if version and rng.random() < 0.8 else "paper"
+        fmt = rng.choice([None, "pdf", "docx", "latex", "html"])
         docs.append(Document(id=f"d{i:03d}", text="x" * rng.randint(1, 50), source="s", kind=kind, uri=f"u{i}",
                              spec_number="38.331" if kind == "3gpp" else None, spec_version=version,
-                             scores={"quality": rng.choice([0.0, 0.5, -1.5, 2.0])}))
+                             scores={"quality": rng.choice([0.0, 0.5, -1.5, 2.0])},
+                             extra={"source_format": fmt} if fmt else {}))
     assert sorted(docs, key=rank_string) == sorted(docs, key=rank_key)
 
 

@@ -6,9 +6,13 @@ Ranking (the smallest key is the representative):
 2. 3GPP specifications with a known version, newest version first (a later version
    supersedes earlier text, and the spec is the authoritative copy of text that papers
    and code quote);
-3. the higher quality score (``scores["quality"]``, else ``scores["relevance"]``);
-4. the longer text;
-5. the smallest id.
+3. the better rendering of the same document (:data:`FORMAT_PREFERENCE`, from
+   ``extra["source_format"]``): a paper's LaTeX source over its PDF, a spec's Word file
+   over the ETSI PDF of the same version (maths and tables survive in the source, a PDF's
+   text layer loses them);
+4. the higher quality score (``scores["quality"]``, else ``scores["relevance"]``);
+5. the longer text;
+6. the smallest id.
 
 :func:`rank_string` encodes that key as a string that sorts the same way, so the
 distributed connected-components step can use it directly as the node name: the
@@ -16,7 +20,8 @@ minimum node of a component is its representative.
 
 Version grouping (stage ``dedup_version``): records of the same spec (and, with
 ``newest_per_release``, the same release) are one group; only the newest version's
-records stay, whatever their text similarity.
+records stay, whatever their text similarity, and of those only the best rendering's
+(the Word records when the same version is also there as a PDF).
 """
 from __future__ import annotations
 
@@ -110,6 +115,25 @@ def may_link(tag_a: str, tag_b: str) -> bool:
     return spec_a != spec_b or rel_a == rel_b
 
 
+#: renderings of one document, best first; a format not listed ranks after these and before
+#: ``pdf``, whose text layer is the lossiest (maths glyphs, reading order)
+FORMAT_PREFERENCE = ("latex", "docx", "doc", "rtf", "text")
+_UNKNOWN_FORMAT = len(FORMAT_PREFERENCE)
+_PDF_FORMAT = _UNKNOWN_FORMAT + 1
+
+
+def source_format(doc: Document) -> str:
+    return (doc.extra.get("source_format") or "").lower()
+
+
+def format_rank(doc: Document) -> int:
+    """0 for the most faithful rendering (a LaTeX source) up to :data:`_PDF_FORMAT`."""
+    fmt = source_format(doc)
+    if fmt == "pdf":
+        return _PDF_FORMAT
+    return FORMAT_PREFERENCE.index(fmt) if fmt in FORMAT_PREFERENCE else _UNKNOWN_FORMAT
+
+
 def quality_of(doc: Document) -> float:
     value = doc.scores.get("quality", doc.scores.get("relevance", 0.0))
     return 0.0 if value != value else float(value)  # NaN ranks as 0
@@ -119,7 +143,8 @@ def rank_key(doc: Document, previous: bool = False):
     """Sort key: the smallest key is the representative."""
     _, version = spec_identity(doc)
     newest = tuple(-x for x in version)
-    return (0 if previous else 1, 0 if version else 1, newest, -quality_of(doc), -len(doc.text), doc.id)
+    return (0 if previous else 1, 0 if version else 1, newest, format_rank(doc), -quality_of(doc), -len(doc.text),
+            doc.id)
 
 
 def _descending_float(value: float) -> str:
@@ -135,7 +160,7 @@ def rank_string(doc: Document, previous: bool = False) -> str:
     fields = (list(version) + [0, 0, 0])[:3]
     newest = "".join(f"{9999 - min(max(f, 0), 9999):04d}" for f in fields)
     length = f"{10 ** 15 - min(len(doc.text), 10 ** 15 - 1):015d}"
-    return (f"{0 if previous else 1}{0 if version else 1}{newest}"
+    return (f"{0 if previous else 1}{0 if version else 1}{newest}{format_rank(doc)}"
             f"{_descending_float(quality_of(doc))}{length}|{doc.id}")
 
 
