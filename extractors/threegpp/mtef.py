@@ -369,9 +369,13 @@ class _Latex:
                     atoms.append(r"\mathbf{" + escape_math(text) + "}")
                 else:
                     word = text.strip()
-                    if word and word.replace("-", "").isalnum() and word.isascii() and " " not in word:
-                        atoms.append(r"\mathrm{" + word.replace("-", "\\text{-}") + "}")
-                    elif word:
+                    if not word:  # a typed space in text style
+                        atoms.append(r"\ ")
+                    elif word.isalnum() and word.isascii():
+                        atoms.append(r"\mathrm{" + word + "}")
+                    elif not any(ch.isalnum() for ch in word):  # "·", "= ": symbols set upright
+                        atoms.append(escape_math(word.replace(" ", "")))
+                    else:
                         atoms.append(r"\text{" + escape_text(text) + "}")
                 scripted.append(False)
             run_face = None
