@@ -300,7 +300,7 @@ _FUNCS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos"
 _PRIVATE = {0xEC07: "|", 0xEC08: "|", 0xEC09: "‖", 0xEC0A: "‖", 0xEC00: "⟨", 0xEC01: "⟩", 0xEB00: "⟨",
             0xEB01: "⟩", 0xEC0B: "⟦", 0xEC0C: "⟧", 0xEB19: "…", 0xE98F: "…"}
 _SPACES = {0xEF00: "", 0xEF01: r"\,", 0xEF02: r"\,", 0xEF03: r"\:", 0xEF04: r"\;", 0xEF05: r"\quad ",
-           0xEF06: r"\quad ", 0xEF07: r"\,", 0xEF08: r"\ ", 0xEB02: r"\,", 0xEB04: r"\;", 0xEB08: r"\quad "}
+           0xEF06: r"\quad ", 0xEF07: r"\,", 0xEF08: "~", 0xEB02: r"\,", 0xEB04: r"\;", 0xEB08: r"\quad "}
 _DELIMS = {"(": "(", ")": ")", "[": "[", "]": "]", "{": r"\{", "}": r"\}", "|": "|", "‖": r"\|",
            "⌊": r"\lfloor ", "⌋": r"\rfloor ", "⌈": r"\lceil ", "⌉": r"\rceil ", "⟨": r"\langle ",
            "⟩": r"\rangle ", "〈": r"\langle ", "〉": r"\rangle ", "<": r"\langle ", ">": r"\rangle ", "/": "/",
@@ -370,7 +370,7 @@ class _Latex:
                 else:
                     word = text.strip()
                     if not word:  # a typed space in text style
-                        atoms.append(r"\ ")
+                        atoms.append("~")  # (not "\\ ": callers strip blanks)
                     elif word.isalnum() and word.isascii():
                         atoms.append(r"\mathrm{" + word + "}")
                     elif not any(ch.isalnum() for ch in word):  # "·", "= ": symbols set upright
