@@ -5,7 +5,8 @@ Three stages, in this order in ``build-pretrain``:
 * ``dedup_exact`` (:class:`ExactDedup`): same normalised-content hash -> one record.
 * ``dedup_version`` (:class:`SpecVersionDedup`): of the versions of one 3GPP spec
   (optionally per release) only the newest version's records stay, and of that version only
-  the best rendering's (Word over the ETSI PDF: ``preferred_format``).
+  the best rendering's (Word over the ETSI PDF: ``preferred_format``); of the renderings of
+  one paper (same title) the LaTeX source.
 * ``dedup_near`` (:class:`NearDedup`): MinHash + LSH near-duplicate clusters, connected
   components by large-star/small-star rounds, one representative per cluster.
 
@@ -83,8 +84,9 @@ class SpecVersionDedup(beam.PTransform):
     older ones are dropped as ``superseded_spec_version`` naming the best record of the
     newest version. Where the newest version is there in several renderings, only the best
     one's records stay (:func:`policy.format_rank`: a Word file over the ETSI PDF of the same
-    version); the others are dropped as ``preferred_format``, naming the kept record.
-    Records without a known spec number and version pass untouched.
+    version); the others are dropped as ``preferred_format``, naming the kept record. The
+    renderings of one paper (:func:`policy.paper_key`: the same title) compete the same way:
+    the LaTeX source stays, the PDF goes. Records in no group pass untouched.
     The newest version per group is a combiner (no record moves for it); the records then
     meet it in one CoGroupByKey, iterated once (runners stream large groups).
     """
@@ -123,10 +125,12 @@ class SpecVersionDedup(beam.PTransform):
                         f"{number} V{_version_text(version)} superseded by V{_version_text(newest)}",
                         duplicate_of=id_of_rank(best_rank))))
                 elif format_rank(doc) != best_format:
+                    what = f"{number} V{_version_text(version)}" if number else (doc.title or doc.id)
+                    same = "version" if number else "paper"
                     yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
                         "preferred_format",
-                        f"{number} V{_version_text(version)}: the {source_format(doc) or 'unknown'} rendering; "
-                        f"the {_format_of_rank(best_format)} rendering of the same version is kept",
+                        f"{what}: the {source_format(doc) or 'unknown'} rendering; "
+                        f"the {_format_of_rank(best_format)} rendering of the same {same} is kept",
                         duplicate_of=id_of_rank(best_rank))))
                 else:
                     yield doc

@@ -235,6 +235,17 @@ def test_format_preference_source_over_pdf_word_over_etsi_pdf():
     assert [d.id for d in sorted([pdf, plain, tex], key=rank_string)] == ["z-tex", "plain", "a-pdf"]
 
 
+def test_renderings_of_one_paper_share_a_group_by_title():
+    from telecom_etl.filters.dedup.policy import paper_key, version_group
+
+    tex = Document(id="t", text="x", source="s", kind="paper", uri="t", title="Cell-Free Massive MIMO: Pilots")
+    pdf = tex.replace(id="p", title="CELL-FREE MASSIVE MIMO \u2013 pilots")
+    assert version_group(tex, "newest") == version_group(pdf, "newest") == "paper:cell free massive mimo pilots"
+    assert version_group(tex, "none") is None
+    assert paper_key(tex.replace(title="Introduction")) is None  # too short to name one paper
+    assert paper_key(tex.replace(kind="text")) is None
+
+
 def test_rank_string_sorts_like_rank_key():
     from telecom_etl.filters.dedup.policy import rank_key
 

@@ -52,6 +52,8 @@ def test_mixed_folder_keeps_the_latex_source_over_the_pdf_of_the_same_paper(tmp_
     tree.mkdir(parents=True)
     (tree / "main.tex").write_text(latex_of_paper())
     make_ieee_paper_pdf(str(papers / "2403.01234v1.pdf"), references=REFERENCES)  # the same paper as PDF
+    # a copy whose title was edited: not the same title, so only near-dedup can match it
+    make_ieee_paper_pdf(str(papers / "accepted.pdf"), references=REFERENCES, title=TITLE + " (Accepted)")
     other_body = [(k, t.replace("pilot", "beam").replace("Pilot", "Beam")) if k == "p" else (k, t)
                   for k, t in BODY]
     other = [("h2", "I. INTRODUCTION"), ("p", "Reconfigurable intelligent surfaces steer the reflected wave "
@@ -66,8 +68,14 @@ def test_mixed_folder_keeps_the_latex_source_over_the_pdf_of_the_same_paper(tmp_
     dropped = {os.path.basename(r["uri"]): r for r in _table(tmp_path / "out" / "dropped")}
     assert sorted(kept) == ["main.tex", "other.pdf"], (sorted(kept), sorted(dropped))
     assert kept["main.tex"]["arxiv_id"] == "2403.01234"
-    pdf = dropped["2403.01234v1.pdf"]
-    assert pdf["drop_stage"] == "dedup_near" and pdf["duplicate_of"] == kept["main.tex"]["id"]
+    source_id = kept["main.tex"]["id"]
+    pdf = dropped["2403.01234v1.pdf"]  # same title: the PDF rendering of the paper
+    assert (pdf["drop_stage"], pdf["drop_rule"], pdf["duplicate_of"]) == ("dedup_version", "preferred_format",
+                                                                          source_id)
+    assert pdf["drop_detail"] == f"{TITLE}: the pdf rendering; the latex rendering of the same paper is kept"
+    # near duplicates: the PDF is longer and was listed first, the source is still the representative
+    accepted = dropped["accepted.pdf"]
+    assert (accepted["drop_stage"], accepted["duplicate_of"]) == ("dedup_near", source_id)
     assert "$$R = \\log_2(1 + \\gamma) \\tag{1}$$" in kept["main.tex"]["text"]
 
 
