@@ -54,6 +54,9 @@ def test_fractions_radicals_scripts(M, frac, root, sub, sup, subsup):
     # a script after a primed character: braces keep it one superscript
     q = M.char("Q", embell=(5,))
     assert latex(M.eq(q, M.tmpl(*subsup, a, b))) == r"{Q'}_{a}^{b}"
+    assert latex(M.eq(q, M.tmpl(*sub, a, M.NULL))) == r"Q'_{a}"
+    # a prime typed as a character before a subscript joins its base
+    assert latex(M.eq(M.char("Q"), M.char("'", FUNCTION), M.tmpl(*sub, a, M.NULL))) == r"Q'_{a}"
     # a typed space (text style) at the end of a slot stays a space, not a lone backslash
     assert latex(M.eq(M.tmpl(*frac, M.line(M.char("a"), M.char(" ", TEXT)), b))) == r"\frac{a~}{b}"
     # a script with nothing before it

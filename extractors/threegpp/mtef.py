@@ -371,7 +371,7 @@ class _Latex:
                     word = text.strip()
                     if not word:  # a typed space in text style
                         atoms.append("~")  # (not "\\ ": callers strip blanks)
-                    elif word.isalnum() and word.isascii():
+                    elif word == text and word.isalnum() and word.isascii():  # RB, PUSCH: upright
                         atoms.append(r"\mathrm{" + word + "}")
                     elif not any(ch.isalnum() for ch in word):  # "·", "= ": symbols set upright
                         atoms.append(escape_math(word.replace(" ", "")))
@@ -437,9 +437,14 @@ class _Latex:
                     if not atoms or atoms[-1] == "&":
                         atoms.append("{}")
                         scripted.append(False)
+                    if atoms[-1].strip("'") == "" and len(atoms) > 1 and not scripted[-2]:
+                        atoms[-2:] = [atoms[-2] + atoms[-1]]  # a prime typed as a character: Q' then _{ACK}
+                        scripted.pop()
                     last = atoms[-1]
-                    if scripted[-1] or "'" in last[-3:] or not (_is_atom(last) or last.endswith("}")
-                                                                 or last.endswith(")") or last.endswith("]")):
+                    primed = last.endswith("'") and "^" not in script  # Q'_{ACK} is fine, Q'^{2} is not
+                    if scripted[-1] or (last.endswith("'") and not primed) or not (
+                            primed or _is_atom(last) or last.endswith("}") or last.endswith(")")
+                            or last.endswith("]")):
                         last = _group(last)
                     atoms[-1] = last + script
                     scripted[-1] = True
