@@ -63,6 +63,16 @@ def test_fractions_radicals_scripts(M, frac, root, sub, sup, subsup):
     assert latex(M.eq(M.tmpl(*sub, a, M.NULL))) == r"{}_{a}"
 
 
+def test_prescripts():
+    u, sub, sup = V5.char("U"), V5.line(V5.char("92", NUMBER)), V5.line(V5.char("235", NUMBER))
+    assert latex(V5.eq(V5.tmpl(29, 0x01, sub, sup), u)) == r"{}_{92}^{235}{U}"
+    assert latex(V5.eq(V5.char("+", SYMBOL), V5.tmpl(29, 0x01, sub, sup), u)) == r"+{}_{92}^{235}{U}"
+    # right after a symbol a "preceding" script looks like that symbol's own: M_{3}
+    assert latex(V5.eq(V5.char("M"), V5.tmpl(27, 0x01, V5.line(V5.char("3", NUMBER)), V5.NULL),
+                       V5.char("⋅", SYMBOL), V5.char("N"))) == r"M_{3}\cdot N"
+    assert latex(V3.eq(V3.tmpl(44, 0, V3.line(V3.char("a")), V3.NULL), V3.char("X"))) == r"{}_{a}{X}"
+
+
 def test_slash_and_small_fractions():
     a, b = V3.line(V3.char("a")), V3.line(V3.char("b"))
     assert latex(V3.eq(V3.tmpl(41, 0, a, b))) == r"{a}/{b}"
@@ -97,6 +107,9 @@ def test_big_operators():
     m5, l5, u5 = V5.line(V5.char("x")), V5.line(V5.char("i")), V5.line(V5.char("N"))
     assert latex(V5.eq(V5.tmpl(16, 0x70, m5, l5, u5, V5.char("∑", SYMBOL)))) == r"\sum_{i}^{N} x"
     assert latex(V5.eq(V5.tmpl(19, 0x50, m5, l5, V5.NULL, V5.char("⋃", SYMBOL)))) == r"\bigcup_{i} x"
+    # the operator in a slot of its own (MathType users put a φ there to get φ_{l,i})
+    assert latex(V5.eq(V5.tmpl(21, 0x10, V5.NULL, V5.line(V5.char("l")), V5.NULL,
+                               V5.line(V5.char("φ", LCGREEK))))) == r"\phi_{l}"
     # no operator glyph: the selector's own operator
     assert latex(V5.eq(V5.tmpl(17, 0x70, m5, l5, u5))) == r"\prod_{i}^{N} x"
 

@@ -290,7 +290,8 @@ def parse_mtef(data: bytes) -> Tuple[int, list]:
 # -- LaTeX -----------------------------------------------------------------
 # typefaces (fnXXX); a negative value is an explicit font, treated as text
 _TEXT_FACES = frozenset({1, 9, 10, 12})
-_FUNCTION, _VARIABLE, _VECTOR, _EXPAND, _MARKER, _SPACE = 2, 3, 7, 22, 23, 24
+_FUNCTION, _VARIABLE, _SYMBOL_FACE, _VECTOR, _EXPAND, _MARKER, _SPACE = 2, 3, 6, 7, 22, 23, 24
+_SCRIPTED, _OPERATOR = 1, 2  # atom flags in a line
 _FUNCS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan", "sinh", "cosh",
                     "tanh", "log", "ln", "lg", "exp", "min", "max", "sup", "inf", "lim", "det", "dim", "ker",
                     "arg", "deg", "gcd", "Pr", "mod", "liminf", "limsup"})
@@ -352,7 +353,7 @@ class _Latex:
 
     def objects(self, objs: list, align: bool = False) -> str:
         atoms: List[str] = []  # each atom can take a script
-        scripted: List[bool] = []
+        flags: List[int] = []  # per atom: _SCRIPTED, _OPERATOR (an operator, relation or space)
         run_face: Optional[int] = None
         run: List[str] = []
         aligned = not align
@@ -375,17 +376,20 @@ class _Latex:
                         atoms.append(r"\mathrm{" + word + "}")
                     elif not any(ch.isalnum() for ch in word):  # "·", "= ": symbols set upright
                         atoms.append(escape_math(word.replace(" ", "")))
+                        flags.append(_OPERATOR)
+                        run_face = None
+                        return
                     else:
                         atoms.append(r"\text{" + escape_text(text) + "}")
-                scripted.append(False)
+                flags.append(_OPERATOR if atoms[-1] == "~" else 0)
             run_face = None
 
-        def add(atom: str) -> None:
+        def add(atom: str, flag: int = 0) -> None:
             nonlocal pre
             if pre is not None:
                 atom, pre = pre + _group(atom), None
             atoms.append(atom)
-            scripted.append(False)
+            flags.append(flag)
 
         for obj in objs:
             kind = obj[0]
@@ -397,7 +401,7 @@ class _Latex:
                     flush()
                     space = _SPACES.get(code, r"\,")
                     if space:
-                        add(space)
+                        add(space, _OPERATOR)
                     continue
                 ch = self.char(code)
                 if not ch:
@@ -413,14 +417,14 @@ class _Latex:
                 flush()
                 if not aligned and ch in _RELATIONS:
                     atoms.append("&")
-                    scripted.append(True)
+                    flags.append(_SCRIPTED | _OPERATOR)
                     aligned = True
                 latex = escape_math(ch) if not text_face else r"\text{" + escape_text(ch) + "}"
                 if face == _VECTOR:
                     latex = r"\mathbf{" + latex + "}"
                 for mark in marks:
                     latex = self.embellish(latex, mark)
-                add(latex)
+                add(latex, _OPERATOR if face == _SYMBOL_FACE and not ch.isalnum() else 0)
             elif kind == "tmpl":
                 flush()
                 selector, variation, subs = obj[1], obj[2], obj[3]
@@ -432,22 +436,24 @@ class _Latex:
                     if not script:
                         continue
                     if variation == "pre" or (isinstance(variation, int) and variation & 0x01):
-                        pre = "{}" + script
-                        continue
+                        if not atoms or flags[-1] & _OPERATOR:  # a real prescript: {}_{92}^{235}U
+                            pre = "{}" + script
+                            continue
+                        # right after a symbol it looks like (and means) that symbol's script: M_{3}
                     if not atoms or atoms[-1] == "&":
                         atoms.append("{}")
-                        scripted.append(False)
-                    if atoms[-1].strip("'") == "" and len(atoms) > 1 and not scripted[-2]:
+                        flags.append(0)
+                    if atoms[-1].strip("'") == "" and len(atoms) > 1 and not flags[-2] & _SCRIPTED:
                         atoms[-2:] = [atoms[-2] + atoms[-1]]  # a prime typed as a character: Q' then _{ACK}
-                        scripted.pop()
+                        flags.pop()
                     last = atoms[-1]
                     primed = last.endswith("'") and "^" not in script  # Q'_{ACK} is fine, Q'^{2} is not
-                    if scripted[-1] or (last.endswith("'") and not primed) or not (
+                    if flags[-1] & _SCRIPTED or (last.endswith("'") and not primed) or not (
                             primed or _is_atom(last) or last.endswith("}") or last.endswith(")")
                             or last.endswith("]")):
                         last = _group(last)
                     atoms[-1] = last + script
-                    scripted[-1] = True
+                    flags[-1] = _SCRIPTED
                 else:
                     add(self.template(selector, variation, subs))
             elif kind == "line":
@@ -608,6 +614,9 @@ class _Latex:
         if chars:
             glyph = self.char(chars[0][2])
             op = _OP_CHAR.get(glyph) or (escape_math(glyph) if glyph else None)
+        elif len(slots) > 3:  # the operator in a slot of its own: MathType users put a φ there
+            glyph = self.line(slots[3]).strip()
+            op = _OP_CHAR.get(glyph, glyph + " ") if glyph else None
         if op is None:
             op = _BIG_OP.get(selector, r"\sum ")
             if selector == 15 and isinstance(variation, str) and variation[-1] in "23":
