@@ -50,6 +50,7 @@ R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _VAL = W + "val"
 
 EQUATION_PLACEHOLDER = "[equation]"
+_DOLLAR = "\x1a"  # stands for a literal "$" of a run until the paragraph's role is known (not valid in XML text)
 
 # tags
 _P, _R, _T, _TBL, _TR, _TC, _SDT, _SDTCONTENT = (W + "p", W + "r", W + "t", W + "tbl", W + "tr", W + "tc",
@@ -172,6 +173,9 @@ class DocxReader:
         self.styles = styles
         self.equations = equations
         self.ole_in_paragraph: List[str] = []  # OLE equations of the paragraph being read
+        self.plain_scripts = False  # super/subscripts read as plain text (term lists)
+        self.last_term: Optional[Block] = None  # the term-list entry just read, for its continuation lines
+        self.last_script: Optional[tuple] = None  # (parts, index, mark, text) of the last super/subscript run
         self.keep_field_codes = keep_field_codes
         self.math = OmmlConverter()
         self.fields = _Fields()
@@ -216,7 +220,12 @@ class DocxReader:
         its children: the first ``pPr`` gives the style, the runs the text."""
         parts: List[str] = []
         self.ole_in_paragraph.clear()
+        first = p[0] if len(p) else None
+        style = self._style(first) if first is not None and first.tag == _PPR else None
+        # in a term list (EW/EX) a subscript is part of the term: "UE" + subscript "R" is UER
+        self.plain_scripts = style is not None and style[0] in _TERM_LIST_STYLES
         ppr = self._inline(p, parts, paragraph=True)
+        self.plain_scripts = False
         if "instr" in self.fields.stack:  # an instruction never spans paragraphs: recover
             self.fields.stack = [m for m in self.fields.stack if m != "instr"]
             self.counts["malformed_fields"] += 1
@@ -224,7 +233,11 @@ class DocxReader:
         if "EMBED" in text:
             text, n = _EMBED.subn("", text)
             self.counts["removed_field_codes"] += n
-        return self._style(ppr) + (text,)
+        if style is None or ppr is not first:
+            style = self._style(ppr)
+        if _DOLLAR in text:  # a literal "$" of the Word text: escaped in prose, kept in code
+            text = text.replace(_DOLLAR, "$" if style[1] == CODE else "\\$")
+        return style + (text,)
 
     def _style(self, ppr) -> Tuple[str, str, int, Optional[int]]:
         # Plain child loops instead of ``find``: ElementPath costs ~2 us a call, and this
@@ -254,11 +267,20 @@ class DocxReader:
             if not self.seen_heading:
                 self.front_lines.append((name, text))
             return Block(CODE, text, style=name)  # kept even when empty: blank lines inside code
-        if name in _TERM_LIST_STYLES and "\t" in raw.strip():
-            # "ABBR<tab>Expansion" (EW/EX): keep one tab between the term and its meaning, so
-            # later stages (abbreviation tasks) split them exactly
-            term, _, meaning = raw.strip().partition("\t")
-            text = squeeze(term) + "\t" + squeeze(meaning)
+        last_term, self.last_term = self.last_term, None
+        entry = _term_entry(raw, name in _TERM_LIST_STYLES, last_term is not None and role == TEXT)
+        if entry is not None:
+            # "ABBR<tab>Expansion" (EW/EX): one tab between the term and its meaning, so later
+            # stages (abbreviation tasks) split them exactly. A line with no term under an
+            # entry ("<tab>UTRAN Registration Area" under "URA<tab>User Registration Area" in
+            # TR 21.905, in the list's style or not) and a line break inside a meaning are
+            # further expansions of the same term, joined to it with "; "
+            term, meaning = entry
+            if not term and last_term is not None:
+                last_term.text += "; " + meaning
+                self.last_term = last_term
+                return None
+            text = term + "\t" + meaning if term and meaning else term or meaning
         else:
             text = squeeze(raw)
             if len(self.ole_in_paragraph) == 1 and text == self.ole_in_paragraph[0]:
@@ -282,6 +304,9 @@ class DocxReader:
             return Block(TOC, text, style=name)
         if role == COVER:
             return Block(COVER, text, style=name)
+        if entry is not None and "\t" in text:
+            self.last_term = Block(TEXT, text, style=name)
+            return self.last_term
         if text.startswith("$$") and text.endswith("$$"):
             return Block(MATH, text, style=name)
         if role == "list":
@@ -342,7 +367,12 @@ class DocxReader:
                     if text:
                         if _PUA_SEARCH(text) is not None:
                             text = self._private_use(text, fonts)
-                        parts.append(text if script is None else _script(text, script))
+                        if "$" in text:  # not maths: see _paragraph
+                            text = text.replace("$", _DOLLAR)
+                        if script is None or self.plain_scripts:
+                            parts.append(text)
+                        else:
+                            self._scripted(text, script, parts)
             elif tag == _RPR:
                 for prop in child:
                     if prop.tag == _RFONTS:
@@ -383,6 +413,17 @@ class DocxReader:
             elif tag == _OMATH or tag == _OMATHPARA:  # math inside a run (rare, but valid)
                 parts.append(f"${self.math.convert(child)}$")
 
+    def _scripted(self, text: str, mark: str, parts: List[str]) -> None:
+        """Appends a super/subscript run's text; one straight after another of the same kind
+        extends it (Word splits ``ki/4`` into runs: ``2^(ki/4)``, not ``2^(^(ki)^(/4))``)."""
+        last = self.last_script
+        if last is not None and last[0] is parts and last[1] == len(parts) - 1 and last[2] == mark:
+            text = last[3] + text
+            parts[-1] = _script(text, mark)
+        else:
+            parts.append(_script(text, mark))
+        self.last_script = (parts, len(parts) - 1, mark, text)
+
     def _object(self, obj, parts: List[str]) -> None:
         ole = next(obj.iter(O + "OLEObject"), None)  # the first descendant, as find(".//...")
         prog = (ole.get("ProgID") or "") if ole is not None else ""
@@ -417,6 +458,7 @@ class DocxReader:
     # -- tables -----------------------------------------------------------
     def _table_blocks(self, tbl) -> Iterator[Block]:
         self.counts["n_tables"] += 1
+        self.last_term = None
         rows_el = list(_rows(tbl))
         if len(rows_el) == 1:
             cells_el = list(_cells(rows_el[0]))
@@ -517,6 +559,22 @@ class DocxReader:
         return "\n".join(line for line in lines if line)
 
 
+def _term_entry(raw: str, term_style: bool, after_entry: bool) -> Optional[Tuple[str, str]]:
+    """(term, meaning) of a paragraph of a term list (term "" for a further meaning of the
+    entry above), or None when the paragraph is not one."""
+    body = raw.strip(" \u00a0\n")
+    term, tab, meaning = body.partition("\t")
+    term = squeeze(term)
+    meaning = "; ".join(part.rstrip(" .;") for part in (squeeze(m) for m in meaning.split("\n")) if part)
+    if tab and (term or meaning):
+        if term_style or (after_entry and (not term or (len(term) <= 30 and " " not in term and not term.endswith(":")))):
+            return term, meaning
+        return None
+    if term_style and after_entry and body and "\n" not in body and len(body.split()) <= 14 and not body.endswith(":"):
+        return "", squeeze(body).rstrip(" .;")  # a further meaning written without its tab
+    return None
+
+
 def _numbered(raw: str) -> bool:
     """Whether a paragraph's text reads as a numbered clause or annex heading."""
     return bool(split_heading(raw)[0])
@@ -564,7 +622,21 @@ def _script(text: str, mark: str) -> str:
     text = text.strip()
     if not text:
         return ""
-    return mark + text if len(text) == 1 else f"{mark}({text})"
+    if len(text) == 1 or (text[0] == "(" and text[-1] == ")" and _balanced(text[1:-1])):
+        return mark + text
+    return f"{mark}({text})"
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 def _symbol(el) -> str:
