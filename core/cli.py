@@ -29,7 +29,8 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None):
-        click.echo(f"telecom-etl: error: {self.format_message()}", err=True, file=file)
+        for line in self.format_message().splitlines() or [""]:  # several problems: one line each
+            click.echo(f"telecom-etl: error: {line}", err=True, file=file)
 
 
 #: Beam messages that say nothing to a user of this tool (import-time and graph-construction notes)
@@ -53,6 +54,15 @@ def setup_logging(level: int = logging.WARNING) -> None:
         handler.addFilter(_QuietBeam())
         root.addHandler(handler)
     root.setLevel(level)
+
+
+def command_options() -> list:
+    """The option names of the command being run (``--output``, ``-o``...), for "did you mean"."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return []
+    names = [o for p in ctx.command.params if isinstance(p, click.Option) for o in p.opts + p.secondary_opts]
+    return sorted(set(names) | {"--help"})
 
 
 def exit_now(code: int = 0) -> None:

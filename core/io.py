@@ -170,6 +170,7 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
     try:
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600; a dataset is read by other users and containers
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -177,6 +178,25 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (``os.umask`` sets it, racing other threads)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0666 less the umask."""
+    return 0o666 & ~current_umask()
 
 
 def makedirs(path: str) -> None:
@@ -199,3 +219,63 @@ def remove_matching(folder: str, pattern: str) -> None:
     for name in os.listdir(folder):
         if fnmatch.fnmatch(name, pattern):
             os.unlink(os.path.join(folder, name))
+
+
+def remove(path: str) -> None:
+    """Delete one file; nothing happens when it is not there."""
+    if has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_strip_file(path))
+
+
+def match_prefix(prefix: str) -> List[str]:
+    """Every object under ``prefix/`` of an object store (sorted)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return sorted(m.path for m in FileSystems.match([prefix.rstrip("/") + "/**"])[0].metadata_list)
+
+
+def tree_exists(path: str) -> bool:
+    """A file or folder at ``path`` (on object stores: the key, or any key under it)."""
+    if has_scheme(path):
+        return exists(path) or bool(match_prefix(path))
+    return os.path.lexists(_strip_file(path))
+
+
+def remove_tree(path: str) -> None:
+    """Delete a file or a whole folder; nothing happens when it is not there."""
+    if has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        found = match_prefix(path) + ([path] if FileSystems.exists(path) else [])
+        if found:
+            FileSystems.delete(found)
+        return
+    path = _strip_file(path)
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def move_tree(src: str, dst: str) -> None:
+    """Move a file or folder to ``dst`` (one rename on a local disk; key by key on object stores)."""
+    if has_scheme(src):
+        from apache_beam.io.filesystems import FileSystems
+
+        if FileSystems.exists(src):
+            FileSystems.rename([src], [dst])
+            return
+        found = match_prefix(src)
+        if found:
+            FileSystems.rename(found, [dst.rstrip("/") + f[len(src.rstrip("/")):] for f in found])
+        return
+    dst = _strip_file(dst)
+    os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
+    os.rename(_strip_file(src), dst)

@@ -12,7 +12,7 @@ import re
 from typing import Any, Dict, List, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from telecom_etl import io
 
@@ -47,6 +47,12 @@ class SourceConfig(_Model):
     filter_profile: Optional[str] = None  # defaults to the profile named like the kind, else "default"
     options: Dict[str, Any] = Field(default_factory=dict)  # kind-specific, validated by the source kind
     max_file_mb: float = Field(default=100, gt=0)  # larger inputs fail with a clear reason
+    # the paths as the manifest wrote them, before they were resolved (shown in reports, not absolute)
+    _paths_as_written: List[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def paths_as_written(self) -> List[str]:
+        return list(self._paths_as_written or self.paths)
 
     @field_validator("kind")
     @classmethod
@@ -164,8 +170,104 @@ def _resolve_paths(values: Dict[str, Any], base: Optional[str]) -> None:
             values[key] = resolve(values[key])
 
 
+#: pydantic error type -> our wording (no library or Python words in a user-facing line)
+_WORDING = {
+    "missing": "required field is missing",
+    "list_type": "must be a list (write [value] for a single one)",
+    "dict_type": "must be a mapping (key: value)",
+    "model_type": "must be a mapping (key: value)",
+    "model_attributes_type": "must be a mapping (key: value)",
+    "string_type": "must be text",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+}
+
+
+def _model_at(loc) -> Optional[type]:
+    """The manifest model class of the mapping at ``loc`` (for the keys it knows)."""
+    import typing
+
+    cls: Any = Manifest
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
+            return None
+        ann = cls.model_fields[part].annotation
+        while typing.get_origin(ann) is not None:  # List[X], Dict[str, X], Optional[X]
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            ann = args[-1] if args else None
+        cls = ann
+    return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def _problem(err: dict) -> str:
+    """One pydantic error in the manifest's words."""
+    from telecom_etl.registry import did_you_mean
+
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    got = f" (got {value!r})" if _scalar(value) and kind != "missing" else ""
+    if kind == "extra_forbidden":
+        model = _model_at(err["loc"][:-1])
+        known = sorted(model.model_fields) if model else []
+        hint = did_you_mean(err["loc"][-1], [k for k in known if k != "path"]).strip(" ()")
+        return f"unknown key ({hint} known: {', '.join(k for k in known if k != 'path')})" if hint else \
+            f"unknown key (known: {', '.join(k for k in known if k != 'path')})" if known else "unknown key"
+    if kind in _WORDING:
+        return _WORDING[kind] + got
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        return f"must list at least {n} item{'s' if n != 1 else ''}"
+    if kind in ("less_than", "less_than_equal", "greater_than", "greater_than_equal"):
+        bound = next(iter(ctx.values()), "?")
+        words = {"less_than": "less than", "less_than_equal": "at most", "greater_than": "greater than",
+                 "greater_than_equal": "at least"}[kind]
+        return f"must be {words} {bound}{got}"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        options = [o.strip() for o in expected.replace(" or ", ", ").split(",") if o.strip()]
+        hint = did_you_mean(value, options).strip(" ()") if isinstance(value, str) else ""
+        return f"must be one of {', '.join(options)} (got {value!r}{'; ' + hint if hint else ''})"
+    if kind == "string_pattern_mismatch":
+        return f"must start with a letter or digit and hold only letters, digits, '_', '.' and '-'{got}"
+    if kind == "value_error":
+        msg = err["msg"]
+        return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+    msg = err["msg"].replace("Input should be", "must be").replace("Input", "value")
+    return msg + got
+
+
+def _valid_items(model, items) -> List[tuple]:
+    """(index, model) of each item that validates on its own (when the whole manifest does not)."""
+    out = []
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        try:
+            out.append((i, model.model_validate(item)))
+        except ValidationError:
+            continue
+    return out
+
+
+def _unknown_profile(add, i: int, profile: str, profiles) -> None:
+    from telecom_etl.registry import did_you_mean
+
+    known = ", ".join(sorted(profiles)) or "none"
+    hint = did_you_mean(profile, profiles).strip(" ()")
+    add(("sources", i, "filter_profile"), f"unknown profile {profile!r} ({hint + ' ' if hint else ''}known: {known})")
+
+
 def load_manifest(path: str) -> Manifest:
-    """Read, validate and resolve a manifest; raises :class:`ManifestError` on any mistake."""
+    """Read, validate and resolve a manifest; raises :class:`ManifestError` listing every
+    mistake, one line each (``file:line: field: problem``), in the order of the file."""
     if not io.exists(path):
         raise ManifestError(f"{path}: manifest not found")
     try:
@@ -182,29 +284,41 @@ def load_manifest(path: str) -> Manifest:
         raise ManifestError(f"{path}{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{path}:1: a manifest is a mapping with at least 'sources'")
+
+    problems: List[tuple] = []
+
+    def add(loc, msg: str) -> None:
+        problems.append((_line_for(node, loc) or 1, len(problems), f"{_loc_str(loc)}: {msg}"))
+
+    manifest: Optional[Manifest]
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        line = _line_for(node, err["loc"])
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        elif err["type"] == "value_error" and msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
-        raise ManifestError(f"{path}:{line or 1}: {_loc_str(err['loc'])}: {msg}{more}") from None
+        manifest = None
+        for err in exc.errors():
+            add(err["loc"], _problem(err))
+    if manifest is not None:
+        sources = list(enumerate(manifest.sources))
+        profiles = manifest.filters.profiles
+    else:  # check what can be checked of the parts that are right
+        sources = _valid_items(SourceConfig, data.get("sources"))
+        raw = (data.get("filters") or {}).get("profiles") if isinstance(data.get("filters"), dict) else None
+        profiles = {name: [spec for _, spec in _valid_items(FilterSpec, specs)]
+                    for name, specs in (raw.items() if isinstance(raw, dict) else [])}
 
+    if manifest is None:  # a source that failed validation may still name a profile that does not exist
+        valid = {i for i, _ in sources}
+        for i, raw_source in enumerate(data.get("sources") if isinstance(data.get("sources"), list) else []):
+            wanted = raw_source.get("filter_profile") if isinstance(raw_source, dict) else None
+            if i not in valid and isinstance(wanted, str) and wanted not in profiles:
+                _unknown_profile(add, i, wanted, profiles)
     base = os.path.dirname(os.path.abspath(path)) if not io.has_scheme(path) else None
-    manifest.path = path
     names = set()
-    for i, source in enumerate(manifest.sources):
+    for i, source in sources:
         if source.name in names:
-            line = _line_for(node, ("sources", i, "name"))
-            raise ManifestError(f"{path}:{line}: sources[{i}].name: duplicate source name {source.name!r}")
+            add(("sources", i, "name"), f"duplicate source name {source.name!r}")
         names.add(source.name)
+        source._paths_as_written = list(source.paths)
         resolved = []
         for j, p in enumerate(source.paths):
             p = os.path.expanduser(p)
@@ -213,37 +327,37 @@ def load_manifest(path: str) -> Manifest:
             if not _is_remote(p):
                 has_glob = any(ch in p for ch in "*?[")
                 if (has_glob and not io.match(p)) or (not has_glob and not os.path.exists(p)):
-                    line = _line_for(node, ("sources", i, "paths", j))
-                    raise ManifestError(f"{path}:{line}: sources[{i}].paths[{j}]: no such file or directory: {p}")
+                    add(("sources", i, "paths", j), f"no such file or directory: {p}")
             resolved.append(p)
         source.paths = resolved
         profile = source.filter_profile
-        if profile is not None and profile not in manifest.filters.profiles:
-            line = _line_for(node, ("sources", i, "filter_profile"))
-            known = ", ".join(sorted(manifest.filters.profiles)) or "none"
-            raise ManifestError(f"{path}:{line}: sources[{i}].filter_profile: unknown profile {profile!r} (known: {known})")
+        if profile is not None and profile not in profiles:
+            _unknown_profile(add, i, profile, profiles)
         _resolve_paths(source.options, base)
         try:
             from telecom_etl.extractors import SOURCES
 
             SOURCES[source.kind].validate_options(source)
         except (ValueError, TypeError) as exc:
-            line = _line_for(node, ("sources", i, "options"))
-            raise ManifestError(f"{path}:{line}: sources[{i}].options: {exc}") from None
+            add(("sources", i, "options"), str(exc))
 
     from telecom_etl.filters import build_filter
 
-    if manifest.dedup.previous_index and base is not None and not _is_remote(manifest.dedup.previous_index):
+    if manifest is not None and manifest.dedup.previous_index and base is not None \
+            and not _is_remote(manifest.dedup.previous_index):
         manifest.dedup.previous_index = os.path.normpath(os.path.join(base, manifest.dedup.previous_index))
-    for pname, specs in manifest.filters.profiles.items():
+    for pname, specs in profiles.items():
         for k, spec in enumerate(specs):
             _resolve_paths(spec.model_extra or {}, base)
             try:
                 build_filter(spec)
             except (KeyError, TypeError, ValueError) as exc:
-                line = _line_for(node, ("filters", "profiles", pname, k))
-                msg = str(exc)
-                raise ManifestError(f"{path}:{line}: filters.profiles.{pname}[{k}]: {msg}") from None
+                param = getattr(exc, "param", None)
+                loc = ("filters", "profiles", pname, k) + ((param,) if param else ())
+                add(loc, str(exc))
+    if problems:
+        raise ManifestError("\n".join(f"{path}:{line}: {msg}" for line, _, msg in sorted(problems)))
+    manifest.path = path
     return manifest
 
 
@@ -261,3 +375,46 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 def safe_name(text: str) -> str:
     return _SAFE.sub("_", text).strip("_") or "x"
+
+
+def _listing(root: str):
+    """What a source path holds, independent of where it sits: (path inside it, size) per file."""
+    if _is_remote(root):
+        return root
+    files = io.match(root)
+    base = root if os.path.isdir(root) else None
+    out = []
+    for f in files:
+        rel = os.path.relpath(f, base) if base else os.path.basename(f)
+        try:
+            out.append([rel.replace(os.sep, "/"), os.path.getsize(f)])
+        except OSError:
+            out.append([rel, None])
+    return sorted(out, key=lambda x: x[0])
+
+
+def _portable(value):
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_portable(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value) and os.path.exists(value):
+        return [os.path.basename(value), os.path.getsize(value) if os.path.isfile(value) else None]
+    return value
+
+
+def portable_digest(manifest: Manifest) -> str:
+    """A digest of the settings and of the inputs' names and sizes, never of where they sit.
+
+    The same corpus under another folder or on another machine gives the same digest (a
+    run id built on it keeps shards byte-identical); adding, renaming or resizing an input
+    changes it.
+    """
+    import hashlib
+    import json
+
+    data = manifest.model_dump(mode="json")
+    for src_dict, src in zip(data["sources"], manifest.sources):
+        src_dict["paths"] = [_listing(p) for p in src.paths]
+    blob = json.dumps(_portable(data), sort_keys=True).encode()
+    return hashlib.sha1(blob).hexdigest()[:16]

@@ -10,6 +10,16 @@ from typing import Callable, Dict, TypeVar
 T = TypeVar("T")
 
 
+def did_you_mean(name: str, known, cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to a misspelt one, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=cutoff)
+    if not close:
+        return ""
+    return f" (did you mean {close[0]}?)" if close[0].startswith("-") else f" (did you mean {close[0]!r}?)"
+
+
 class UnknownName(KeyError, ValueError):
     """An unknown registry name (a KeyError for lookups, a ValueError for validators)."""
 
@@ -35,7 +45,8 @@ class Registry(Dict[str, type]):
     def get_or_error(self, name: str):
         if name not in self:
             known = ", ".join(sorted(self)) or "none"
-            raise UnknownName(f"unknown {self.what} {name!r} (known: {known})")
+            hint = did_you_mean(name, self).strip(" ()")
+            raise UnknownName(f"unknown {self.what} {name!r} ({hint + ' ' if hint else ''}known: {known})")
         return self[name]
 
 

@@ -50,10 +50,43 @@ def build_filter(spec) -> Filter:
     else:
         name, params = spec.name, spec.params
     cls = FILTERS.get_or_error(name)
+    _check_params(name, cls, params)
     try:
         return cls(**params)
     except TypeError as exc:
         raise TypeError(f"filter {name!r}: {exc}") from None
+
+
+class BadParameter(TypeError):
+    """A filter parameter the filter does not take, or a required one left out."""
+
+    def __init__(self, message: str, param: Optional[str] = None):
+        super().__init__(message)
+        self.param = param
+
+
+def _check_params(name: str, cls, params: dict) -> None:
+    """Name unknown and missing parameters in the manifest's words (not Python's)."""
+    import inspect
+
+    from telecom_etl.registry import did_you_mean
+
+    try:
+        sig = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return
+    accepted = [p for p in list(sig.parameters.values())[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    known = [p.name for p in accepted]
+    for key in params:
+        if key not in known:
+            hint = did_you_mean(key, known).strip(" ()")
+            raise BadParameter(f"filter {name!r} has no parameter {key!r} "
+                               f"({hint + ' ' if hint else ''}parameters: {', '.join(known) or 'none'})", key)
+    for p in accepted:
+        if p.default is p.empty and p.name not in params:
+            raise BadParameter(f"filter {name!r} needs the parameter {p.name!r}")
 
 
 class FilterChain:

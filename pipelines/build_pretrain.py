@@ -11,7 +11,7 @@ and core. Outputs under ``OUT``:
 """
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import apache_beam as beam
 import pyarrow as pa
@@ -82,8 +82,9 @@ class _FilterFn:
         return apply
 
 
-def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bool = True) -> None:
-    """Add the whole build-pretrain graph to ``pipeline``."""
+def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bool = True,
+          run_id: Optional[str] = None) -> None:
+    """Add the whole build-pretrain graph to ``pipeline``; ``run_id`` goes into every shard's metadata."""
     out = manifest.output
     shard_bytes = int(out.shard_max_mb * 1024 * 1024)
 
@@ -104,6 +105,7 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
     if manifest.dedup.near:
         near_dedup = NearDedup.from_config(manifest.dedup, stats_path=io.join(output, "_stats", "dedup.json"),
                                            index_path=io.join(output, "dedup_index"))
+        near_dedup.run_id = run_id
         near = kept | "DedupNear" >> near_dedup
         stages.append(near)
         kept = near.kept
@@ -114,13 +116,13 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
     shards.append(kept | "WritePretrain" >> WriteShards(
         io.join(output, "pretrain"), "part", PRETRAIN_SCHEMA, Document.to_row, key=lambda d: d.id,
         size=lambda d: len(d.text), shard_max_bytes=shard_bytes, row_group_rows=out.row_group_rows,
-        compression=out.compression))
+        compression=out.compression, run_id=run_id))
 
     failed = (extracted.failed, *[s.failed for s in stages]) | "AllFailed" >> beam.Flatten()
     shards.append(failed | "WriteRejects" >> WriteShards(
         io.join(output, "rejects"), "rejects", REJECT_SCHEMA, Reject.to_row,
         key=lambda r: f"{r.stage}\x00{r.source}\x00{r.uri}\x00{r.id or ''}", size=lambda r: len(r.error) + 200,
-        shard_max_bytes=shard_bytes, compression=out.compression))
+        shard_max_bytes=shard_bytes, compression=out.compression, run_id=run_id))
 
     # input files skipped on purpose (binary, empty, excluded...): listed one by one, always
     skipped = extracted.files | "SkippedInputs" >> beam.Filter(lambda f: f.outcome == "dropped")
@@ -128,14 +130,15 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
         io.join(output, "dropped_inputs"), "dropped_inputs", DROPPED_INPUT_SCHEMA,
         lambda f: {"source": f.source, "uri": f.uri, "stage": "extract", "rule": f.rule, "detail": f.detail},
         key=lambda f: f"{f.source}\x00{f.uri}", size=lambda f: len(f.uri) + len(f.detail) + 100,
-        shard_max_bytes=shard_bytes, compression=out.compression))
+        shard_max_bytes=shard_bytes, compression=out.compression, run_id=run_id))
 
     if out.write_dropped:
         dropped = tuple(s.dropped for s in stages) | "AllDropped" >> beam.Flatten()
         shards.append(dropped | "WriteDropped" >> WriteShards(
             io.join(output, "dropped"), "dropped", DROPPED_SCHEMA, dropped_row,
             key=lambda r: f"{r.stage}\x00{r.doc.id}", size=lambda r: len(r.doc.text),
-            shard_max_bytes=shard_bytes, row_group_rows=out.row_group_rows, compression=out.compression))
+            shard_max_bytes=shard_bytes, row_group_rows=out.row_group_rows, compression=out.compression,
+            run_id=run_id))
     (shards | "AllShards" >> beam.Flatten()
      | "ShardNames" >> beam.Map(lambda pr: [pr[0], pr[1]])
      | "WriteShardList" >> WriteJson(io.join(output, "_stats", "files.json")))
@@ -154,6 +157,8 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
 
 
 OUTPUT_FOLDERS = ("pretrain", "rejects", "dropped", "dropped_inputs", "dedup_index")
+#: everything a run owns in OUT, committed together (see telecom_etl.runfolder)
+RUN_ENTRIES = OUTPUT_FOLDERS + ("_stats", "plots", "report.json", "README.md", "report.html")
 
 
 def configuration(manifest: Manifest, output: str) -> dict:
@@ -164,7 +169,7 @@ def configuration(manifest: Manifest, output: str) -> dict:
     for s in manifest.sources:
         names = [spec.name for spec in manifest.profile_for(s)]
         profile = s.filter_profile or (s.kind if s.kind in manifest.filters.profiles else "default")
-        sources[s.name] = {"kind": s.kind, "paths": s.paths, "license": s.license, "filter_profile": profile,
+        sources[s.name] = {"kind": s.kind, "paths": s.paths_as_written, "license": s.license, "filter_profile": profile,
                            "filters": names, "options": s.options}
         if "fasttext_classifier" not in names:
             notes.append(f"source {s.name}: no fastText classifier in profile '{profile}': classifier step skipped")
@@ -202,23 +207,36 @@ def decontamination_summary(rows: List[dict]) -> dict:
 
 
 def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = True) -> dict:
-    """Run the pipeline to completion and return the report (also written to OUT/report.json)."""
+    """Run the pipeline to completion and return the report (also written to OUT/report.json).
+
+    Everything is written into a staging folder of ``output`` and committed at the end
+    (:class:`telecom_etl.runfolder.RunFolder`): until then ``output`` holds the previous run, whole.
+    """
+    import sys
+
     from telecom_etl.card import write_card
-    from telecom_etl.manifest import manifest_digest
+    from telecom_etl.manifest import manifest_digest, portable_digest
     from telecom_etl.pipelines.options import pipeline_options
     from telecom_etl.pipelines.report import build_report, write_report
     from telecom_etl.pipelines.stage import Progress
+    from telecom_etl.runfolder import RunFolder, run_id
 
     options = pipeline_options(beam_args)
     Progress.enabled = progress
-    io.makedirs(output)
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, manifest, output, progress=progress)
-    result = pipeline.run()
-    result.wait_until_finish()
-    remove_stale(output, OUTPUT_FOLDERS)
-    report = build_report(output, DOC_STAGES, manifest_path=manifest.path,
-                          manifest_digest=manifest_digest(manifest), extra=configuration(manifest, output))
-    write_report(output, report)
-    write_card(output, report, manifest)  # OUT/README.md, OUT/plots/, OUT/report.html
+    rid = run_id("build-pretrain", portable_digest(manifest))
+    with RunFolder(output, RUN_ENTRIES, "build-pretrain") as folder:
+        for note in folder.notes:
+            print(f"telecom-etl: note: {note}", file=sys.stderr, flush=True)
+        staging = folder.staging
+        pipeline = beam.Pipeline(options=options)
+        build(pipeline, manifest, staging, progress=progress, run_id=rid)
+        result = pipeline.run()
+        result.wait_until_finish()
+        remove_stale(staging, OUTPUT_FOLDERS)
+        report = build_report(staging, DOC_STAGES, manifest_path=manifest.path,
+                              manifest_digest=manifest_digest(manifest), extra=configuration(manifest, staging))
+        report.update(output=output, run_id=rid)
+        write_report(staging, report)
+        write_card(staging, report, manifest, shown_as=output)  # OUT/README.md, OUT/plots/, OUT/report.html
+        folder.commit(rid)
     return report

@@ -371,7 +371,8 @@ class NearDedup(beam.PTransform):
         self.index_written = rows | "WriteIndex" >> WriteShards(
             self.index_path, INDEX_PREFIX, index_schema(self.signature_params), lambda r: r,
             key=lambda r: f"{r['id']}\x00{r['rank']}\x00{r['signature'].hex()}",
-            size=lambda r: len(r["signature"]) + len(r["rank"]) + 16, shard_max_bytes=256 << 20)
+            size=lambda r: len(r["signature"]) + len(r["rank"]) + 16, shard_max_bytes=256 << 20,
+            run_id=getattr(self, "run_id", None))
 
     def _write_stats(self, signed, links, pairs, stars, dropped) -> None:
         """One summary of the stage: every fact flows into a single bounded combiner."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from apache_beam.options.pipeline_options import (PipelineOptions, SetupOptions, StandardOptions,
                                                   WorkerOptions)
@@ -35,15 +35,45 @@ def _all_option_classes():
     return seen
 
 
-def unknown_options(beam_args: List[str]) -> List[str]:
+def _beam_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
     for cls in _all_option_classes():
         try:
             cls._add_argparse_args(parser)
         except argparse.ArgumentError:  # an option defined by two classes
             pass
-    _, unknown = parser.parse_known_args(beam_args)
+    return parser
+
+
+def unknown_options(beam_args: List[str]) -> List[str]:
+    _, unknown = _beam_parser().parse_known_args(beam_args)
     return [u for u in unknown if u.startswith("-")]
+
+
+def beam_option_names() -> List[str]:
+    return sorted(o for o in _beam_parser()._option_string_actions if o.startswith("--"))
+
+
+def argument_problems(beam_args: List[str], ours: Sequence[str] = ()) -> List[str]:
+    """What is wrong with the arguments left over for Beam: unknown options (with the
+    closest known one, ours or Beam's) and stray positional arguments."""
+    from telecom_etl.registry import did_you_mean
+
+    _, unknown = _beam_parser().parse_known_args(beam_args)
+    known = list(ours) + beam_option_names()
+    problems, after_option = [], False
+    for token in unknown:
+        if token.startswith("-") and token != "-":
+            flag = token.split("=", 1)[0]
+            problems.append(f"unknown option {flag}" + (did_you_mean(flag, known) or
+                                                         " (neither an option of this command nor a Beam pipeline "
+                                                         "option; see --help)"))
+            after_option = "=" not in token
+        elif after_option:  # the value of the unknown option just reported
+            after_option = False
+        else:
+            problems.append(f"unexpected argument {token!r} (options start with --; see --help)")
+    return problems
 
 
 def source_setup_file() -> Optional[str]:
@@ -77,11 +107,14 @@ def same_machine_workers(opts: PipelineOptions) -> bool:
     return False
 
 
-def pipeline_options(beam_args: List[str], setup_file: Optional[str] = None) -> PipelineOptions:
+def pipeline_options(beam_args: List[str], setup_file: Optional[str] = None,
+                     ours: Sequence[str] = ()) -> PipelineOptions:
+    """Beam options from the arguments a command did not know; ``ours`` are the command's own
+    option names, suggested when a misspelt one lands here."""
     beam_args = list(beam_args)
-    bad = unknown_options(beam_args)
+    bad = argument_problems(beam_args, ours)
     if bad:
-        raise OptionsError(f"unknown pipeline option(s): {' '.join(bad)} (see 'telecom-etl build-pretrain --help')")
+        raise OptionsError("; ".join(bad))
     opts = PipelineOptions(beam_args)
     std = opts.view_as(StandardOptions)
     if not std.runner:

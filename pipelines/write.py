@@ -43,8 +43,13 @@ class WriteShards(beam.PTransform):
 
     def __init__(self, folder: str, prefix: str, schema: pa.Schema, to_row: Callable[[object], dict],
                  key: Callable[[object], str], size: Callable[[object], int],
-                 shard_max_bytes: int = 256 << 20, row_group_rows: int = 1000, compression: str = "zstd"):
+                 shard_max_bytes: int = 256 << 20, row_group_rows: int = 1000, compression: str = "zstd",
+                 run_id: Optional[str] = None):
         super().__init__()
+        if run_id:  # which run wrote the shard (telecom-etl inspect checks shards, report and card agree)
+            from telecom_etl.runfolder import RUN_ID_KEY
+
+            schema = schema.with_metadata({**(schema.metadata or {}), RUN_ID_KEY.encode(): run_id.encode()})
         self.folder, self.prefix, self.schema = folder, prefix, schema
         self.to_row, self.key, self.size = to_row, key, size
         self.shard_max_bytes, self.row_group_rows, self.compression = shard_max_bytes, row_group_rows, compression

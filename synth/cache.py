@@ -77,6 +77,7 @@ class RequestCache:
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
         try:
+            os.fchmod(fd, io.file_mode())  # as open() would, not mkstemp's 0600
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()

@@ -100,3 +100,15 @@ def upload(local_root: str, prefix: str) -> None:
             rel = os.path.relpath(path, local_root).replace(os.sep, "/")
             with open(path, "rb") as fh:
                 STORE[f"{prefix.rstrip('/')}/{rel}"] = fh.read()
+
+
+class RefusingFileSystem(MemFileSystem):
+    """``refuse://``: lists and reads like ``mem://`` but refuses every write, as a bucket
+    the account may only read does."""
+
+    @classmethod
+    def scheme(cls):
+        return "refuse"
+
+    def create(self, path, mime_type="application/octet-stream", compression_type=CompressionTypes.AUTO):
+        raise BeamIOError("Create operation failed", {path: PermissionError(13, "Permission denied", path)})

@@ -32,12 +32,12 @@ def test_sample_manifest_loads_and_resolves_paths_relative_to_itself():
     ("sources:\n  - name: a\n    kind: 3gpp\n    paths: [./does-not-exist]\n",
      ":4: sources[0].paths[0]: no such file or directory"),
     ("sources:\n  - name: a\n    kind: 3gpp\n    paths: .\n",
-     ":4: sources[0].paths: Input should be a valid list"),
+     ":4: sources[0].paths: must be a list (write [value] for a single one)"),
     ("sources:\n  - name: a\n    kind: 3gpp\n    paths: [.]\ndedup:\n  threshold: 2\n",
-     ":6: dedup.threshold: Input should be less than 1"),
+     ":6: dedup.threshold: must be less than 1"),
     ("sources:\n  - name: a\n    kind: 3gpp\n    paths: [.]\nfilters:\n  profiles:\n    default:\n"
      "      - {name: length, min_chars: 10, colour: 1}\n",
-     ":8: filters.profiles.default[0]: filter 'length'"),
+     ":8: filters.profiles.default[0].colour: filter 'length' has no parameter 'colour'"),
     ("sources:\n  - name: a\n    kind: 3gpp\n    paths: [.]\n    filter_profile: strict\n",
      ":5: sources[0].filter_profile: unknown profile 'strict'"),
     ("sources: [\n", ": not valid YAML"),
@@ -77,7 +77,7 @@ def test_cli_missing_manifest_and_bad_option(tmp_path):
     res = runner.invoke(main, ["build-pretrain", "-m", str(tmp_path / "nope.yaml")])
     assert res.exit_code == 2 and "manifest not found" in res.output
     res = runner.invoke(main, ["build-pretrain", "--check", "--runnr", "DirectRunner"])
-    assert res.exit_code == 2 and "unknown pipeline option(s): --runnr" in res.output
+    assert res.exit_code == 2 and "unknown option --runnr (did you mean --runner?)" in res.output
 
 
 def test_cli_check_validates_without_running():

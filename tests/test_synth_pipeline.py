@@ -331,7 +331,7 @@ sources:
     (["--validator-model", "x"], "--validator-model needs a generator"),
     (["--batch"], "--batch needs a teacher"),
     (["--benchmark", "/nonexistent/teleqna.json"], "benchmark file not found"),
-    (["--no_such_beam_flag", "1"], "unknown pipeline option"),
+    (["--no_such_beam_flag", "1"], "unknown option --"),
 ])
 def test_user_mistakes_are_one_line(shards, tmp_path, args, message):
     result = CliRunner().invoke(main, ["synth-instructions", "-i", shards, "-o", str(tmp_path / "o"), *args])

@@ -42,14 +42,17 @@ class CardFiles:
     plots: List[str]
 
 
-def write_card(output: str, report: Optional[dict] = None, manifest=None, title: Optional[str] = None) -> CardFiles:
-    """Write ``README.md``, ``plots/*.png`` and ``report.html`` into ``output``; returns their paths."""
+def write_card(output: str, report: Optional[dict] = None, manifest=None, title: Optional[str] = None,
+               shown_as: Optional[str] = None) -> CardFiles:
+    """Write ``README.md``, ``plots/*.png`` and ``report.html`` into ``output``; returns their paths.
+
+    ``shown_as``: the folder's name in the text when ``output`` is a run's staging folder."""
     from telecom_etl.card.card import render_card
     from telecom_etl.card.html import render_html
     from telecom_etl.card.plots import build_plots
     from telecom_etl.card.stats import collect
 
-    data = collect(output, report=report, manifest=manifest, title=title)
+    data = collect(output, report=report, manifest=manifest, title=title, shown_as=shown_as)
     plots = build_plots(data)
     plot_dir = io.join(output, "plots")
     written = []

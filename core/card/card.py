@@ -197,6 +197,8 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
         made_by += f" from manifest `{rep.get('manifest') or data.manifest.get('path')}`"
     if rep.get("manifest_digest"):
         made_by += f" (digest `{rep['manifest_digest']}`)"
+    if rep.get("run_id"):  # the same id is in report.json and every shard's metadata (telecom-etl inspect checks)
+        made_by += f", run `{rep['run_id']}`"
     out.append(Block("p", f"{made_by}. {totals}; about {human(tok)} tokens (estimated at ~4 characters per token)."))
     totals = {k: v for k, v in (rep.get("totals") or {}).items() if _scalar(v)}
     if totals:
@@ -218,12 +220,12 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
     default = next((d for d in data.primary if d.total_rows), None)
     if default is not None:
         loads.append("from datasets import load_dataset\n\n"
-                     f"ds = load_dataset(\"{data.output}\", \"{default.name}\")  # or the Hub repo it was pushed to")
+                     f"ds = load_dataset(\"{data.shown_as}\", \"{default.name}\")  # or the Hub repo it was pushed to")
         loads.append("import polars as pl\n\n"
-                     f"df = pl.read_parquet(\"{data.output}/{default.data_files(next(iter(default.splits)))[0]}\")")
+                     f"df = pl.read_parquet(\"{data.shown_as}/{default.data_files(next(iter(default.splits)))[0]}\")")
     if loads:
         out.append(Block("code", "\n\n".join(loads), lang="python"))
-    out.append(Block("p", f"Look inside from a terminal: `telecom-etl inspect {data.output}` "
+    out.append(Block("p", f"Look inside from a terminal: `telecom-etl inspect {data.shown_as}` "
                           f"(counts, schema, sample records; `--source`, `--where`)."))
     # -- sources -------------------------------------------------------------
     src = [r for r in data.sources if r.documents and r.source not in PLACEHOLDER_SOURCES]

@@ -46,7 +46,7 @@ SYNTH_NUMERIC = ("margin", "chosen_score", "rejected_score", "judge_score", "cos
 STAGE_ORDER_HEAD = ("list", "extract", "extract_parts")
 #: report.json keys the card renders in their own sections; any other top-level key a
 #: command adds (cost, usage, teachers, ...) is shown in "Run facts".
-_REPORT_KNOWN = {"toolkit", "version", "manifest", "manifest_digest", "output", "totals", "doc_stages",
+_REPORT_KNOWN = {"toolkit", "version", "manifest", "manifest_digest", "output", "run_id", "totals", "doc_stages",
                  "stages", "shards", "checks", "balanced", "command", "stage_order"}
 CHARS_PER_TOKEN = 4  # telecom_etl.record.estimate_tokens
 MAX_DISTRIBUTION_ROWS = 250_000
@@ -141,6 +141,7 @@ class CardData:
     distribution_notes: List[str] = field(default_factory=list)  # set when distributions are sampled
     rejections: List[Rejection] = field(default_factory=list)  # synthetic records removed, per task and reason
     examples: Dict[str, List[dict]] = field(default_factory=dict)  # dataset -> a few records, as stored
+    shown_as: str = ""  # the folder as the user named it (``output`` may be a run's staging folder)
 
     @property
     def primary(self) -> List[Dataset]:
@@ -343,15 +344,20 @@ def _stage_order(report: Dict[str, Any]) -> List[str]:
 # collection
 # ---------------------------------------------------------------------------
 
-def collect(output: str, report: Optional[dict] = None, manifest=None, title: Optional[str] = None) -> CardData:
-    """Everything a card shows about ``output``; ``report`` defaults to ``OUT/report.json``."""
+def collect(output: str, report: Optional[dict] = None, manifest=None, title: Optional[str] = None,
+            shown_as: Optional[str] = None) -> CardData:
+    """Everything a card shows about ``output``; ``report`` defaults to ``OUT/report.json``.
+
+    ``shown_as`` is the folder's name in the card's text when ``output`` is where a run
+    stages its files before they are committed (default: ``output``)."""
     report = read_report(output) if report is None else report
     mdict = _as_dict(manifest)
     datasets = discover(output)
-    name = title or mdict.get("name") or output.rstrip("/").rsplit("/", 1)[-1] or "telecom-etl dataset"
+    shown_as = shown_as or output
+    name = title or mdict.get("name") or shown_as.rstrip("/").rsplit("/", 1)[-1] or "telecom-etl dataset"
     data = CardData(output=output, title=str(name), description=mdict.get("description"),
                     version=str(report.get("version") or __version__), datasets=datasets, report=report,
-                    manifest=mdict)
+                    manifest=mdict, shown_as=shown_as)
     _collect_stages(data)
     for ds in data.primary:
         _collect_dataset(data, ds)

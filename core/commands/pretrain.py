@@ -5,7 +5,7 @@ import os
 
 import click
 
-from telecom_etl.cli import UserError, exit_now
+from telecom_etl.cli import UserError, command_options, exit_now
 from telecom_etl.manifest import DEFAULT_MANIFEST, ManifestError, load_manifest
 
 
@@ -44,23 +44,27 @@ def build_pretrain(manifest_path, output, progress, check, beam_args):
         --temp_location gs://BUCKET/tmp --output gs://BUCKET/out
     """
     from telecom_etl.pipelines.options import OptionsError, pipeline_options
+    from telecom_etl.runfolder import Interrupted, OutputError, preflight
 
     path = manifest_path or default_manifest()
     try:
         manifest = load_manifest(path)
-        pipeline_options(list(beam_args))
-    except (ManifestError, OptionsError) as exc:
+        pipeline_options(list(beam_args), ours=command_options())
+        preflight(output, keep_created=not check)  # an unusable output fails now, not after hours
+    except (ManifestError, OptionsError, OutputError) as exc:
         raise UserError(str(exc)) from None
     if check:
-        click.echo(f"{path}: OK ({len(manifest.sources)} sources)")
+        click.echo(f"{path}: OK ({len(manifest.sources)} sources); output {output} is writable")
         return
     from telecom_etl.pipelines.build_pretrain import run
     from telecom_etl.pipelines.report import failed_everything, summary
 
     try:
         report = run(manifest, output, list(beam_args), progress=progress)
-    except ManifestError as exc:  # settings that can only be checked while the graph is built
+    except (ManifestError, OutputError) as exc:  # settings checked while the graph is built; a failed write
         raise UserError(str(exc)) from None
+    except Interrupted as exc:  # a signal during the commit: the line is printed
+        exit_now(exc.exit_code)
     click.echo(summary(report))
     click.echo(f"wrote {output}/pretrain/ ({len(report['shards'])} shards), {output}/report.json, "
                f"{output}/README.md (dataset card) and {output}/report.html")

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from telecom_etl.cli import UserError
+from telecom_etl.cli import UserError, command_options
 
 
 def validation_config(values, benchmarks):
@@ -106,7 +106,7 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     from telecom_etl.synth.teacher import TeacherError, load_teachers, load_teachers_file
 
     try:
-        pipeline_options(list(beam_args))
+        pipeline_options(list(beam_args), ours=command_options())
     except OptionsError as exc:
         raise UserError(str(exc)) from None
     shards = input_shards(input_path)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from telecom_etl.cli import UserError
+from telecom_etl.cli import UserError, command_options
 
 KINDS = ("mcq", "label", "equation", "code", "expansion", "free")
 
@@ -136,7 +136,7 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
         sources = tuple(parse_candidate_spec(c, defaults) for c in (candidates or (model,)))
         judge = parse_candidate_spec(f"model={judge_model or model},name=judge", {
             "base_url": judge_base_url or base_url, "api_key_env": judge_api_key_env or api_key_env})
-        pipeline_options(list(beam_args))
+        pipeline_options(list(beam_args), ours=command_options())
     except (CandidateSpecError, OptionsError) as exc:
         raise UserError(str(exc)) from None
     if k < len(sources):
