@@ -54,6 +54,7 @@ from telecom_etl.extractors.latex import latex_to_markdown
 from telecom_etl.extractors.latex import source as latex_source
 from telecom_etl.extractors.latex import tree as latex_tree
 from telecom_etl.extractors.pdfdoc import PdfError, PdfText, pdf_to_markdown
+from telecom_etl.extractors.pdfglyphs import FLAG_SHARE
 from telecom_etl.extractors.sniff import sniff
 from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.registry import SOURCES
@@ -334,7 +335,12 @@ class PaperSource(SourceKind):
         extra = fields.pop("extra")
         if garbage:
             extra["garbage_text_layer"] = str(garbage)
-        yield self.new_document(item, pdf.markdown, flags=flags, extra=extra, **fields)
+        share = float(pdf.quality.get("unmapped_char_share", 0.0))
+        if share > FLAG_SHARE:
+            flags.append("unmapped_glyphs")
+        extra["glyphs_unmapped"] = str(pdf.quality.get("glyphs_unmapped", 0))
+        yield self.new_document(item, pdf.markdown, flags=flags, extra=extra,
+                                scores={"unmapped_char_share": share}, **fields)
 
 
     def _extract_latex(self, item: SourceItem, data: bytes):

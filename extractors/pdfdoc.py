@@ -29,7 +29,10 @@ What it does, from PyMuPDF's positioned lines (``get_text("dict")``, one pass pe
 read), ``bad_char_ratio`` (control/unmapped characters), ``broken_word_ratio`` (stray one- and
 two-letter fragments in the main font), ``main_font_share``, ``odd_token_ratio`` (glyph codes
 such as ``/#28`` or ``cid:72``), ``type3_fonts`` (looked up only for a garbage layer) and
-``garbage`` (the reason, or None). ``removed`` counts lines per reason (``running_header_footer``,
+``garbage`` (the reason, or None), ``glyphs_mapped`` / ``glyphs_unmapped`` (characters without
+Unicode in the file: mapped through their font's encoding or glyph names by
+:mod:`telecom_etl.extractors.pdfglyphs`, or left unknown and dropped from the text) and
+``unmapped_char_share`` (unknown ones per visible character). ``removed`` counts lines per reason (``running_header_footer``,
 ``page_number``, ``margin_banner``, ``cover_page`` (pages), ``figure_text``, ``rotated_text``,
 ``references``).
 
@@ -49,6 +52,7 @@ from itertools import accumulate, chain
 from operator import attrgetter
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from telecom_etl.extractors.pdfglyphs import GlyphMapper
 from telecom_etl.outcome import StageFailure
 
 __all__ = ["PdfError", "PdfText", "pdf_to_markdown", "clean_inline"]
@@ -96,6 +100,7 @@ _INLINE_WORK = re.compile("[\ufb00-\ufb06\u00a0\u2002\u2003\u2009\u202f\u00b4`\u
                           "\ufffd\ue000-\uf8ff\x00-\x08\x0b-\x1f]")
 # glyphs without a Unicode mapping (U+FFFD, private use: TeX bracket pieces) and control codes
 _UNMAPPED = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b-\x1f]+")
+_UNMAPPED_SEARCH = _UNMAPPED.search
 
 
 def clean_inline(text: str) -> str:
@@ -158,7 +163,7 @@ def _style(font: str, flags: int) -> Tuple[bool, bool]:
 
 
 def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str, List[str]]",
-                page_size: Optional[List[float]] = None) -> List[_Line]:
+                page_size: Optional[List[float]] = None, glyphs=None) -> List[_Line]:
     """Horizontal lines of a page; rotated text goes to ``rotated``; span texts per font to ``font_text``.
 
     This loop runs once per line of every page: it is kept lean (the speed budget is twice a
@@ -179,6 +184,8 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
             if len(spans) == 1:
                 best = spans[0]
                 text = best["text"]
+                if glyphs is not None and _UNMAPPED_SEARCH(text) is not None:
+                    text = glyphs.fix(page, text, best["font"])
                 stripped = text.strip()
                 if not stripped:
                     continue
@@ -189,6 +196,8 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
                 best, best_len, size, parts = spans[0], -1, 0.0, []
                 for span in spans:
                     t = span["text"]
+                    if glyphs is not None and _UNMAPPED_SEARCH(t) is not None:
+                        t = glyphs.fix(page, t, span["font"])
                     parts.append(t)
                     n = len(t)
                     if n > best_len:
@@ -495,6 +504,7 @@ class _Extraction:
         self.stamps: List[str] = []
         self.failed_pages = 0
         self.font_text: Dict[str, List[str]] = defaultdict(list)
+        self.glyphs = GlyphMapper(doc)
 
     # -- steps -----------------------------------------------------------------------------
     def run(self) -> PdfText:
@@ -505,7 +515,7 @@ class _Extraction:
         for pno in range(doc.page_count):
             try:
                 size = [0.0, 0.0]
-                page_lines.append(_page_lines(doc.load_page(pno), pno, rotated, self.font_text, size))
+                page_lines.append(_page_lines(doc.load_page(pno), pno, rotated, self.font_text, size, self.glyphs))
                 sizes.append((size[0], size[1]))
             except Exception:  # a broken page (truncated stream): counted, the rest still read
                 self.failed_pages += 1
@@ -976,6 +986,9 @@ class _Extraction:
             "broken_word_ratio": round(main[2] / main[1], 4) if main[1] else 0.0,
             "main_font_share": round(main[0] / total, 3) if total else 0.0,
             "odd_token_ratio": round(odd / n_words, 4) if n_words else 0.0,
+            "glyphs_mapped": self.glyphs.mapped,
+            "glyphs_unmapped": self.glyphs.unmapped,
+            "unmapped_char_share": round(self.glyphs.unmapped / visible, 6) if visible > 0 else 0.0,
         }
         reason = None
         if chars == 0:

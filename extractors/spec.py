@@ -266,6 +266,8 @@ class SpecSource(SourceKind):
         counts["n_equations"] = counts["n_equations_inline"] + counts["n_equations_display"]
         extra.update({k: str(v) for k, v in sorted(counts.items()) if v or k in _ALWAYS})
         extra["source_format"] = body.fmt
+        if body.fmt == "pdf":
+            extra["glyphs_unmapped"] = str(counts["glyphs_unmapped"])
         extra["body_members"] = ",".join(body.members)
         if body.fmt == "pdf" and "page_count" in counts:
             fields["page_count"] = counts["page_count"]
@@ -273,16 +275,18 @@ class SpecSource(SourceKind):
         if not text.strip():
             yield Dropped("empty_document", "no text left after boilerplate removal", uri=item.uri)
             return
+        pdf = body.fmt == "pdf"
         if opts.granularity in ("document", "both"):
-            yield self.new_document(item, text, extra=dict(extra), **fields)
+            yield self.new_document(item, text, extra=dict(extra), **fields, **(_glyph_scores(text) if pdf else {}))
         if opts.granularity in ("clause", "both"):
             for rec in clause_records(assembled):
                 clause_extra = dict(extra, clause_parent=rec["parent"], clause_depth=rec["depth"], granularity="clause")
                 if rec["annex"] is not None:
                     clause_extra["annex_kind"] = rec["annex"] or "unstated"
-                yield self.new_document(item, normalize_text(rec["text"], "3gpp"), part=f"clause:{rec['part']}",
+                clause_text = normalize_text(rec["text"], "3gpp")
+                yield self.new_document(item, clause_text, part=f"clause:{rec['part']}",
                                         clause_path=rec["path"] or None, clause_title=rec["title"], extra=clause_extra,
-                                        **fields)
+                                        **fields, **(_glyph_scores(clause_text) if pdf else {}))
         for name, code in attachments:
             ext = posixpath.splitext(name)[1].lower()
             lang = _ATTACHMENT_LANG.get(ext) or ("asn1" if "::=" in code and "DEFINITIONS" in code else "text")
@@ -290,6 +294,16 @@ class SpecSource(SourceKind):
             yield self.new_document(item, code, part=f"attachment:{name}", kind="code", code_language=lang,
                                     path=name, extra={"attachment_of": extra["body_members"], "source_format": "text"},
                                     **att_fields)
+
+
+def _glyph_scores(text: str) -> Dict[str, Any]:
+    """A PDF record's share of glyphs without Unicode (``scores.unmapped_char_share``, which the
+    dedup policy can weigh against a Word rendering of the same version) and its flag."""
+    from telecom_etl.extractors.pdfglyphs import FLAG_SHARE, unmapped_share
+
+    share = unmapped_share(text)
+    return {"scores": {"unmapped_char_share": share},
+            "flags": ["unmapped_glyphs"] if share > FLAG_SHARE else []}
 
 
 _ALWAYS = ("n_tables", "n_equations", "equation_placeholders", "n_clauses", "n_code_blocks")

@@ -11,6 +11,10 @@
   table finder builds, without its per-character cost), only on pages whose drawings hold
   horizontal and vertical rules; the text inside a table's box is not repeated as prose.
 * Code (Courier) blocks keep their lines and indentation.
+* Maths glyphs without Unicode (Symbol positions in private use, control codes of subset
+  fonts such as ``T121``) are mapped through the font's encoding or glyph names
+  (:mod:`telecom_etl.extractors.pdfglyphs`); what stays unknown is U+FFFD, counted
+  (``glyphs_mapped``, ``glyphs_unmapped``) and scored per record by the source.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Tuple
 
+from telecom_etl.extractors.pdfglyphs import UNMAPPED, GlyphMapper
 from telecom_etl.extractors.threegpp import filename as fn
 from telecom_etl.extractors.threegpp.blocks import (CODE, COVER, HEADING, TABLE, TEXT, TOC, Block, ReadResult,
                                                      clause_depth, markdown_table, split_heading, squeeze)
@@ -33,6 +38,7 @@ _DIGITS = re.compile(r"\d+")
 _PAINT = re.compile(rb"\s[fFSsBb]\*?(?=\s|$)")
 _SEGMENT = re.compile(rb"\s(?:l|re(?!\s+W))(?=\s)")  # a line or rectangle that is not a clip
 _DO = re.compile(rb"/[^\s/\[\]()<>{}%]+\s*Do\b")
+_UNMAPPED_SEARCH = UNMAPPED.search
 _LEADER = re.compile(r"\.{4,}\s*\d+\s*$")
 _ETSI_COVER = re.compile(r"ETSI\s+(?:TS|TR)\s+\d{3}\s+\d{3}(?:-\d+)?\s+V\d+\.\d+\.\d+\s*\((?P<date>\d{4}-\d{2})\)")
 
@@ -99,17 +105,32 @@ def read_pdf(pdf, strip_furniture: bool = True, tables: bool = True) -> ReadResu
     page_lines = []
     heights = []
     page_tables = []  # per page: (words, tables) of a page with ruled tables, else None
+    glyphs = GlyphMapper(pdf)
     for page in pdf:
         textpage = page.get_textpage(flags=0)
         data = page.get_text("dict", textpage=textpage)
         size = (data["width"], data["height"])  # the page's size comes with the dict (page.rect costs a lookup)
-        page_tables.append(_find_tables(page, textpage, size) if tables else None)
+        found = _find_tables(page, textpage, size) if tables else None
+        if found and any(_UNMAPPED_SEARCH(w[4]) is not None for w in found[0]):
+            found = (_map_words(glyphs, page, data["blocks"], found[0]), found[1])
+        page_tables.append(found)
         # single-column pages: reading order is top to bottom (the footer block can come early in the stream)
         blocks = sorted((b for b in data["blocks"] if b.get("type") == 0), key=lambda b: (b["bbox"][1], b["bbox"][0]))
         page_blocks.append(blocks)
         heights.append(size[1])
-        page_lines.append([(ln["bbox"][1], ln["bbox"][3], "".join(s["text"] for s in ln["spans"]))
-                           for b in blocks for ln in b["lines"]])
+        lines = []
+        for b in blocks:
+            for ln in b["lines"]:
+                text = "".join(s["text"] for s in ln["spans"])
+                if _UNMAPPED_SEARCH(text) is not None:  # maths glyphs without Unicode (Symbol, T121 fonts)
+                    for span in ln["spans"]:
+                        if _UNMAPPED_SEARCH(span["text"]) is not None:
+                            span["text"] = glyphs.fix(page, span["text"], span["font"], span)
+                    text = "".join(s["text"] for s in ln["spans"])
+                lines.append((ln["bbox"][1], ln["bbox"][3], text))
+        page_lines.append(lines)
+    counts["glyphs_mapped"] += glyphs.mapped
+    counts["glyphs_unmapped"] += glyphs.unmapped
     furniture = _furniture(page_lines, heights) if strip_furniture else set()
     result = ReadResult(counts=counts)
     seen_heading = False
@@ -177,6 +198,27 @@ def _find_tables(page, textpage, size):
     else:
         found = ruled_tables(drawings, words, (0.0, 0.0, size[0], size[1]), size[1])
     return (words, found) if found else None
+
+
+def _map_words(glyphs: GlyphMapper, page, blocks, words) -> list:
+    """Words (table cells' text) with unmapped glyphs mapped in the font of the span that holds them."""
+    out = []
+    for w in words:
+        if _UNMAPPED_SEARCH(w[4]) is None:
+            out.append(w)
+            continue
+        font = ""
+        try:
+            cx, cy = (w[0] + w[2]) / 2, (w[1] + w[3]) / 2
+            for span in blocks[w[5]]["lines"][w[6]]["spans"]:
+                x0, y0, x1, y1 = span["bbox"]
+                if x0 <= cx <= x1 and y0 - 1 <= cy <= y1 + 1:
+                    font = span["font"]
+                    break
+        except (IndexError, KeyError):  # numbering of another text page: the font stays unknown (read as Symbol)
+            pass
+        out.append(w[:4] + (glyphs.fix(page, w[4], font, count=False),) + tuple(w[5:]))
+    return out
 
 
 def _table_rows(words, table) -> List[List[str]]:
