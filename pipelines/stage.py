@@ -101,16 +101,53 @@ class _DocStageFn(beam.DoFn):
         self.bar = Progress(self.stage, "records")
         self.bar.enabled = self.progress
 
-    def process(self, doc: Document):
+    def process(self, doc: Document, *side):
         self.counters["in"].inc()
         self.bar.tick()
-        result = self.fn(doc)
+        yield self._outcome(doc, self.fn(doc, *side))
+
+    def _outcome(self, doc, result):
         if isinstance(result, Dropped):
             self.counters["dropped"].inc()
-            yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(self.stage, doc, result))
-        else:
-            self.counters["kept"].inc()
-            yield doc if result is None else result
+            return beam.pvalue.TaggedOutput("dropped", DroppedRecord(self.stage, doc, result))
+        self.counters["kept"].inc()
+        return doc if result is None else result
+
+
+class _ParallelDocStageFn(_DocStageFn):
+    """A batch of records through the stage function on ``parallel`` threads at once (for
+    functions that wait on an endpoint: the teacher client bounds the requests in flight).
+    Outcomes come out in input order; a record whose function raises fails alone."""
+
+    def __init__(self, stage, make_fn, progress, parallel: int):
+        super().__init__(stage, make_fn, progress)
+        self.parallel = parallel
+
+    def setup(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        super().setup()
+        self.pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix=f"stage-{self.stage}")
+
+    def teardown(self):
+        self.pool.shutdown(wait=False)
+
+    def process(self, batch, *side):
+        import traceback
+
+        def one(doc):
+            try:
+                return self.fn(doc, *side), None
+            except Exception as exc:  # noqa: BLE001 - counted as this record's failure, like the dead letter
+                return None, (type(exc), repr(exc), traceback.format_exc())
+
+        for doc, (result, failure) in zip(batch, self.pool.map(one, batch)):
+            self.counters["in"].inc()
+            self.bar.tick()
+            if failure is not None:
+                yield beam.pvalue.TaggedOutput("failed", (doc, failure))
+            else:
+                yield self._outcome(doc, result)
 
 
 class StageResult(NamedTuple):
@@ -144,15 +181,25 @@ class DocStage(beam.PTransform):
     """Apply a pure per-record function as a counted stage. ``make_fn`` runs once per worker."""
 
     def __init__(self, stage: str, make_fn: Callable[[], Callable[[Document], object]],
-                 progress: bool = True, timeout: Optional[float] = None):
+                 progress: bool = True, timeout: Optional[float] = None, side_inputs: tuple = (),
+                 parallel: int = 0):
         super().__init__(label=stage)
         self.stage, self.make_fn, self.progress, self.timeout = stage, make_fn, progress, timeout
+        self.side_inputs, self.parallel = tuple(side_inputs), parallel
 
     def expand(self, docs):
         stage = self.stage
-        results = docs | "Apply" >> beam.ParDo(_DocStageFn(stage, self.make_fn, self.progress)).with_outputs(
-            "dropped", main="kept").with_exception_handling(main_tag="kept", dead_letter_tag="failed",
-                                                            timeout=self.timeout)
+        if self.parallel > 1:
+            # fixed-size batches (Beam's adaptive batching shrinks them to 1-2 when the function is slow)
+            size = self.parallel * 4
+            results = (docs | "Batch" >> beam.BatchElements(min_batch_size=size, max_batch_size=size)
+                       | "Apply" >> beam.ParDo(_ParallelDocStageFn(stage, self.make_fn, self.progress, self.parallel),
+                                               *self.side_inputs).with_outputs("dropped", "failed", main="kept"))
+        else:
+            results = docs | "Apply" >> beam.ParDo(_DocStageFn(stage, self.make_fn, self.progress),
+                                                   *self.side_inputs).with_outputs(
+                "dropped", main="kept").with_exception_handling(main_tag="kept", dead_letter_tag="failed",
+                                                                timeout=self.timeout)
         kept, dropped = results["kept"], results["dropped"]
         failed = results["failed"] | "ToReject" >> beam.Map(reject_from_failure(stage))
         events = (

@@ -381,13 +381,24 @@ def build(pipeline: beam.Pipeline, settings: SynthSettings, shards: List[str], o
         selected = passages["items"] | "Selected" >> beam.FlatMap(_selected).with_outputs("events", main="items")
         select_tasks = passages["tasks"]
 
-    generated = (selected["items"]
-                 | "BatchItems" >> beam.BatchElements(min_batch_size=1, max_batch_size=settings.batch_size)
+    items, spend_events, spend_tasks = selected["items"], [], []
+    if settings.spend.active:
+        admitted = items | "PlanSpend" >> PlanSpend(settings, output)
+        spent = items | "AdmitSpend" >> beam.FlatMap(_admit_item, beam.pvalue.AsSingleton(admitted)).with_outputs(
+            "events", "tasks", main="items")
+        items, spend_events, spend_tasks = spent["items"], [spent["events"]], [spent["tasks"]]
+
+    # fixed-size batches: Beam's adaptive batching shrinks them to 1-2 items when the endpoint is
+    # slow, and the teacher's concurrency stops mattering (a bundle's end still flushes a short one)
+    generated = (items
+                 | "BatchItems" >> beam.BatchElements(min_batch_size=settings.batch_size,
+                                                      max_batch_size=settings.batch_size)
                  | "Generate" >> beam.ParDo(_GenerateFn(settings)).with_outputs(
                      "events", "tasks", "rejects", "usage", "failed", main="pairs"))
 
     validated = (generated["pairs"]
-                 | "BatchPairs" >> beam.BatchElements(min_batch_size=1, max_batch_size=settings.batch_size)
+                 | "BatchPairs" >> beam.BatchElements(min_batch_size=settings.batch_size,
+                                                      max_batch_size=settings.batch_size)
                  | "Validate" >> beam.ParDo(_ValidateFn(settings)).with_outputs(
                      "events", "tasks", "rejects", "usage", "failed", main="pairs"))
 
@@ -411,10 +422,10 @@ def build(pipeline: beam.Pipeline, settings: SynthSettings, shards: List[str], o
 
     events = ((read_events, passages["events"], passages_failed | "PassFailEvents" >> beam.Map(
         reject_event("passages", "docs")), selected["events"], generated["events"], validated["events"],
-               deduped["events"]) | "AllEvents" >> beam.Flatten())
+               deduped["events"], *spend_events) | "AllEvents" >> beam.Flatten())
     events | "WriteEvents" >> WriteEvents(output)
 
-    tasks = ((select_tasks, generated["tasks"], validated["tasks"], deduped["tasks"])
+    tasks = ((select_tasks, generated["tasks"], validated["tasks"], deduped["tasks"], *spend_tasks)
              | "AllTaskEvents" >> beam.Flatten())
     (tasks | "SumTasks" >> beam.CombinePerKey(sum) | "TaskJson" >> beam.Map(lambda kv: [list(kv[0]), kv[1]])
      | "WriteTasks" >> WriteJson(io.join(output, "_stats", "tasks.json")))
@@ -425,6 +436,57 @@ def build(pipeline: beam.Pipeline, settings: SynthSettings, shards: List[str], o
      | "UsageJson" >> beam.Map(lambda kv: {"teacher": kv[0][0], "model": kv[0][1], "task": kv[0][2], **kv[1]})
      | "WriteUsage" >> WriteJson(io.join(output, "_stats", "usage.json"),
                                  sort_key=lambda u: (u["teacher"], u["model"], u["task"])))
+
+
+class _AskFn(beam.DoFn):
+    """Item -> the most its teacher requests may cost (:func:`telecom_etl.synth.instructions.item_ask`)."""
+
+    def __init__(self, settings: SynthSettings):
+        self.settings = settings
+
+    def setup(self):
+        from telecom_etl.synth.teacher import Teacher
+
+        self.tasks = steps.tasks_by_name(self.settings.build_tasks())
+        self.teachers = {role: Teacher(cfg) for role, cfg in self.settings.teachers.items()}  # no request is sent
+
+    def process(self, item: Item):
+        yield steps.item_ask(self.settings, self.tasks, self.teachers, item)
+
+
+def teacher_caps(teachers: dict) -> dict:
+    return {role: (cfg.max_requests, cfg.max_tokens_total, cfg.max_cost) for role, cfg in teachers.items()
+            if cfg.budgeted}
+
+
+class PlanSpend(beam.PTransform):
+    """Items -> the set of item keys the run may send requests for (a singleton): every item's
+    upper-bound cost, admitted in seeded key order within the run's budget (one global combine,
+    so every worker reads the same answer). Writes the plan to ``_stats/budget.json``."""
+
+    def __init__(self, settings: SynthSettings, output: str):
+        super().__init__()
+        self.settings, self.output = settings, output
+
+    def expand(self, items):
+        from telecom_etl.synth.teacher.budget import admit
+
+        budget, caps = self.settings.spend, teacher_caps(self.settings.teachers)
+        plan = (items | "Asks" >> beam.ParDo(_AskFn(self.settings))
+                | "AllAsks" >> beam.combiners.ToList()
+                | "Admit" >> beam.Map(lambda asks: admit(asks, budget, caps)))
+        (plan | "PlanOnly" >> beam.Map(lambda p: p["plan"])
+         | "WritePlan" >> WriteJson(io.join(self.output, "_stats", "budget.json")))
+        return plan | "Admitted" >> beam.Map(lambda p: frozenset(p["admitted"]))
+
+
+def _admit_item(item: Item, admitted):
+    if steps.item_key(item) in admitted:
+        yield item
+        yield beam.pvalue.TaggedOutput("events", item_event("budget", item, "kept"))
+    else:
+        yield beam.pvalue.TaggedOutput("events", item_event("budget", item, "dropped", "budget_exceeded"))
+        yield beam.pvalue.TaggedOutput("tasks", task_event(item.task, "budget", "dropped", "budget_exceeded"))
 
 
 class _UsageFn(beam.CombineFn):
@@ -512,7 +574,8 @@ def run(settings: SynthSettings, input_path: str, output: str, beam_args: List[s
         **(extra or {})})
     stages = report["stages"]
     blank = {"kept": 0, "in": 0}
-    for prev, cur in (("read", "passages"), ("select", "generate")):
+    chain = ["select", "budget", "generate"] if "budget" in stages else ["select", "generate"]
+    for prev, cur in [("read", "passages"), *zip(chain, chain[1:])]:
         left, right = stages.get(cur, blank)["in"], stages.get(prev, blank)["kept"]
         report["checks"].append({"check": f"{cur}.in == {prev}.kept", "ok": left == right, "left": left,
                                  "right": right})
@@ -525,6 +588,7 @@ def run(settings: SynthSettings, input_path: str, output: str, beam_args: List[s
                         + sum(v for k, v in stages.get("generate", {}).get("dropped_by_rule", {}).items()
                               if k not in ("no_teacher", "no_pairs")),
                         "failed": sum(st["failed"] for st in stages.values())}
+    report["budget"] = spend_report(output, settings, report["usage"]["total"], (extra or {}).get("batch_prepass"))
     write_report(output, report)
     from telecom_etl.card import write_card
 
@@ -532,14 +596,34 @@ def run(settings: SynthSettings, input_path: str, output: str, beam_args: List[s
     return report
 
 
+def spend_report(output: str, settings: SynthSettings, total_usage: dict, prepass: Optional[dict] = None):
+    """The spend plan (``_stats/budget.json``) beside what the run actually sent and spent."""
+    from telecom_etl.synth.teacher.budget import against_plan
+
+    path = io.join(output, "_stats", "budget.json")
+    if not settings.spend.active or not io.exists(path):
+        return None
+    plan = json.loads(io.read_bytes(path))[0]
+    out = against_plan(plan, total_usage)
+    if prepass:  # answers bought by the batch pre-pass count against the same budget
+        pre = prepass["total"]
+        out["batch_prepass"] = {"requests": pre["sent"] + pre["failed"], "tokens": pre.get("sent_tokens", 0),
+                                "cost_usd": pre["cost_usd"]}
+        for k in ("requests", "tokens", "cost_usd"):
+            out["actual"][k] = round(out["actual"][k] + out["batch_prepass"][k], 10)
+    return out
+
+
 def summary(report: dict) -> str:
+    from telecom_etl.synth.teacher import failed_requests
+
     t = report["totals"]
     u = report["usage"]["total"]
     lines = [f"telecom-etl synth-instructions: {t['docs_in']:,} documents -> {t['items']:,} task items -> "
              f"{t['pairs_out']:,} pairs ({t['pairs_made']:,} made, {t['rejects']:,} rejected answers/pairs, "
-             f"{t['failed']:,} failed)"]
+             f"{t['failed']:,} failed records, {failed_requests(u):,} failed teacher requests)"]
     lines.append(f"{'stage':<16}{'unit':<7}{'in':>8}{'kept':>8}{'dropped':>8}{'failed':>7}  top reasons")
-    for name in ["read", "passages", "select", "generate", *PAIR_STAGES]:
+    for name in ["read", "passages", "select", "budget", "generate", *PAIR_STAGES]:
         st = report["stages"].get(name)
         if not st:
             continue
@@ -556,10 +640,23 @@ def summary(report: dict) -> str:
     lines.append(f"teacher: {u['requests']:,} requests ({u['sent']:,} sent, {u['cached']:,} cached, {u['failed']:,} "
                  f"failed), {u['prompt_tokens']:,}+{u['completion_tokens']:,} tokens, ${u['cost_usd']:.4f} spent "
                  f"(${u['cached_cost_usd']:.4f} cached)")
+    spend = report.get("budget")
+    if spend:
+        a, b = spend["actual"], spend["budget"]
+        lines.append(f"budget: {spend['admitted']:,} of {spend['units']:,} items admitted (plan: "
+                     f"{spend['requests']:,} requests, {spend['tokens']:,} tokens, ${spend['cost_usd']:.4f} at most; "
+                     f"limits {_limits(b)}); actual: {a['requests']:,} requests, {a['tokens']:,} tokens, "
+                     f"${a['cost_usd']:.4f}")
     bad = [c for c in report["checks"] if not c["ok"]]
     lines.append("accounting: all counts add up" if not bad else
                  "accounting: MISMATCH " + "; ".join(f"{c['check']} ({c['left']} vs {c['right']})" for c in bad))
     return "\n".join(lines)
+
+
+def _limits(budget: dict) -> str:
+    parts = [f"{n}={budget[k]:g}" for k, n in (("max_requests", "requests"), ("max_tokens", "tokens"),
+                                               ("max_cost", "USD")) if budget.get(k) is not None]
+    return ", ".join(parts) or "none"
 
 
 # ---- driver-side planning: --dry-run and the --batch pre-pass -------------------------
@@ -581,8 +678,7 @@ def plan_items(settings: SynthSettings, shards: List[str]) -> List[Item]:
 
 def dry_run(settings: SynthSettings, shards: List[str]) -> dict:
     """Requests, tokens and cost each teacher would see; nothing is sent."""
-    from telecom_etl.synth.tasks.base import source_block
-    from telecom_etl.synth.teacher import ChatRequest, Teacher
+    from telecom_etl.synth.teacher import Teacher
 
     tasks = steps.tasks_by_name(settings.build_tasks())
     items = plan_items(settings, shards)
@@ -602,12 +698,7 @@ def dry_run(settings: SynthSettings, shards: List[str]) -> dict:
             requests.setdefault(role, []).append(prompt.request)
             if task.has_check and settings.validator:
                 # a teacher check per generated pair: about the passage plus the question
-                per = getattr(task, "per_passage", 1)
-                for n in range(per):
-                    requests.setdefault(settings.validator, []).append(ChatRequest(
-                        messages=[{"role": "user", "content": source_block(item.passage) + " " * 600}],
-                        params={"max_tokens": 64}, prompt_version=f"{task.name}-check-estimate", task=task.name
-                        + ":check", id=f"{item.passage.id}:{n}"))
+                requests.setdefault(settings.validator, []).extend(steps.check_estimates(task, item))
     estimates = {}
     for role, reqs in sorted(requests.items()):
         with Teacher(settings.teachers[role]) as teacher:
@@ -627,6 +718,11 @@ def batch_prepass(settings: SynthSettings, shards: List[str], poll_interval: Opt
 
     tasks = steps.tasks_by_name(settings.build_tasks())
     items = plan_items(settings, shards)
+    plan = None
+    if settings.spend.active:  # buy only what the run's budget admits (the pipeline plans the rest)
+        plan = plan_spend(settings, items)
+        admitted = set(plan["admitted"])
+        items = [i for i in items if steps.item_key(i) in admitted]
     by_role: Dict[str, list] = {}
     for item in items:
         task = tasks[item.task]
@@ -650,4 +746,18 @@ def batch_prepass(settings: SynthSettings, shards: List[str], poll_interval: Opt
         with Teacher(settings.teachers[settings.validator]) as teacher:
             teacher.complete_batch(checks, poll_interval=poll_interval)
             usage.merge(teacher.usage)
-    return usage.to_dict()
+    out = usage.to_dict()
+    if plan is not None:
+        out["plan"] = plan["plan"]
+    return out
+
+
+def plan_spend(settings: SynthSettings, items: List[Item]) -> dict:
+    """The spend plan of the pipeline's PlanSpend, computed in the driver over the same items."""
+    from telecom_etl.synth.teacher import Teacher
+    from telecom_etl.synth.teacher.budget import admit
+
+    tasks = steps.tasks_by_name(settings.build_tasks())
+    teachers = {role: Teacher(cfg) for role, cfg in settings.teachers.items()}
+    asks = [steps.item_ask(settings, tasks, teachers, item) for item in items]
+    return admit(asks, settings.spend, teacher_caps(settings.teachers))

@@ -37,9 +37,10 @@ from telecom_etl.record import REJECT_SCHEMA, Reject
 from telecom_etl.synth.preferences.candidates import CandidateSource
 from telecom_etl.synth.preferences.schema import (DROPPED_SCHEMA, PREFERENCE_SCHEMA, Pair, PreferenceItem,
                                                   dropped_row)
+from telecom_etl.synth.teacher.budget import RunBudget
 
 #: Record stages in order (each one's input is the previous one's kept output).
-DOC_STAGES: List[str] = ["read_records", "prepare", "generate", "verify", "judge", "select"]
+DOC_STAGES: List[str] = ["read_records", "prepare", "budget", "generate", "verify", "judge", "select"]
 OUTPUT_FOLDERS = ("preference", "rejects", "dropped")
 
 
@@ -69,9 +70,11 @@ class PreferenceConfig:
     max_retries: int = 5
     max_requests: Optional[int] = None
     max_cost: Optional[float] = None
+    max_tokens_total: Optional[int] = None
     response_format: str = "json_schema"
     prices: Tuple[Tuple[str, float, float], ...] = ()
     benchmarks: Tuple[str, ...] = ()  # prompts and answers overlapping these are rejected as contaminated
+    spend: RunBudget = RunBudget()  # the run's budget, planned before anything is sent
 
     def teacher_config(self, source: CandidateSource, name: str):
         from telecom_etl.synth.teacher import TeacherConfig
@@ -79,7 +82,8 @@ class PreferenceConfig:
         return TeacherConfig(model=source.model, base_url=source.base_url, api_key_env=source.api_key_env,
                              name=name, concurrency=self.concurrency, rpm=self.rpm, tpm=self.tpm,
                              timeout=self.timeout, max_retries=self.max_retries, max_requests=self.max_requests,
-                             max_cost=self.max_cost, cache_dir=self.cache_dir, response_format=self.response_format,
+                             max_cost=self.max_cost, max_tokens_total=self.max_tokens_total,
+                             cache_dir=self.cache_dir, response_format=self.response_format,
                              prices={m: {"input": i, "output": o} for m, i, o in self.prices})
 
     def endpoints(self) -> Dict[tuple, str]:
@@ -285,6 +289,67 @@ def _benchmark_check(config: PreferenceConfig):
     return BenchmarkCheck(config.benchmarks)
 
 
+class _AskFn(beam.DoFn):
+    """Prompt -> the most its candidate and judge requests may cost (nothing is sent)."""
+
+    def __init__(self, config: PreferenceConfig):
+        self.config = config
+
+    def setup(self):
+        from telecom_etl.synth.preferences.candidates import Generate, Judge
+        from telecom_etl.synth.teacher import Teacher
+
+        cfg = self.config
+        self.teachers = {ep: Teacher(cfg.teacher_config(next(s for s in cfg.sources if s.endpoint() == ep), name))
+                         for ep, name in cfg.endpoints().items()}
+        self.judge_teacher = Teacher(cfg.teacher_config(cfg.judge, "judge"))
+        self.gen = Generate({}, cfg.sources, cfg.k, seed=cfg.seed)
+        self.judge = Judge(None, max_tokens=cfg.judge_max_tokens, judge_verifiable=cfg.judge_verifiable,
+                           use_reference=cfg.judge_reference)
+
+    def process(self, item: PreferenceItem):
+        from telecom_etl.synth.preferences.spend import item_ask
+
+        cfg = self.config
+        yield item_ask(item, self.gen, self.judge, self.teachers, self.judge_teacher, cfg.include_sft_answer,
+                       cfg.judge_confirm, cfg.judge_retries)
+
+
+def teacher_caps(config: PreferenceConfig) -> dict:
+    if config.max_requests is None and config.max_cost is None and config.max_tokens_total is None:
+        return {}
+    names = list(config.endpoints().values()) + ["judge"]
+    return {n: (config.max_requests, config.max_tokens_total, config.max_cost) for n in names}
+
+
+class PlanSpend(beam.PTransform):
+    """Prompts -> the set of item ids the run may send requests for (a singleton side input):
+    upper-bound costs admitted in seeded id order within the run's budget; the plan goes to
+    ``_stats/budget.json``."""
+
+    def __init__(self, config: PreferenceConfig, output: str):
+        super().__init__()
+        self.config, self.output = config, output
+
+    def expand(self, items):
+        from telecom_etl.synth.teacher.budget import admit
+
+        budget, caps = self.config.spend, teacher_caps(self.config)
+        plan = (items | "Asks" >> beam.ParDo(_AskFn(self.config))
+                | "AllAsks" >> beam.combiners.ToList()
+                | "Admit" >> beam.Map(lambda asks: admit(asks, budget, caps)))
+        (plan | "PlanOnly" >> beam.Map(lambda p: p["plan"])
+         | "WritePlan" >> WriteJson(io.join(self.output, "_stats", "budget.json")))
+        return plan | "Admitted" >> beam.Map(lambda p: frozenset(p["admitted"]))
+
+
+def _admit():
+    def admit(item, admitted):
+        return None if item.id in admitted else Dropped("budget_exceeded", "outside the run's planned budget")
+
+    return admit
+
+
 def _verify():
     from telecom_etl.synth.preferences.candidates import verify_item
 
@@ -362,11 +427,18 @@ def build(pipeline: beam.Pipeline, reads: List[Tuple[str, Optional[int]]], confi
     rows = read["rows"]
 
     prepared = rows | "Prepare" >> DocStage("prepare", _Prepare(config), progress)
-    generated = prepared.kept | "Generate" >> DocStage("generate", _Generate(config), progress)
+    stages = [prepared]
+    if config.spend.active:
+        admitted = prepared.kept | "PlanSpend" >> PlanSpend(config, output)
+        stages.append(prepared.kept | "Budget" >> DocStage("budget", _admit, progress,
+                                                           side_inputs=(beam.pvalue.AsSingleton(admitted),)))
+    # the endpoint stages run several items at once (the teacher bounds the requests in flight)
+    generated = stages[-1].kept | "Generate" >> DocStage("generate", _Generate(config), progress,
+                                                         parallel=config.concurrency)
     verified = generated.kept | "Verify" >> DocStage("verify", _verify, progress)
-    judged = verified.kept | "Judge" >> DocStage("judge", _Judge(config), progress)
+    judged = verified.kept | "Judge" >> DocStage("judge", _Judge(config), progress, parallel=config.concurrency)
     selected = judged.kept | "Select" >> DocStage("select", _Select(config), progress)
-    stages = [prepared, generated, verified, judged, selected]
+    stages += [generated, verified, judged, selected]
 
     folders = []
     folders.append(selected.kept | "WritePairs" >> WriteShards(
@@ -510,6 +582,7 @@ def run(reads: List[Tuple[str, Optional[int]]], config: PreferenceConfig, output
         "preference": metrics,
         "usage": {k: v for k, v in usage.items() if k != "rows"},
         "settings": settings(config),
+        "budget": spend_report(output, config, usage["total"]),
     })
     write_report(output, report)
     from telecom_etl.card import write_card
@@ -518,14 +591,30 @@ def run(reads: List[Tuple[str, Optional[int]]], config: PreferenceConfig, output
     return report
 
 
+def spend_report(output: str, config: PreferenceConfig, total_usage: dict) -> Optional[dict]:
+    from telecom_etl.synth.teacher.budget import against_plan
+
+    path = io.join(output, "_stats", "budget.json")
+    if not config.spend.active or not io.exists(path):
+        return None
+    return against_plan(json.loads(io.read_bytes(path))[0], total_usage)
+
+
+def _public(source) -> dict:
+    """A candidate source for reports: its base URL without credentials."""
+    from telecom_etl.synth.teacher.secrets import redact_url
+
+    return {**source.__dict__, "base_url": redact_url(source.base_url)}
+
+
 def settings(config: PreferenceConfig) -> dict:
-    return {"k": config.k, "candidates": [s.__dict__ for s in config.sources], "judge": config.judge.__dict__,
+    return {"k": config.k, "candidates": [_public(s) for s in config.sources], "judge": _public(config.judge),
             "min_margin": config.min_margin, "min_chosen_score": config.min_chosen_score,
             "judge_verifiable": config.judge_verifiable, "judge_reference": config.judge_reference,
             "judge_confirm": config.judge_confirm,
             "include_sft_answer": config.include_sft_answer, "seed": config.seed, "tasks": list(config.tasks),
             "answer_kinds": dict(config.kind_overrides), "max_requests": config.max_requests,
-            "max_cost": config.max_cost}
+            "max_cost": config.max_cost, "max_tokens_total": config.max_tokens_total, "budget": config.spend.to_dict()}
 
 
 def summary(report: dict) -> str:
@@ -538,7 +627,7 @@ def summary(report: dict) -> str:
              f"(reference {d['reference']:,}, judge {d['judge']:,}); {t['requests']:,} requests "
              f"({t['cached']:,} cached), {t['prompt_tokens'] + t['completion_tokens']:,} tokens, "
              f"${t['cost_usd']:.4f}; {t['rejects']:,} rejects"]
-    shown = ["read", "read_records", "prepare", "generate", "verify", "verdicts", "judge", "judge_calls",
+    shown = ["read", "read_records", "prepare", "budget", "generate", "verify", "verdicts", "judge", "judge_calls",
              "judge_pairwise", "judge_vs_ref", "select"]
     table = stage_summary({**report, "doc_stages": shown}).splitlines()[1:]
     lines.extend(table[:-1])
@@ -549,6 +638,17 @@ def summary(report: dict) -> str:
     if a["candidate_couples"]:
         lines.append(f"judge vs reference: agrees on {a['couples_agree']}/{a['candidate_couples']} correct-vs-wrong "
                      f"candidate couples ({a['couples_rate']:.0%})")
+    u = report["usage"]["total"]
+    from telecom_etl.synth.teacher import failed_requests
+
+    lines.append(f"teacher: {u['requests']:,} requests ({u['sent']:,} sent, {u['cached']:,} cached, "
+                 f"{failed_requests(u):,} failed), ${u['cost_usd']:.4f} spent")
+    spend = report.get("budget")
+    if spend:
+        a = spend["actual"]
+        lines.append(f"budget: {spend['admitted']:,} of {spend['units']:,} prompts admitted (plan: "
+                     f"{spend['requests']:,} requests, {spend['tokens']:,} tokens, ${spend['cost_usd']:.4f} at most); "
+                     f"actual: {a['requests']:,} requests, {a['tokens']:,} tokens, ${a['cost_usd']:.4f}")
     lines.append(table[-1])
     return "\n".join(lines)
 

@@ -13,13 +13,16 @@ counted per task in the report.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from telecom_etl.record import Document
 from telecom_etl.synth.chunking import Passage, passages_of, pick_score
 from telecom_etl.synth.tasks import PRODUCES, TASKS, Pair, Prompt, Rejected, Task, build_tasks
-from telecom_etl.synth.teacher import ChatResult, TeacherConfig
+from telecom_etl.synth.teacher import ChatRequest, ChatResult, TeacherConfig
+from telecom_etl.synth.teacher.budget import Ask, RunBudget
 from telecom_etl.synth.validate import ValidationConfig
 
 
@@ -39,6 +42,7 @@ class SynthSettings:
     routes: Dict[str, str] = field(default_factory=dict)  # task -> teacher role (default: generator)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     batch_size: int = 64  # teacher requests per complete_many call inside a DoFn
+    spend: RunBudget = field(default_factory=RunBudget)  # the run's teacher budget (planned before sending)
 
     def build_tasks(self) -> List[Task]:
         return build_tasks(self.tasks or None, seed=self.seed, options=self.task_options)
@@ -171,11 +175,16 @@ def pairs_from_answer(task: Task, prompt: Prompt, result: ChatResult) -> Tuple[L
                 model=result.model, prompt_version=task.prompt_version, request_key=result.key)
     if not result.ok:
         return [], Rejection(reason=f"teacher_{result.error}", detail=result.error_detail, **base)
+    if result.refusal:  # the endpoint's own refusal field
+        return [], Rejection(reason="refusal", detail="the teacher refused", raw_answer=result.content, **base)
     if result.truncated:
         return [], Rejection(reason="truncated", detail="finish_reason=length", raw_answer=result.content, **base)
     try:
         pairs = task.parse(prompt, result.content)
     except Rejected as rej:
+        if rej.reason == "parse_failed" and is_refusal(result.content):
+            return [], Rejection(reason="refusal", detail=(result.content or "").strip()[:200],
+                                 raw_answer=result.content, **base)
         return [], Rejection(reason=rej.reason, detail=rej.detail, raw_answer=result.content, **base)
     except Exception as exc:  # a parser bug on one odd answer: counted with the answer kept for debugging
         return [], Rejection(reason="parse_error", detail=f"{type(exc).__name__}: {exc}"[:300],
@@ -186,6 +195,54 @@ def pairs_from_answer(task: Task, prompt: Prompt, result: ChatResult) -> Tuple[L
         return [], Rejection(reason="no_pairs", detail="the answer held no usable item", raw_answer=result.content,
                              **base)
     return pairs, None
+
+
+_REFUSAL_START = re.compile(
+    r"^\W*(?:i(?:'m| am) (?:sorry|afraid|unable|not able)|sorry\b|i (?:cannot|can't|can not|won't|will not)\b|"
+    r"unfortunately,? i\b|as an ai\b|i'm not comfortable\b|i must decline\b)", re.I)
+
+
+def is_refusal(content: Optional[str]) -> bool:
+    """A plain-text answer that refuses ("I'm sorry, but I can't help ...") instead of the JSON asked for."""
+    return bool(content) and _REFUSAL_START.search(content.strip()[:200]) is not None
+
+
+def item_key(item: "Item") -> str:
+    """The deterministic key of an item (for the spend plan and accounting examples)."""
+    return f"{item.task}:{item.passage.id}"
+
+
+CHECK_QUESTION_ESTIMATE = "word " * 250  # a generated question with its options, at most (tokens)
+
+
+def check_estimates(task: Task, item: "Item") -> List[ChatRequest]:
+    """Stand-ins for the teacher checks of the pairs an item can make (one per pair: the
+    passage plus a question): their answers do not exist before generation."""
+    from telecom_etl.synth.tasks.base import source_block
+
+    return [ChatRequest(messages=[{"role": "user", "content": source_block(item.passage) + " "
+                                   + CHECK_QUESTION_ESTIMATE}],
+                        params={"max_tokens": 64}, prompt_version=f"{task.name}-check-estimate",
+                        task=task.name + ":check", id=f"{item.passage.id}:{n}")
+            for n in range(getattr(task, "per_passage", 1))]
+
+
+def item_ask(settings: "SynthSettings", tasks: Dict[str, Task], teachers: dict, item: "Item") -> Ask:
+    """The most an item's teacher requests may cost (cached requests are free)."""
+    ask = Ask(item_key(item))
+    task = tasks[item.task]
+    role = settings.teacher_for(task.name) if task.needs_teacher else None
+    if role is None:
+        return ask
+    teacher = teachers[role]
+    for prompt in prompts_for(task, item):
+        if not teacher.cached(prompt.request):
+            ask.add(role, *teacher.cost_estimate(prompt.request))
+        if task.has_check and settings.validator:
+            checker = teachers[settings.validator]
+            for req in check_estimates(task, item):
+                ask.add(settings.validator, *checker.cost_estimate(req))
+    return ask
 
 
 def reject_pair(stage: str, pair: Pair, reason: str, detail: str) -> Rejection:

@@ -29,7 +29,15 @@ def load(out):
     return report
 
 
-def test_a_dead_student_leaves_single_candidates_and_a_dead_endpoint_rejects(tmp_path, sft_dir):
+def by_model(server) -> dict:
+    """Chat requests the server received, per model (its own log)."""
+    out: dict = {}
+    for body in server.chat_requests():
+        out[body["model"]] = out.get(body["model"], 0) + 1
+    return out
+
+
+def test_a_dead_student_leaves_single_candidates_and_every_request_is_counted(tmp_path, sft_dir):
     def student_down(body):
         if body["model"] == "student-m":
             return status(500, message="student overloaded")
@@ -39,38 +47,53 @@ def test_a_dead_student_leaves_single_candidates_and_a_dead_endpoint_rejects(tmp
 
     with OpenAIServer(responder=student_down) as server:
         out = tmp_path / "out"
-        result = run_cli(server, sft_dir, out, "--max-retries", "0")
+        result = run_cli(server, sft_dir, out, "--max-retries", "0", "--max-failure-rate", "1")
         assert result.exit_code == 0, result.output
+        log = by_model(server)
     report = load(out)
     select = report["stages"]["select"]
-    assert select["kept"] == 0 and select["dropped_by_rule"] == {"single_candidate": 7}
-    generate = report["stages"]["generate"]
-    assert generate["failed"] == 1 and generate["failed_by_error"] == {"server_error": 1}
-    rejects = pq.read_table(out / "rejects").to_pylist()
-    assert any(r["stage"] == "generate" and r["error"].startswith("server_error: no candidate answer (server_error x2)")
-               for r in rejects)
-    student = report["usage"]["by_teacher"]["student"]
-    # usage is carried by the items that reach a pair or a drop; the rejected prompt paid for nothing
-    assert student["failed"] == 7 and student["failed_by_kind"] == {"server_error": 7} and student["ok"] == 0
-    assert student["cost_usd"] == 0 and report["usage"]["by_teacher"]["teacher"]["ok"] == 7
+    # the prompt without any answer flows on with its calls and is dropped by a named rule
+    assert select["kept"] == 0 and select["dropped_by_rule"] == {"single_candidate": 7, "no_candidates": 1}
+    assert report["stages"]["generate"]["failed"] == 0
+    dropped = {d["drop_rule"]: d for d in pq.read_table(out / "dropped").to_pylist()}
+    assert "server_error x2" in dropped["no_candidates"]["drop_detail"]
+    usage = report["usage"]["by_teacher"]
+    # issue 17 item 5: the accounting matches the server's log, also for the prompt that got nothing
+    assert usage["student"]["failed_by_kind"] == {"server_error": 8} and usage["student"]["ok"] == 0
+    assert usage["teacher"]["failed_by_kind"] == {"server_error": 1} and usage["teacher"]["ok"] == 7
+    assert {"student-m": usage["student"]["attempts"], "teacher-m": usage["teacher"]["attempts"],
+            "judge-m": usage["judge"]["attempts"]} == log
+    assert usage["student"]["cost_usd"] == 0
 
 
-def test_budget_stops_sending_and_is_counted(tmp_path, sft_dir):
+def test_everything_failing_exits_non_zero_with_one_line(tmp_path, sft_dir):
+    with OpenAIServer(responder=lambda body: status(429, retry_after=0.001)) as server:
+        out = tmp_path / "out"
+        result = run_cli(server, sft_dir, out, "--max-retries", "0")
+        sent = sum(by_model(server).values())
+    assert result.exit_code == 1
+    report = load(out)
+    total = report["usage"]["total"]
+    assert total["failed"] == total["requests"] > 0 and total["attempts"] == sent
+    assert result.output.strip().splitlines()[-1].startswith(
+        f"telecom-etl: error: every teacher request failed ({total['failed']} of {total['failed']}: rate_limited")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_run_budget_holds_on_any_number_of_workers(tmp_path, sft_dir, workers):
+    multi = ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"] if workers > 1 else []
     with OpenAIServer(responder=responder) as server:
         out = tmp_path / "out"
-        result = run_cli(server, sft_dir, out, "--max-requests", "3")
+        result = run_cli(server, sft_dir, out, "--max-requests", "13", *multi)
         assert result.exit_code == 0, result.output
-        sent = server.chat_requests()
+        sent = sum(by_model(server).values())
     report = load(out)
-    by_model = {m: sum(b["model"] == m for b in sent) for m in ("teacher-m", "student-m", "judge-m")}
-    assert all(0 < n <= 3 for n in by_model.values()), by_model
-    # prompts beyond the candidate budget fail as budget_exceeded; the judge's budget shows per answer
-    assert report["stages"]["generate"]["failed_by_error"] == {"budget_exceeded": 5}
-    assert report["stages"]["select"]["kept"] == 3
-    assert report["preference"]["judge_calls"]["failed_by_kind"] == {"budget_exceeded": 3}
-    usage = report["usage"]["by_teacher"]
-    assert usage["teacher"]["sent"] == 3 and usage["judge"]["sent"] == 3
-    assert report["totals"]["requests"] - report["usage"]["total"]["failed"] == len(sent)
+    spend = report["budget"]
+    # 8 prompts, each at most 2 candidates + 2 judge calls + 2 judge retries: 2 admitted
+    assert spend["units"] == 8 and spend["admitted"] == 2 and spend["requests"] == 12
+    assert report["stages"]["budget"]["dropped_by_rule"] == {"budget_exceeded": 6}
+    assert 0 < sent <= 12 and spend["actual"]["requests"] == sent
+    assert report["stages"]["generate"]["in"] == 2
 
 
 def test_truncated_correct_answers_are_not_chosen_and_judge_errors_are_counted(tmp_path, sft_dir):

@@ -197,7 +197,9 @@ def test_full_run_with_teachers_every_family_traceable_and_counted(shards, tmp_p
     with OpenAIServer(responder=teacher) as server:
         server.when("clause 5.6 (Timer handling)", truncated('{"items": [{"question": "What happens when T300'))
         server.when("Pilot Assignment", status(500))  # the paper's generator requests always fail
-        result = run_cli("-i", shards, "-o", str(out), "--teachers", teachers_yaml(tmp_path, server))
+        # the paper's requests fail on purpose: 4 of 13 is over the default --max-failure-rate
+        result = run_cli("-i", shards, "-o", str(out), "--teachers", teachers_yaml(tmp_path, server),
+                         "--max-failure-rate", "0.5")
         assert result.exit_code == 0, result.output
         sent = len(server.chat_requests())
     report = json.loads((out / "report.json").read_text())

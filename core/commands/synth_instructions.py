@@ -1,6 +1,7 @@
 """``telecom-etl synth-instructions``."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -8,6 +9,8 @@ import sys
 import click
 
 from telecom_etl.cli import UserError, command_options
+from telecom_etl.commands.teacher_options import (budget_options, exit_on_failures, parse_prices, require_prices,
+                                                  run_budget)
 
 
 def validation_config(values, benchmarks):
@@ -65,8 +68,6 @@ def check_benchmarks(paths) -> None:
 @click.option("--tpm", type=float, default=None, help="Client-side tokens per minute limit.")
 @click.option("--timeout", type=float, default=None, help="Seconds per request attempt [120].")
 @click.option("--max-retries", type=int, default=None, help="Retries per request [5].")
-@click.option("--max-requests", type=int, default=None, help="Budget: requests sent per teacher (per worker).")
-@click.option("--max-cost", type=float, default=None, help="Budget: USD per teacher (per worker).")
 @click.option("--cache-dir", default=None, metavar="DIR",
               help="Teacher answer cache [default: OUTPUT/_cache/teacher]; share it between runs.")
 @click.option("--benchmark", "benchmarks", multiple=True, metavar="FILE",
@@ -78,15 +79,19 @@ def check_benchmarks(paths) -> None:
 @click.option("--min-chars", type=int, default=300, show_default=True, help="Shortest passage.")
 @click.option("--max-chars", type=int, default=6000, show_default=True, help="Longest passage (longer: windows).")
 @click.option("--dry-run", is_flag=True, help="Print requests, tokens and cost per teacher; call nothing.")
-@click.option("--batch", is_flag=True, help="Buy the answers through the OpenAI Batch API (half price) first.")
+@click.option("--batch", is_flag=True, help="Buy the answers through the OpenAI Batch API (half price) first; "
+              "an endpoint without it runs online (one line says so).")
+@click.option("--batch-only", is_flag=True, help="Like --batch, but stop (one line, nothing sent) when the endpoint "
+              "has no Batch API.")
 @click.option("--batch-poll", type=float, default=30.0, show_default=True, help="Seconds between batch polls.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Print per-stage progress lines to stderr on long runs.")
+@budget_options
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def synth_instructions(input_path, output, tasks, teachers_file, base_url, model, validator_model, api_key_env,
-                       concurrency, rpm, tpm, timeout, max_retries, max_requests, max_cost, cache_dir, benchmarks,
-                       seed, max_per_doc, max_per_source, min_chars, max_chars, dry_run, batch, batch_poll,
-                       progress, beam_args):
+                       concurrency, rpm, tpm, timeout, max_retries, cache_dir, benchmarks,
+                       seed, max_per_doc, max_per_source, min_chars, max_chars, dry_run, batch, batch_only, batch_poll,
+                       progress, max_requests, max_cost, max_total_tokens, prices, max_failure_rate, beam_args):
     """Write grounded instruction/response pairs (SFT) from pre-training shards.
 
     Reads the shards of build-pretrain, cuts them into clause/section/function passages,
@@ -103,7 +108,7 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     from telecom_etl.pipelines.synth_instructions import input_shards
     from telecom_etl.synth.instructions import SynthSettings
     from telecom_etl.synth.tasks import TASKS, build_tasks
-    from telecom_etl.synth.teacher import TeacherError, load_teachers, load_teachers_file
+    from telecom_etl.synth.teacher import TeacherError, load_teachers, load_teachers_file, merge_usage
 
     try:
         pipeline_options(list(beam_args), ours=command_options())
@@ -112,11 +117,15 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     shards = input_shards(input_path)
     if not shards:
         raise UserError(f"no Parquet shards under {input_path} (expected the output folder of build-pretrain)")
+    spend = run_budget(max_requests, max_cost, max_total_tokens, seed)
+    # the run's limits also bound each teacher client (a per-process safety net under the plan)
     flags = {k: v for k, v in dict(concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
                                    max_retries=max_retries, max_requests=max_requests,
-                                   max_cost=max_cost).items() if v is not None}
+                                   max_cost=max_cost, max_tokens_total=max_total_tokens).items() if v is not None}
     defaults = {"cache_dir": cache_dir or os.path.join(output, "_cache", "teacher"), "api_key_env": api_key_env,
                 **flags}
+    if prices:
+        defaults["prices"] = parse_prices(prices)
     if base_url:
         defaults["base_url"] = base_url
     config: dict = {}
@@ -163,7 +172,7 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     settings = SynthSettings(budgets=budgets, tasks=names, task_options=dict(config.get("task_options") or {}), seed=seed,
                              min_chars=min_chars, max_chars=max_chars, max_per_doc=max_per_doc,
                              max_per_source=max_per_source, teachers=teachers, routes=routes,
-                             validation=validation_config(config.get("validation"), benchmarks))
+                             validation=validation_config(config.get("validation"), benchmarks), spend=spend)
     try:
         build_tasks(settings.tasks or None, seed=seed, options=settings.task_options)
     except ValueError as exc:
@@ -175,6 +184,8 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
             Teacher(cfg).check_credentials()
         except TeacherError as exc:
             raise UserError(str(exc)) from None
+    require_prices(teachers.values(), max_cost)
+    batch = batch or batch_only
     if batch and not teachers:
         raise UserError("--batch needs a teacher (--model or --teachers)")
 
@@ -190,9 +201,25 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
         return
     extra = {}
     if batch:
-        extra["batch_prepass"] = pipeline.batch_prepass(settings, shards, poll_interval=batch_poll)
+        from telecom_etl.synth.teacher import BatchUnsupported
+
+        try:
+            extra["batch_prepass"] = pipeline.batch_prepass(settings, shards, poll_interval=batch_poll)
+        except BatchUnsupported as exc:
+            if batch_only:
+                raise UserError(f"{exc}; --batch-only: nothing was sent") from None
+            click.echo(f"telecom-etl: {exc}: running online instead of --batch", err=True)
+            extra["batch_fallback"] = str(exc)
+        else:
+            pre = extra["batch_prepass"]["total"]
+            settings = dataclasses.replace(settings, spend=settings.spend.minus(
+                pre["sent"] + pre["failed"] - pre["failed_by_kind"].get("budget_exceeded", 0),
+                pre.get("sent_tokens", 0), pre["cost_usd"]))
     report = pipeline.run(settings, input_path, output, list(beam_args), extra=extra, progress=progress)
     click.echo(pipeline.summary(report))
     click.echo(f"wrote {output}/sft/ ({len(report['shards'])} shards), {output}/rejects/, {output}/report.json")
     if not report["balanced"]:
         sys.exit(1)
+    total = report["usage"]["total"]
+    pre = (extra.get("batch_prepass") or {}).get("total")
+    exit_on_failures(merge_usage(json.loads(json.dumps(total)), pre) if pre else total, max_failure_rate)

@@ -7,6 +7,8 @@ import sys
 import click
 
 from telecom_etl.cli import UserError, command_options
+from telecom_etl.commands.teacher_options import (budget_options, exit_on_failures, parse_prices, require_prices,
+                                                  run_budget)
 
 KINDS = ("mcq", "label", "equation", "code", "expansion", "free")
 
@@ -82,9 +84,6 @@ def _inside(child: str, parent: str) -> bool:
 @click.option("--rpm", type=float, default=None, help="Requests per minute per endpoint (client side).")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request attempt.")
 @click.option("--max-retries", type=int, default=5, show_default=True)
-@click.option("--max-requests", type=int, default=None,
-              help="Budget: requests sent per endpoint and worker (cached answers are free).")
-@click.option("--max-cost", type=float, default=None, help="Budget: USD per endpoint and worker.")
 @click.option("--cache-dir", default=None, metavar="DIR",
               help="Answer cache [default: OUTPUT/_cache/teacher]; share it with synth-instructions to reuse "
                    "answers.")
@@ -95,12 +94,14 @@ def _inside(child: str, parent: str) -> bool:
               help="Benchmark file (formats as synth-instructions --benchmark): prompts and generated answers "
                    "that contain one of its items are dropped as 'contaminated'; repeatable.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@budget_options
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def synth_preferences(input_path, output, base_url, api_key_env, model, candidates, k, temperature, max_tokens,
                       seed, judge_model, judge_base_url, judge_api_key_env, judge_max_tokens, judge_verifiable,
                       judge_reference, judge_confirm, json_mode, min_margin, min_chosen_score,
                       include_sft_answer, tasks, answer_kinds, limit, concurrency, rpm, timeout, max_retries,
-                      max_requests, max_cost, cache_dir, benchmarks, dry_run, progress, beam_args):
+                      cache_dir, benchmarks, dry_run, progress, max_requests, max_cost, max_total_tokens, prices,
+                      max_failure_rate, beam_args):
     """Preference pairs (chosen/rejected) for DPO from SFT instructions.
 
     For each prompt, K candidate answers come from one or more OpenAI-compatible endpoints.
@@ -169,7 +170,11 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
         include_sft_answer=include_sft_answer, seed=seed, tasks=tuple(sorted(set(tasks))),
         kind_overrides=_split_kinds(answer_kinds), cache_dir=cache_dir or io.join(output, "_cache", "teacher"),
         concurrency=concurrency, rpm=rpm, timeout=timeout, max_retries=max_retries, max_requests=max_requests,
-        max_cost=max_cost, response_format=json_mode, benchmarks=tuple(benchmarks))
+        max_cost=max_cost, max_tokens_total=max_total_tokens, response_format=json_mode, benchmarks=tuple(benchmarks),
+        prices=tuple(sorted((m, p["input"], p["output"]) for m, p in parse_prices(prices).items())),
+        spend=run_budget(max_requests, max_cost, max_total_tokens, seed or 0))
+    require_prices([config.teacher_config(s, s.name) for s in config.sources]
+                   + [config.teacher_config(config.judge, "judge")], max_cost)
     reads = plan_reads(files, limit)
     if dry_run:
         from telecom_etl.pipelines.synth_preferences import estimate
@@ -184,6 +189,7 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
                f"{output}/README.md (dataset card) and {output}/report.html")
     if not report["balanced"]:
         sys.exit(1)
+    exit_on_failures(report["usage"]["total"], max_failure_rate)
 
 
 def io_exists(path: str) -> bool:

@@ -15,9 +15,9 @@ pipeline builds them once per worker):
   with each answer first, and kept only when both orders agree.
 
 Endpoint failures never raise from a request: a failed sample is a candidate with an
-``error``. Only an item with no answer at all fails the stage (nothing was paid for it);
-anything else flows on, so its cost stays in the accounting, and selection drops it with
-a named rule when too little is left.
+``error``. Every item flows on with the calls it made, also one without any answer (its
+failed requests were sent and stay in the accounting), and selection drops it with a named
+rule (``no_candidates``, ``single_candidate``, ...) when too little is left.
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from telecom_etl.outcome import StageFailure
 from telecom_etl.outcome import Dropped
 from telecom_etl.synth.preferences.judge import (JUDGE_PROMPT_VERSION, PAIRWISE_PROMPT_VERSION, RUBRIC,
                                                  JudgeParseError, judge_messages, pairwise_messages, parse_judgement,
@@ -187,16 +186,6 @@ class Generate:
         if self.include_sft_answer and item.sft_answer:
             candidates.append(Candidate(teacher=SFT_SOURCE, model=item.sft_model or SFT_SOURCE, temperature=None,
                                         sample=0, text=item.sft_answer, finish_reason="stop"))
-        if not any(c.ok for c in candidates):
-            kinds: Dict[str, int] = {}
-            for r in results:
-                if not r.ok:
-                    kinds[r.error or "empty_answer"] = kinds.get(r.error or "empty_answer", 0) + 1
-            main = min(kinds, key=lambda k: (-kinds[k], k)) if kinds else "empty_answer"
-            detail = ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items()))
-            first = next((r.error_detail for r in results if r.error_detail), "")
-            # the kind first: the report counts failures by the text before the colon
-            raise StageFailure(f"{main}: no candidate answer ({detail})" + (f"; {first[:120]}" if first else ""))
         return item.replace(candidates=candidates, calls=item.calls + _usage_rows(results))
 
 

@@ -62,8 +62,12 @@ def select_pair(item: PreferenceItem, min_margin: float = DEFAULT_MIN_MARGIN,
                 judge_model: Optional[str] = None) -> Union[Pair, Dropped]:
     usable = [c for c in item.candidates if c.ok]
     if not usable:
-        failed = sorted({c.error for c in item.candidates if c.error})
-        return Dropped("no_candidates", "no candidate answer" + (f" ({', '.join(failed)})" if failed else ""))
+        kinds: dict = {}
+        for c in item.candidates:
+            if c.error:
+                kinds[c.error] = kinds.get(c.error, 0) + 1
+        failed = ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items()))
+        return Dropped("no_candidates", "no candidate answer" + (f" ({failed})" if failed else ""))
     if len(usable) == 1:
         return Dropped("single_candidate", f"1 usable candidate of {len(item.candidates)}")
     first = usable[0]

@@ -64,12 +64,13 @@ from telecom_etl.synth.teacher.retries import parse_duration, server_wait
 from telecom_etl.synth.teacher.retries import wait_of as _retry_after
 from telecom_etl.synth.teacher.secrets import redact_url, scrub
 from telecom_etl.synth.teacher.tokens import DEFAULT_COMPLETION_ESTIMATE, count_prompt_tokens, estimate_prompt_tokens
-from telecom_etl.synth.teacher.usage import (Usage, _blank_usage, add_result, believable_usage, failed_requests,
-                                             merge_usage, summarise_usage)
+from telecom_etl.synth.teacher.usage import (DEFAULT_MAX_FAILURE_RATE, Usage, _blank_usage, add_result,
+                                             believable_usage, failed_requests, failure_line, merge_usage,
+                                             summarise_usage)
 
 __all__ = ["BatchUnsupported", "Bucket", "ChatRequest", "ChatResult", "DEFAULT_COMPLETION_ESTIMATE", "DEFAULT_PRICES",
-           "FAILURE_KINDS", "Gate", "Teacher", "TeacherConfig", "TeacherError", "Usage", "add_result",
+           "DEFAULT_MAX_FAILURE_RATE", "FAILURE_KINDS", "Gate", "Teacher", "TeacherConfig", "TeacherError", "Usage", "add_result",
            "batch_chunks", "believable_usage", "cost_of", "count_prompt_tokens", "estimate_prompt_tokens",
-           "extract_json", "failed_requests", "load_teachers", "load_teachers_file", "merge_usage",
+           "extract_json", "failed_requests", "failure_line", "load_teachers", "load_teachers_file", "merge_usage",
            "parse_duration", "parse_price_option", "price_for", "redact_url", "scrub", "server_wait",
            "summarise_usage", "unknown_price_line"]

@@ -46,7 +46,7 @@ def believable_usage(usage, messages, content: str, max_tokens: Optional[int]) -
 def _blank_usage() -> dict:
     return {"requests": 0, "ok": 0, "failed": 0, "cached": 0, "sent": 0, "batch": 0, "truncated": 0,
             "attempts": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0, "cached_cost_usd": 0.0,
-            "usage_clamped": 0, "refusals": 0, "failed_by_kind": {}}
+            "usage_clamped": 0, "refusals": 0, "sent_tokens": 0, "failed_by_kind": {}}
 
 
 blank_usage = _blank_usage
@@ -91,6 +91,7 @@ def add_result(row: dict, result: ChatResult) -> dict:
             row["cached_cost_usd"] = round(row["cached_cost_usd"] + result.cost, 10)
         else:
             row["sent"] += 1
+            row["sent_tokens"] += result.prompt_tokens + result.completion_tokens
             row["batch"] += int(result.batch)
             row["cost_usd"] = round(row["cost_usd"] + result.cost, 10)
     else:
@@ -125,3 +126,25 @@ def summarise_usage(rows: List[dict]) -> dict:
 def failed_requests(total: dict) -> int:
     """Requests that were sent (or asked for) and got no answer, budget refusals excluded."""
     return sum(n for kind, n in (total.get("failed_by_kind") or {}).items() if kind != "budget_exceeded")
+
+
+#: The default of --max-failure-rate: more than a quarter of the requests sent failing after
+#: every retry means a wrong key, a dead or overloaded endpoint, or limits far too tight; the
+#: data set that comes out is then mostly offline-only, which a scheduled job must notice.
+DEFAULT_MAX_FAILURE_RATE = 0.25
+
+
+def failure_line(total: dict, max_rate: float = DEFAULT_MAX_FAILURE_RATE) -> Optional[str]:
+    """One line when every request sent failed or more than ``max_rate`` of them did, else None.
+    Requests refused by the budget were not sent and do not count."""
+    failed = failed_requests(total)
+    sent = total.get("sent", 0) + failed
+    if not sent or not failed:
+        return None
+    if failed < sent and failed / sent <= max_rate:
+        return None
+    kinds = ", ".join(f"{k} x{n}" for k, n in sorted((total.get("failed_by_kind") or {}).items(),
+                                                      key=lambda kv: (-kv[1], kv[0])) if k != "budget_exceeded")
+    head = f"every teacher request failed ({failed:,} of {sent:,}" if failed == sent else \
+        f"{failed:,} of {sent:,} teacher requests failed ({failed / sent:.0%} > --max-failure-rate {max_rate:g}"
+    return f"{head}: {kinds}); see report.json usage.failed_by_kind and rejects/"
