@@ -73,83 +73,77 @@ def equation_object(mtef: bytes) -> bytes:
     return cfb({"Equation Native": native, "\x01CompObj": b"\x01\x00\xfe\xff" + b"Equation.3\0"})
 
 
-class V3:
-    """MTEF v3 (Equation Editor 3.0) records."""
+class _Records:
+    """Record builders shared by both versions; :meth:`tag` is where they differ."""
 
-    HEADER = bytes([3, 1, 1, 3, 10])
+    HEADER = b""
+    VERSION = 0
+    EMBELL_END = b""  # v3 closes each EMBELL record with an END of its own
 
-    @staticmethod
-    def eq(*objs: bytes) -> bytes:
-        return V3.HEADER + b"\x0a" + V3.line(*objs) + b"\x00"
+    @classmethod
+    def tag(cls, record: int, options: int = 0) -> bytes:
+        if cls.VERSION == 3:
+            return bytes([record | options << 4])
+        return bytes([record, options])
 
-    @staticmethod
-    def line(*objs: bytes) -> bytes:
-        return b"\x01" + b"".join(objs) + b"\x00"
+    @classmethod
+    def eq(cls, *objs: bytes) -> bytes:
+        """A whole equation: header, a FULL size record, one line, END."""
+        return cls.HEADER + b"\x0a" + cls.line(*objs) + b"\x00"
 
-    NULL = b"\x11"
+    @classmethod
+    def line(cls, *objs: bytes) -> bytes:
+        return cls.tag(1) + b"".join(objs) + b"\x00"
 
-    @staticmethod
-    def char(text: str, face: int = VARIABLE, embell: tuple = ()) -> bytes:
+    @classmethod
+    def null(cls) -> bytes:
+        return cls.tag(1, 0x01)  # a LINE with no object list: an empty slot
+
+    @classmethod
+    def char(cls, text: str, face: int = VARIABLE, embell: tuple = ()) -> bytes:
+        embell_bit = (0x02 if cls.VERSION == 3 else 0x01) if embell else 0
         out = b""
         for ch in text:
-            tag = 0x02 | (0x20 if embell else 0)
-            out += bytes([tag, face + 128]) + struct.pack("<H", ord(ch))
+            out += cls.tag(2, embell_bit) + bytes([face + 128]) + struct.pack("<H", ord(ch))
             if embell:
-                out += b"".join(bytes([0x06, e, 0x00]) for e in embell) + b"\x00"
+                out += b"".join(cls.tag(6) + bytes([e]) + cls.EMBELL_END for e in embell) + b"\x00"
         return out
 
-    @staticmethod
-    def tmpl(selector: int, variation: int, *subs: bytes) -> bytes:
-        return bytes([0x03, selector, variation, 0]) + b"".join(subs) + b"\x00"
+    @classmethod
+    def tmpl(cls, selector: int, variation: int, *subs: bytes) -> bytes:
+        if variation < 0x80 or cls.VERSION == 3:
+            var = bytes([variation])
+        else:  # v5: two bytes when the high bit of the first is set
+            var = bytes([(variation & 0x7F) | 0x80, variation >> 8])
+        return cls.tag(3) + bytes([selector]) + var + b"\x00" + b"".join(subs) + b"\x00"
 
-    @staticmethod
-    def pile(halign: int, *lines: bytes) -> bytes:
-        return bytes([0x04, halign, 1]) + b"".join(lines) + b"\x00"
+    @classmethod
+    def pile(cls, halign: int, *lines: bytes) -> bytes:
+        return cls.tag(4) + bytes([halign, 1]) + b"".join(lines) + b"\x00"
 
-    @staticmethod
-    def matrix(rows: int, cols: int, *cells: bytes) -> bytes:
+    @classmethod
+    def matrix(cls, rows: int, cols: int, *cells: bytes) -> bytes:
         parts = b"\0" * (((rows + 1) * 2 + 7) // 8 + ((cols + 1) * 2 + 7) // 8)
-        return bytes([0x05, 1, 2, 2, rows, cols]) + parts + b"".join(cells) + b"\x00"
+        return cls.tag(5) + bytes([1, 2, 2, rows, cols]) + parts + b"".join(cells) + b"\x00"
 
 
-class V5:
-    """MTEF v5 (MathType 4 and later) records."""
+class V3(_Records):
+    """MTEF v3 (Equation Editor 3.0): options in the high nibble of the tag byte."""
 
+    VERSION = 3
+    HEADER = bytes([3, 1, 1, 3, 10])
+    EMBELL_END = b"\x00"
+
+
+class V5(_Records):
+    """MTEF v5 (MathType 4 and later): an options byte after the tag, font and preference records first."""
+
+    VERSION = 5
     HEADER = (bytes([5, 1, 0, 7, 0]) + b"DSMT7\0" + b"\x01"
               + b"\x13WinAllBasicCodePages\0" + b"\x11\x05Times New Roman\0" + b"\x11\x03Symbol\0"
               # EQN_PREFS: options, 2 sizes (unit nibble, digits, 0xF), 1 space, 2 styles
               + b"\x12\x00" + b"\x02" + bytes([0x21, 0x2F, 0x45, 0x8F]) + b"\x01" + bytes([0x41, 0x5F])
               + b"\x02" + b"\x01\x00" + b"\x00")
 
-    @staticmethod
-    def eq(*objs: bytes) -> bytes:
-        return V5.HEADER + b"\x0a" + V5.line(*objs) + b"\x00"
 
-    @staticmethod
-    def line(*objs: bytes) -> bytes:
-        return b"\x01\x00" + b"".join(objs) + b"\x00"
-
-    NULL = b"\x01\x01"
-
-    @staticmethod
-    def char(text: str, face: int = VARIABLE, embell: tuple = ()) -> bytes:
-        out = b""
-        for ch in text:
-            out += bytes([0x02, 0x01 if embell else 0x00, face + 128]) + struct.pack("<H", ord(ch))
-            if embell:
-                out += b"".join(bytes([0x06, 0x00, e]) for e in embell) + b"\x00"
-        return out
-
-    @staticmethod
-    def tmpl(selector: int, variation: int, *subs: bytes) -> bytes:
-        var = bytes([variation]) if variation < 0x80 else bytes([(variation & 0x7F) | 0x80, variation >> 8])
-        return bytes([0x03, 0x00, selector]) + var + b"\x00" + b"".join(subs) + b"\x00"
-
-    @staticmethod
-    def pile(halign: int, *lines: bytes) -> bytes:
-        return bytes([0x04, 0x00, halign, 1]) + b"".join(lines) + b"\x00"
-
-    @staticmethod
-    def matrix(rows: int, cols: int, *cells: bytes) -> bytes:
-        parts = b"\0" * (((rows + 1) * 2 + 7) // 8 + ((cols + 1) * 2 + 7) // 8)
-        return bytes([0x05, 0x00, 1, 2, 2, rows, cols]) + parts + b"".join(cells) + b"\x00"
+V3.NULL, V5.NULL = V3.null(), V5.null()
