@@ -294,6 +294,8 @@ class SpecSource(SourceKind):
             yield self.new_document(item, code, part=f"attachment:{name}", kind="code", code_language=lang,
                                     path=name, extra={"attachment_of": extra["body_members"], "source_format": "text"},
                                     **att_fields)
+        for rule, detail, part in result.skipped_parts:  # e.g. an equation object left as a placeholder
+            yield Dropped(rule, detail, uri=f"{item.uri}#{part}")
 
 
 def _glyph_scores(text: str) -> Dict[str, Any]:
@@ -316,8 +318,10 @@ def _merge(results: List[ReadResult], strip: Strip) -> ReadResult:
     merged = ReadResult(front_lines=list(results[0].front_lines), counts=Counter(results[0].counts))
     merged.blocks = list(results[0].blocks)
     merged.core_title = results[0].core_title
+    merged.skipped_parts = list(results[0].skipped_parts)
     for res in results[1:]:
         merged.counts.update(res.counts)
+        merged.skipped_parts.extend(res.skipped_parts)
         blocks = res.blocks
         if strip.cover:
             first = next((i for i, b in enumerate(blocks) if b.kind == HEADING), len(blocks))

@@ -198,3 +198,6 @@ def test_objects_are_converted_once_and_by_relationship_id():
     assert eqs.convert("rId3") == (None, "missing_part")  # listed, not in the package
     assert eqs.convert("rId9") == (None, "missing_part")  # not even listed
     assert reads.count("word/embeddings/oleObject1.bin") == 1
+    # the parts that stayed placeholders, for the report (a missing relationship names no part)
+    assert [f[:2] for f in eqs.failures()] == [("word/embeddings/oleObject2.bin", "corrupt_ole"),
+                                              ("word/embeddings/oleObject3.bin", "missing_part")]

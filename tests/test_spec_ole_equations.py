@@ -118,6 +118,34 @@ def test_symbol_font_characters_become_unicode(spec):
     assert spec.extra["symbol_chars_mapped"] == "3"  # the private-use text ones (w:sym is not text)
 
 
+def test_build_pretrain_reports_each_placeholder_object_as_a_dropped_part(tmp_path):
+    from telecom_etl.manifest import load_manifest
+    from telecom_etl.pipelines.build_pretrain import run
+
+    (tmp_path / "specs").mkdir()
+    make_spec(str(tmp_path / "specs" / "38999-i10.docx"))
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(f"""version: 1
+name: test
+sources:
+  - name: specs
+    kind: 3gpp
+    paths: [{tmp_path / "specs"}]
+filters:
+  profiles:
+    default: [{{name: length, min_chars: 10}}]
+dedup: {{exact: false, near: false}}
+""")
+    report = run(load_manifest(str(manifest)), str(tmp_path / "out"), ["--runner=FnApiRunner"], progress=False)
+    assert report["balanced"], [c for c in report["checks"] if not c["ok"]]
+    parts = report["stages"]["extract_parts"]
+    # (the object without a relationship names no part: it is counted in the record's extra only)
+    assert parts["dropped_by_rule"] == {"equation_placeholder.corrupt_ole": 1, "equation_placeholder.not_equation": 1}
+    assert any(uri.endswith("#word/embeddings/oleObject3.bin")
+               for uri in parts["examples"]["equation_placeholder.corrupt_ole"])
+    assert report["stages"]["extract"]["kept"] == 1
+
+
 # -- real files ---------------------------------------------------------------
 @pytest.mark.corpus
 @pytest.mark.parametrize("name,objects", [("38211-i10.docx", 800), ("21905-h20.docx", 28), ("38212-i10.docx", 1917)])

@@ -32,6 +32,7 @@ class ReadResult:
     front_lines: List[Tuple[str, str]] = field(default_factory=list)  # (style, text) before the first heading
     counts: Counter = field(default_factory=Counter)  # n_tables, n_equations, equation_placeholders, ...
     core_title: Optional[str] = None  # document properties title, when any
+    skipped_parts: List[Tuple[str, str, str]] = field(default_factory=list)  # (rule, detail, part): left out
 
 
 # "5.3.5", "4.2.0", "6.3.2.5.2A", "5a", "A.1.2", "B"

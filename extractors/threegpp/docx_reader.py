@@ -698,6 +698,8 @@ def read_package(pkg, keep_field_codes: bool = False) -> ReadResult:
             result = reader.read(fh)
         if equations.unmapped:
             result.counts["equation_chars_unmapped"] += equations.unmapped
+        result.skipped_parts.extend(("equation_placeholder." + reason, detail, part)
+                                    for part, reason, detail in equations.failures())
     except etree.XMLSyntaxError as exc:
         raise StageFailure(f"corrupt .docx: document XML is not well-formed ({exc})") from None
     if pkg.has("docProps/core.xml"):

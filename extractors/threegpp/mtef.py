@@ -701,17 +701,22 @@ class OleEquations:
         self._done: dict = {}
         self.unmapped = 0  # characters no table knows, dropped from the LaTeX
 
+    def failures(self) -> List[Tuple[str, str, str]]:
+        """(part, reason, detail) of each object that stayed a placeholder, in part order."""
+        return [(part, reason, detail) for part, (latex, reason, detail) in sorted(self._done.items())
+                if latex is None]
+
     def convert(self, rel_id: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
         part = self._targets.get(rel_id or "")
-        if part is None:
+        if part is None:  # no relationship: no part to name (counted by the reader, not a failure here)
             return None, "missing_part"
         if part not in self._done:
             try:
                 latex, unmapped = ole_to_latex(self._read(part))
                 self.unmapped += unmapped
-                self._done[part] = (latex, None)
+                self._done[part] = (latex, None, "")
             except EquationError as exc:
-                self._done[part] = (None, exc.reason)
+                self._done[part] = (None, exc.reason, exc.detail)
             except KeyError:  # listed in the relationships, absent from the package
-                self._done[part] = (None, "missing_part")
-        return self._done[part]
+                self._done[part] = (None, "missing_part", "not in the package")
+        return self._done[part][:2]
