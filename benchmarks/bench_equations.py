@@ -128,11 +128,11 @@ def main(argv=None) -> int:
         equations = c["objects"] - c["placeholder:not_equation"]
         share = c["compiles"] / equations if equations else 1.0
         held = ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(c.items()) if k.startswith("placeholder:"))
-        print(f"{os.path.basename(path):24s} {c['objects']:7d} {c['compiles']:8d} {share:6.1%} "
+        print(f"{os.path.basename(path):24s} {c['objects']:7d} {c['compiles']:8d} {share:7.2%} "
               f"{c['does_not_compile']:6d} {c['empty']:5d}  {held or '-'}")
     equations = total["objects"] - total["placeholder:not_equation"]
     print(f"{'total':24s} {total['objects']:7d} {total['compiles']:8d} "
-          f"{total['compiles'] / max(equations, 1):6.1%}   (share of equation objects; target >= 95%)")
+          f"{total['compiles'] / max(equations, 1):7.2%}   (share of equation objects; target >= 95%)")
 
     print("\nExtracted records (SpecSource): OLE equations as LaTeX, placeholders by reason, symbol fonts")
     for path in files:

@@ -1,6 +1,8 @@
 """OLE equation objects (MTEF v3 and v5) -> LaTeX, on objects built in the test (ole_fixtures)."""
 from __future__ import annotations
 
+import re
+
 import latex2mathml.converter
 import olefile
 import pytest
@@ -13,7 +15,8 @@ from telecom_etl.extractors.threegpp.mtef import EquationError, OleEquations, mt
 def latex(mtef: bytes) -> str:
     out, unmapped = ole_to_latex(equation_object(mtef))
     assert unmapped == 0
-    latex2mathml.converter.convert(out)  # compiles
+    mathml = latex2mathml.converter.convert(out)  # compiles
+    assert not re.search(r">\\[A-Za-z]+<", mathml), mathml  # (an unknown command would come out as text)
     return out
 
 
@@ -131,6 +134,23 @@ def test_limits_braces_bars_arrows_boxes():
     x3 = V3.line(V3.char("x"))
     assert latex(V3.eq(V3.tmpl(47, 1, x3, V3.char("→", SYMBOL)))) == r"\overrightarrow{x}"
     assert latex(V3.eq(V3.tmpl(27, 0, x3, V3.line(V3.char("n")), V3.char("⏞", EXPAND)))) == r"\overbrace{x}^{n}"
+
+
+@pytest.mark.parametrize("selector,variation,extra,expected", [
+    (5, 3, ("‖", "‖"), r"\left\| x \right\|"),  # double bars
+    (9, 0x12, ("(", "]"), r"\left( x \right]"),  # interval: the glyphs shown win
+    (9, 0x12, (), r"\left[ x \right)"),  # (no glyphs: 0x02 left bracket, 0x10 right parenthesis)
+    (25, 1, ("⎴",), r"\overline{x}"),  # horizontal bracket, slot on top, no label
+    (26, 0, (), r"\left)x\right."),  # long division
+    (30, 3, (), r"\langle x | y\rangle"),  # Dirac bra-ket
+    (34, 0, (), r"\overset{\frown}{x}"),  # arc
+    (35, 0, (), r"x\rfloor"),  # joint status
+    (36, 1, (), r"\cancel{x}"),  # strike-through
+])
+def test_other_templates(selector, variation, extra, expected):
+    glyphs = [V5.char(ch, EXPAND) for ch in extra]
+    slots = [V5.line(V5.char("x"))] + ([V5.line(V5.char("y"))] if selector == 30 else [])
+    assert latex(V5.eq(V5.tmpl(selector, variation, *slots, *glyphs))) == expected
 
 
 @pytest.mark.parametrize("M", [V3, V5], ids=["v3", "v5"])
