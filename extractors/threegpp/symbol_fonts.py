@@ -59,15 +59,17 @@ _SYMBOL_PUA = {0xF8E5: "", 0xF8E6: "|", 0xF8E7: "―", 0xF8E8: "®", 0xF8E9: "©
                0xF8FA: "]", 0xF8FB: "⌋", 0xF8FC: "}", 0xF8FD: "}", 0xF8FE: "}"}
 
 _TABLES = (("wingdings 3", _WINGDINGS_3), ("wingdings 2", _WINGDINGS_2), ("wingdings", _WINGDINGS),
-           ("webdings", _WINGDINGS), ("mt extra", _MT_EXTRA), ("symbol", _SYMBOL))
+           ("mt extra", _MT_EXTRA), ("symbol", _SYMBOL))
 
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
 def _table(font: str) -> Optional[dict]:
-    low = font.lower()
+    # by name, not substring: "Segoe UI Symbol" is a Unicode font, "SymbolMT" is Symbol
+    low = " ".join(font.lower().replace("-", " ").split())
     for name, table in _TABLES:
-        if name in low:
+        if low == name or low.startswith(name + " ") or low == name.replace(" ", "") \
+                or (name == "symbol" and low in ("symbolmt", "symbol mt", "symbolps")):
             return table
     return None
 
