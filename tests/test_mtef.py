@@ -9,7 +9,7 @@ import pytest
 
 from ole_fixtures import (EXPAND, FUNCTION, LCGREEK, NUMBER, SPACE, SYMBOL, TEXT, UCGREEK, V3, V5, VECTOR,
                           cfb, equation_object)
-from telecom_etl.extractors.threegpp.mtef import EquationError, OleEquations, mtef_to_latex, ole_to_latex
+from telecom_etl.extractors.threegpp.mtef import REASONS, EquationError, OleEquations, mtef_to_latex, ole_to_latex
 
 
 def latex(mtef: bytes) -> str:
@@ -221,3 +221,26 @@ def test_objects_are_converted_once_and_by_relationship_id():
     # the parts that stayed placeholders, for the report (a missing relationship names no part)
     assert [f[:2] for f in eqs.failures()] == [("word/embeddings/oleObject2.bin", "corrupt_ole"),
                                               ("word/embeddings/oleObject3.bin", "missing_part")]
+
+
+def test_damaged_objects_only_ever_fail_with_a_reason():
+    import random
+
+    rng = random.Random(13)
+    good = [equation_object(V3.eq(V3.tmpl(14, 0, V3.line(V3.char("a", embell=(5,))), V3.line(V3.char("b"))))),
+            equation_object(V5.eq(V5.tmpl(16, 0x70, V5.line(V5.char("x")), V5.line(V5.char("i")), V5.NULL,
+                                          V5.char("∑", SYMBOL)), V5.pile(4, V5.line(V5.char("k")))))]
+    outcomes = set()
+    for _ in range(400):
+        data = bytearray(rng.choice(good))
+        if rng.random() < 0.3:
+            data = data[:rng.randrange(len(data))]
+        else:  # damage the container (first sectors) or the MTEF bytes
+            for _ in range(rng.randint(1, 6)):
+                data[rng.choice((rng.randrange(1536), rng.randrange(1536, 1536 + 200)))] = rng.randrange(256)
+        try:
+            ole_to_latex(bytes(data))
+            outcomes.add("converted")
+        except EquationError as exc:
+            outcomes.add(exc.reason)
+    assert {"converted", "corrupt_ole"} <= outcomes and outcomes <= {"converted", *REASONS}
