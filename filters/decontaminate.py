@@ -251,18 +251,47 @@ def cached_benchmark(path: str, fields: Sequence[str] = ("question",)) -> List[B
 # the index
 # ---------------------------------------------------------------------------
 
-_HASH_MUL = np.uint64(0x100000001B3)
+_HASH_MUL = 0x100000001B3  # odd, so invertible mod 2**64
+_HASH_INV = pow(_HASH_MUL, -1, 1 << 64)
+_powers: List[np.ndarray] = []
 
 
-def _rolling(ids: np.ndarray, n: int) -> np.ndarray:
-    """64-bit polynomial hash of every n-gram of ``ids`` (vectorised)."""
-    m = len(ids) - n + 1
-    h = np.zeros(max(m, 0), dtype=np.uint64)
-    if m > 0:
+def _power_tables(n: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(B**i, B**-i) mod 2**64 for i <= n (cached, grown by doubling)."""
+    if not _powers or _powers[0].size <= n:
+        size = max(1 << 12, 1 << (n + 1).bit_length())
         with np.errstate(over="ignore"):
-            for k in range(n):
-                h = h * _HASH_MUL + ids[k:k + m]
-    return h
+            up = np.full(size, _HASH_MUL, dtype=np.uint64)
+            up[0] = 1
+            down = np.full(size, _HASH_INV, dtype=np.uint64)
+            down[0] = 1
+            _powers[:] = [np.cumprod(up), np.cumprod(down)]
+    return _powers[0], _powers[1]
+
+
+class _WindowHasher:
+    """Hashes of every run of consecutive word ids of one text, any run length, in O(1) passes each:
+    prefix sums of ``id[j] * B**-j`` and one multiplication by ``B**(i+len-1)`` per window."""
+
+    def __init__(self, ids: np.ndarray):
+        up, down = _power_tables(ids.size + 1)
+        self.up = up
+        with np.errstate(over="ignore"):
+            self.prefix = np.zeros(ids.size + 1, dtype=np.uint64)
+            np.cumsum(ids * down[:ids.size], out=self.prefix[1:])
+        known = ids != 0
+        # words from each position up to the next word the benchmarks never use (no run crosses it)
+        unknown = np.flatnonzero(~known)
+        nxt = np.searchsorted(unknown, np.arange(ids.size))
+        stops = np.append(unknown, ids.size)[nxt]
+        self.known_run = stops - np.arange(ids.size)
+
+    def windows(self, size: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(start positions, hashes) of the runs of ``size`` known words."""
+        starts = np.flatnonzero(self.known_run >= size)
+        with np.errstate(over="ignore"):
+            h = (self.prefix[starts + size] - self.prefix[starts]) * self.up[starts + size - 1]
+        return starts, h
 
 
 class Hit(NamedTuple):
@@ -345,9 +374,10 @@ class BenchmarkIndex:
             grams = list(self.grams[size])
             ids = self._ids([t for g in grams for t in g]).reshape(len(grams), size)
             h = np.zeros(len(grams), dtype=np.uint64)
+            mul = np.uint64(_HASH_MUL)
             with np.errstate(over="ignore"):
                 for k in range(size):
-                    h = h * _HASH_MUL + ids[:, k]
+                    h = h * mul + ids[:, k]
             self._hashes[size] = np.unique(h)
         return self._hashes[size]
 
@@ -375,29 +405,48 @@ class BenchmarkIndex:
         """(run length, word position) of every hash hit, longest runs first."""
         if not toks or not self.grams:
             return []
-        ids = self._ids(toks)
+        hasher = _WindowHasher(self._ids(toks))
         out = []
         for size in sorted(self.grams, reverse=True):
-            h = _rolling(ids, size)
-            if len(h) == 0:
+            starts, h = hasher.windows(size)
+            if not h.size:
                 continue
             table = self._sorted_hashes(size)
             at = np.minimum(np.searchsorted(table, h), len(table) - 1)
-            out.extend((size, int(pos)) for pos in np.flatnonzero(table[at] == h))
+            out.extend((size, int(pos)) for pos in starts[table[at] == h])
         return out
 
     def find(self, text: str) -> List[Hit]:
         """Every benchmark item occurrence in ``text``, with the character span of the matched words."""
-        if not self._candidates(tokens(text)):  # the common case: one vectorised pass, no spans
-            return []
-        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-        toks = [text[a:b].lower() for a, b in spans]
+        low = text.lower()
+        if len(low) != len(text):  # lower() grew a character (rare): offsets from the original text
+            spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+            return self._hits(text, [text[a:b].lower() for a, b in spans], lambda i: spans[i])
+        # words chunk by chunk at line breaks, so that only the chunks with a hit are read again for offsets
+        cuts, toks, first = [0], [], [0]
+        while cuts[-1] < len(low):
+            end = low.find("\n", cuts[-1] + 65536)
+            end = len(low) if end < 0 else end
+            toks.extend(_WORD.findall(low, cuts[-1], end))
+            cuts.append(end)
+            first.append(len(toks))
+        spans: Dict[int, List[Tuple[int, int]]] = {}
+
+        def span(i: int) -> Tuple[int, int]:
+            chunk = int(np.searchsorted(first, i, side="right")) - 1
+            if chunk not in spans:
+                spans[chunk] = [(m.start(), m.end()) for m in _WORD.finditer(low, cuts[chunk], cuts[chunk + 1])]
+            return spans[chunk][i - first[chunk]]
+
+        return self._hits(text, toks, span)
+
+    def _hits(self, text: str, toks: List[str], span) -> List[Hit]:
         hits = []
         for size, pos in self._candidates(toks):
             ids = self.grams[size].get(tuple(toks[pos:pos + size]))  # exact check of a hash hit
             if not ids:
                 continue
-            start, end = spans[pos][0], spans[pos + size - 1][1]
+            start, end = span(pos)[0], span(pos + size - 1)[1]
             if size < self.min_words and not whole_sentence(text, start, end):
                 continue
             hits.extend(Hit(i, start, end) for i in sorted(ids))
