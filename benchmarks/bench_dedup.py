@@ -1,19 +1,24 @@
 """Near-dedup benchmark: signature speed, cluster quality, end-to-end cost vs datatrove. One command:
 
-    /work/venv/bin/python benchmarks/bench_dedup.py [--bases 1000] [--datatrove-python /work/bench-venv/bin/python]
+    .venv/bin/python benchmarks/bench_dedup.py [--bases 1000] [--datatrove-python PATH]
+
+(``bash scripts/setup.sh`` makes ``.venv``; ``bash benchmarks/setup_peers.sh`` makes the peer-tools
+virtualenv ``.peer-venv`` with datatrove, found by default.)
 
 1. Signature throughput (MB/s, one core) of telecom-etl's NumPy MinHash vs datasketch
    ``MinHash.update_batch`` on the same texts and permutation count, and the mean absolute
    error of both Jaccard estimates against the exact shingle Jaccard on sampled pairs.
 2. Near-dup quality: pairwise precision / recall / F1 of cluster membership on a generated
    labelled corpus (planted near-duplicates with known edit rates, filters/dedup/synthetic.py)
-   and on the clauses of the two releases of TS 29.274 in ../shared/corpus/specs (truth:
-   connected components of clause pairs whose exact 5-gram Jaccard >= threshold).
+   and on the clauses of every spec in ../shared/corpus/specs, cut as build-pretrain cuts them
+   (``granularity: clause``; truth: connected components of clause pairs whose exact 5-gram
+   Jaccard >= threshold), side by side with the previous behaviour (candidate pairs decided by
+   the MinHash estimate, components not confirmed against their representative).
 3. End to end: wall time and peak RSS of telecom-etl's Beam ``NearDedup`` (FnApiRunner, one
    process) vs datatrove's four MinHash stages (LocalPipelineExecutor, one worker), both run
    as subprocesses on the same JSONL with the same n-grams and bands x rows.
 
-datatrove is a benchmark-only dependency in its own virtualenv (see benchmarks/README.md);
+datatrove is a benchmark-only dependency in its own virtualenv (benchmarks/setup_peers.sh);
 without it the datatrove columns print "skipped: datatrove not installed".
 """
 from __future__ import annotations
@@ -31,7 +36,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.environ.get("TELECOM_ETL_CORPUS", os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "corpus"))
-DEFAULT_DT_PYTHON = "/work/bench-venv/bin/python"
+ROOT = os.path.dirname(HERE)
+DEFAULT_DT_PYTHON = os.path.join(ROOT, ".peer-venv", "bin", "python")  # made by benchmarks/setup_peers.sh
 _WORD = re.compile(r"\w+")
 
 
@@ -53,22 +59,28 @@ def docx_paragraphs(path):
     return out
 
 
-def spec_clauses(path, tag, min_words=30):
-    """One record per clause (a heading and the text until the next heading)."""
-    records, title, body = [], "front", []
+def corpus_clauses():
+    """One record per clause of every spec of ../shared/corpus/specs, extracted as build-pretrain does
+    (``granularity: clause``, normalised); [] when the corpus is absent."""
+    import glob
 
-    def flush():
-        text = "\n".join(body)
-        if len(text.split()) >= min_words:
-            records.append({"id": f"{tag}:{len(records):04d}:{title[:40]}", "text": text})
+    from telecom_etl.extractors import SOURCES
+    from telecom_etl.extractors.base import SourceItem
+    from telecom_etl.manifest import SourceConfig
+    from telecom_etl.normalize import normalize
+    from telecom_etl.record import Document
 
-    for style, text in docx_paragraphs(path):
-        if style.lower().startswith("heading"):
-            flush()
-            title, body = text.strip(), [text]
-        else:
-            body.append(text)
-    flush()
+    records = []
+    for path in sorted(glob.glob(os.path.join(CORPUS, "specs", "*"))):
+        options = {"granularity": "clause", "max_members": 20000}  # Rel-18 RAN1 .docx: 2,000-3,000 members
+        src = SOURCES["3gpp"](SourceConfig(name="specs", kind="3gpp", paths=[path], options=options))
+        try:
+            for d in src.extract(SourceItem("specs", "3gpp", path)):
+                d = normalize(d) if isinstance(d, Document) else d
+                if isinstance(d, Document) and d.text.strip():
+                    records.append({"id": d.id, "text": d.text, "spec": os.path.basename(path)})
+        except Exception as exc:  # reported, not fatal: the figure names how many clauses it covers
+            print(f"  (skipped {os.path.basename(path)}: {str(exc).splitlines()[0][:100]})")
     return records
 
 
@@ -197,7 +209,7 @@ def bench_estimates(docs, num_perm, ngram, pairs=600, seed=0):
 
 # --------------------------------------------------------------------------- 2+3. end to end
 
-def run_ours(input_path, out_dir, ngram, num_perm, threshold, verify):
+def run_ours(input_path, out_dir, ngram, num_perm, threshold, verify, exact_max_shingles=2048, confirm=True):
     """(child process) Beam NearDedup over a JSONL file; writes clusters.json (id -> representative)."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -214,7 +226,7 @@ def run_ours(input_path, out_dir, ngram, num_perm, threshold, verify):
     with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
         docs = p | beam.io.ReadFromText(input_path) | "Parse" >> beam.Map(to_doc)
         result = docs | NearDedup(num_perm=num_perm, ngram=ngram, threshold=threshold, verify=verify,
-                                  stats_path=stats)
+                                  stats_path=stats, exact_max_shingles=exact_max_shingles, confirm=confirm)
         ((result.kept | "KeptIds" >> beam.Map(lambda d: [d.id, d.id]),
           result.dropped | "DroppedIds" >> beam.Map(lambda r: [r.doc.id, r.why.duplicate_of]))
          | beam.Flatten() | WriteJson(os.path.join(out_dir, "clusters.json")))
@@ -277,7 +289,7 @@ def measured(cmd, log_path):
         return wall, int(fh.read().strip().splitlines()[-1]) / 1024.0
 
 
-def end_to_end(records, work, ngram, num_perm, threshold, dt_python, label):
+def end_to_end(records, work, ngram, num_perm, threshold, dt_python, label, before=False):
     from telecom_etl.filters.dedup.lsh import lsh_params_for
 
     bands, rows = lsh_params_for(threshold, num_perm, verify=True)  # the same bands x rows for both tools
@@ -288,12 +300,15 @@ def end_to_end(records, work, ngram, num_perm, threshold, dt_python, label):
             fh.write(json.dumps(r) + "\n")
     mb = os.path.getsize(src) / 1e6
     result = {"mb": mb, "docs": len(records)}
-    ours_out = os.path.join(work, f"{label}-ours")
-    os.makedirs(ours_out, exist_ok=True)
-    wall, rss = measured([sys.executable, os.path.abspath(__file__), "--run-ours", src, ours_out, str(ngram),
-                          str(num_perm), str(threshold)], os.path.join(work, f"{label}-ours.log"))
-    with open(os.path.join(ours_out, "clusters.json")) as fh:
-        result["ours"] = {"wall_s": wall, "peak_rss_mb": rss, "clusters": dict(json.load(fh))}
+    variants = [("ours", "2048", "1")] + ([("before", "0", "0")] if before else [])
+    for name, max_shingles, confirm in variants:  # before: estimate only, components not confirmed
+        ours_out = os.path.join(work, f"{label}-{name}")
+        os.makedirs(ours_out, exist_ok=True)
+        wall, rss = measured([sys.executable, os.path.abspath(__file__), "--run-ours", src, ours_out, str(ngram),
+                              str(num_perm), str(threshold), max_shingles, confirm],
+                             os.path.join(work, f"{label}-{name}.log"))
+        with open(os.path.join(ours_out, "clusters.json")) as fh:
+            result[name] = {"wall_s": wall, "peak_rss_mb": rss, "clusters": dict(json.load(fh))}
     if dt_python and os.path.exists(dt_python) and _has_datatrove(dt_python):
         dt_out = os.path.join(work, f"{label}-datatrove")
         script = os.path.join(work, "run_datatrove.py")
@@ -325,6 +340,16 @@ def _row(name, ours, theirs, fmt="{:.3f}", better="higher"):
     return f"  {name:<34}{fmt.format(ours):>12}{fmt.format(theirs):>14}{ratio:>10.2f}x  ({better} is better)"
 
 
+def rep_precision(clusters, texts, args):
+    """Share of dropped records whose exact Jaccard with the record they name is >= the threshold."""
+    from telecom_etl.filters.dedup.minhash import exact_jaccard
+
+    drops = [(i, rep) for i, rep in clusters.items() if rep != i and rep in texts]
+    if not drops:
+        return 1.0
+    return sum(exact_jaccard(texts[i], texts[rep], args.ngram) >= args.threshold for i, rep in drops) / len(drops)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bases", type=int, default=1000, help="base documents of the planted corpus")
@@ -333,12 +358,11 @@ def main(argv=None):
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--datatrove-python", default=os.environ.get("DATATROVE_PYTHON", DEFAULT_DT_PYTHON))
     ap.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
-    ap.add_argument("--run-ours", nargs=5, metavar=("JSONL", "OUT", "NGRAM", "NUM_PERM", "THRESHOLD"),
-                    help=argparse.SUPPRESS)
+    ap.add_argument("--run-ours", nargs=7, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.run_ours:
-        src, out, ngram, num_perm, threshold = args.run_ours
-        run_ours(src, out, int(ngram), int(num_perm), float(threshold), True)
+        src, out, ngram, num_perm, threshold, max_shingles, confirm = args.run_ours
+        run_ours(src, out, int(ngram), int(num_perm), float(threshold), True, int(max_shingles), confirm == "1")
         return 0
 
     from telecom_etl.filters.dedup.lsh import lsh_params_for
@@ -349,12 +373,8 @@ def main(argv=None):
     print(f"near-dedup benchmark: {args.ngram}-word shingles, {args.num_perm} permutations, threshold "
           f"{args.threshold} -> {bands} bands x {rows} rows; 1 core; work folder {work}")
     records, truth, docs = planted_records(args.bases)
-    spec_paths = [os.path.join(CORPUS, "specs", n) for n in ("29274-h70.docx", "29274-j60.docx")]
-    have_specs = all(os.path.exists(p) for p in spec_paths)
-    spec_records = []
-    if have_specs:
-        for path, tag in zip(spec_paths, ("V17.7.0", "V19.6.0")):
-            spec_records += spec_clauses(path, tag)
+    spec_records = corpus_clauses()
+    have_specs = bool(spec_records)
 
     # 1. signatures
     real = real_documents()
@@ -382,19 +402,32 @@ def main(argv=None):
     runs = [("planted", records, truth)]
     if have_specs:
         spec_truth, n_edges = exact_truth(spec_records, args.ngram, args.threshold)
-        runs.append(("ts29274", spec_records, spec_truth))
+        runs.append(("clauses", spec_records, spec_truth))
     results = {}
     for label, recs, labels in runs:
-        results[label] = end_to_end(recs, work, args.ngram, args.num_perm, args.threshold, dt, label)
+        results[label] = end_to_end(recs, work, args.ngram, args.num_perm, args.threshold, dt, label,
+                                    before=label == "clauses")
     print("\n2. Near-duplicate quality (pairwise cluster membership)")
     for label, recs, labels in runs:
         what = ("planted corpus: %d docs, edit rates 0-1%% labelled duplicates; 40%% quotes and 15%% edits not"
                 % len(recs)) if label == "planted" else \
-            f"TS 29.274 V17.7.0 + V19.6.0, {len(recs)} clauses; truth = exact Jaccard >= {args.threshold}"
+            (f"clauses of the {len({r['spec'] for r in recs})} shared specs, {len(recs)} records "
+             f"({sum(len(r['text']) for r in recs) / 1e6:.1f} MB); truth = components of exact Jaccard >= "
+             f"{args.threshold} ({n_edges} pairs)")
         print(f"  {what}")
-        print(f"  {'':<34}{'telecom-etl':>12}{'datatrove':>14}{'ratio':>10}")
         r = results[label]
         ours = pair_scores(labels, r["ours"]["clusters"])
+        if "before" in r:
+            before = pair_scores(labels, r["before"]["clusters"])
+            texts = {x["id"]: x["text"] for x in recs}
+            print(f"  {'':<34}{'telecom-etl':>12}{'estimate only':>14}{'ratio':>10}   (previous behaviour)")
+            for key in ("precision", "recall", "f1"):
+                print(_row(key, ours[key], before[key]))
+            print(_row("drops >= threshold to their rep.", rep_precision(r["ours"]["clusters"], texts, args),
+                       rep_precision(r["before"]["clusters"], texts, args)))
+            print(f"  true pairs {ours['true_pairs']}, predicted pairs: telecom-etl {ours['predicted_pairs']}, "
+                  f"estimate only {before['predicted_pairs']}")
+        print(f"  {'':<34}{'telecom-etl':>12}{'datatrove':>14}{'ratio':>10}")
         theirs = pair_scores(labels, r["datatrove"]["clusters"]) if "datatrove" in r else None
         for key in ("precision", "recall", "f1"):
             print(_row(key, ours[key], theirs[key] if theirs else None))

@@ -73,7 +73,9 @@ class DedupConfig(_Model):
     ngram: int = Field(default=5, ge=1, le=32)
     num_perm: int = Field(default=128, ge=16, le=1024)
     threshold: float = Field(default=0.8, gt=0, lt=1)
-    verify: bool = True  # check candidate pairs' estimated Jaccard before linking them
+    verify: bool = True  # check candidate pairs' Jaccard before linking them
+    exact_max_shingles: int = Field(default=2048, ge=0)  # records with at most this many shingles compare exactly
+    confirm_representative: bool = True  # drop a record only when it is itself a near-duplicate of its representative
     spec_policy: Literal["newest", "newest_per_release", "none"] = "newest"
     previous_index: Optional[str] = None  # signatures of an earlier build to dedup against
     seed: int = Field(default=1, ge=0)  # MinHash permutations (signatures compare only with equal seed)

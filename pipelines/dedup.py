@@ -20,8 +20,8 @@ import apache_beam as beam
 import xxhash
 from apache_beam.metrics import Metrics
 
-from telecom_etl.filters.dedup.components import (BucketMember, large_star, link_bucket, small_star,
-                                                  star_check)
+from telecom_etl.filters.dedup.components import (BucketMember, confirm_representatives, large_star, link_bucket,
+                                                  small_star, star_check)
 from telecom_etl.filters.dedup.index import index_row
 from telecom_etl.filters.dedup.lsh import band_keys, lsh_params_for
 from telecom_etl.filters.dedup.policy import (FORMAT_PREFERENCE, choose, format_rank, id_of_rank, link_tag,
@@ -150,9 +150,9 @@ class _SignFn(beam.DoFn):
     pay NumPy's per-call overhead once each. One MinHasher per worker.
     """
 
-    def __init__(self, num_perm: int, ngram: int, seed: int, scheme: str, spec_policy: str):
+    def __init__(self, num_perm: int, ngram: int, seed: int, scheme: str, spec_policy: str, max_shingles: int = 0):
         self.num_perm, self.ngram, self.seed, self.scheme = num_perm, ngram, seed, scheme
-        self.spec_policy = spec_policy
+        self.spec_policy, self.max_shingles = spec_policy, max_shingles
 
     def setup(self):
         from telecom_etl.filters.dedup.minhash import MinHasher
@@ -165,14 +165,59 @@ class _SignFn(beam.DoFn):
     def process(self, batch):
         from telecom_etl.filters.dedup.minhash import is_empty, signature_bytes
 
-        for doc, sig in zip(batch, self.hasher.signatures([d.text for d in batch])):
+        texts = [d.text for d in batch]
+        if self.max_shingles:
+            sigs, sets = self.hasher.signatures_and_shingles(texts, self.max_shingles)
+        else:
+            sigs, sets = self.hasher.signatures(texts), [b""] * len(texts)
+        for doc, sig, shingles in zip(batch, sigs, sets):
             if is_empty(sig):  # no word at all: nothing to compare, the record passes
                 self.wordless.inc()
                 yield beam.pvalue.TaggedOutput("wordless", doc.id)
                 continue
             self.signed.inc()
             self.chars.inc(len(doc.text))
-            yield BucketMember(rank_string(doc), link_tag(doc, self.spec_policy), signature_bytes(sig))
+            yield BucketMember(rank_string(doc), link_tag(doc, self.spec_policy), signature_bytes(sig), shingles)
+
+
+class ConfirmRepresentatives(beam.PTransform):
+    """(child, root) component pairs -> the pairs whose child is itself a near-duplicate of its root.
+
+    Two joins by rank bring each child's member (signature, small shingle set) to its root's;
+    :func:`components.confirm_representatives` decides. Output: ``confirmed`` (child, root) pairs,
+    and ``unconfirmed`` ones (the child stays). Only ranks, tags, signatures and shingle hashes move.
+    """
+
+    def __init__(self, members_by_rank, threshold: float):
+        super().__init__()
+        self.members_by_rank, self.threshold = members_by_rank, threshold
+
+    def expand(self, stars):
+        threshold = self.threshold
+
+        def child_to_root(kv):
+            _, joined = kv
+            roots = list(joined["root"])
+            for member in joined["member"]:
+                for root in roots:
+                    yield root, member
+
+        def confirm(kv):
+            _, joined = kv
+            for root in joined["member"]:
+                for child_rank, root_rank, ok in confirm_representatives(root, joined["child"], threshold):
+                    if ok:
+                        yield child_rank, root_rank
+                    else:
+                        yield beam.pvalue.TaggedOutput("unconfirmed", (child_rank, root_rank))
+                break  # one member per rank
+
+        children = ({"root": stars, "member": self.members_by_rank}
+                    | "ChildMembers" >> beam.CoGroupByKey()
+                    | "ToRoot" >> beam.FlatMap(child_to_root))
+        return ({"child": children, "member": self.members_by_rank}
+                | "RootMembers" >> beam.CoGroupByKey()
+                | "Confirm" >> beam.FlatMap(confirm).with_outputs("unconfirmed", main="confirmed"))
 
 
 class StarComponents(beam.PTransform):
@@ -228,8 +273,9 @@ class NearDedup(beam.PTransform):
                  spec_policy: str = "newest", rounds: int = 8, seed: int = 1, max_leaders: int = 64,
                  stats_path: Optional[str] = None, sample_pairs: int = 10, scheme: str = "oph",
                  batch_chars: int = 4_000_000, previous_index: Optional[str] = None,
-                 index_path: Optional[str] = None):
+                 index_path: Optional[str] = None, exact_max_shingles: int = 2048, confirm: bool = True):
         super().__init__()
+        self.exact_max_shingles, self.confirm = exact_max_shingles, confirm
         self.scheme, self.batch_chars = scheme, batch_chars
         self.previous_index, self.index_path = previous_index, index_path
         self.index_written = None  # (path, rows) of the index shards written, once expanded
@@ -248,7 +294,9 @@ class NearDedup(beam.PTransform):
                    spec_policy=config.spec_policy, rounds=getattr(config, "cc_rounds", 8),
                    seed=getattr(config, "seed", 1), scheme=getattr(config, "scheme", "oph"),
                    stats_path=stats_path, previous_index=getattr(config, "previous_index", None),
-                   index_path=index_path if getattr(config, "write_index", True) else None)
+                   index_path=index_path if getattr(config, "write_index", True) else None,
+                   exact_max_shingles=getattr(config, "exact_max_shingles", 2048),
+                   confirm=getattr(config, "confirm_representative", True))
 
     def expand(self, docs):
         stage = self.stage
@@ -259,8 +307,8 @@ class NearDedup(beam.PTransform):
         signed = (docs
                   | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self.batch_chars,
                                                   element_size_fn=lambda d: max(1, len(d.text)))
-                  | "Sign" >> beam.ParDo(_SignFn(self.num_perm, self.ngram, self.seed, self.scheme,
-                                                 self.spec_policy)).with_outputs("wordless", main="members"))
+                  | "Sign" >> beam.ParDo(_SignFn(self.num_perm, self.ngram, self.seed, self.scheme, self.spec_policy,
+                                                 self.exact_max_shingles)).with_outputs("wordless", main="members"))
         members = signed.members
         banded = members
         previous_rows = None
@@ -312,7 +360,8 @@ class NearDedup(beam.PTransform):
                       | "BandKeys" >> beam.FlatMap(to_bands)
                       | "Buckets" >> beam.GroupByKey()
                       | "SharedBuckets" >> beam.FlatMap(shared_buckets))
-        links = ({"member": banded | "MemberByRank" >> beam.Map(lambda m: (m.rank, m)), "bucket": candidates}
+        by_rank = banded | "MemberByRank" >> beam.Map(lambda m: (m.rank, m))
+        links = ({"member": by_rank, "bucket": candidates}
                  | "FetchSignatures" >> beam.CoGroupByKey()
                  | "WithSignature" >> beam.FlatMap(with_signature)
                  | "CandidateBuckets" >> beam.GroupByKey()
@@ -325,6 +374,10 @@ class NearDedup(beam.PTransform):
 
         # only nodes of this build decide (an earlier build's record may share an id with a changed file)
         this_build = stars | "ThisBuild" >> beam.Filter(lambda e: not e[0].startswith("0"))
+        unconfirmed = None
+        if self.confirm and verify:
+            confirmed = this_build | "ConfirmRepresentatives" >> ConfirmRepresentatives(by_rank, threshold)
+            this_build, unconfirmed = confirmed.confirmed, confirmed.unconfirmed
         decisions = this_build | "ByChildId" >> beam.Map(lambda e: (id_of_rank(e[0]), e[1]))
         write_index = self.index_path is not None
 
@@ -356,7 +409,7 @@ class NearDedup(beam.PTransform):
         if write_index:
             self._write_index(out.index, previous_rows)
         if self.stats_path:
-            self._write_stats(signed, links, pairs, this_build, out.dropped)
+            self._write_stats(signed, links, pairs, this_build, out.dropped, unconfirmed)
         return StageResult(out.kept, out.dropped, failed, _events(stage, out.kept, out.dropped))
 
     def _write_index(self, rows, previous_rows) -> None:
@@ -374,7 +427,7 @@ class NearDedup(beam.PTransform):
             size=lambda r: len(r["signature"]) + len(r["rank"]) + 16, shard_max_bytes=256 << 20,
             run_id=getattr(self, "run_id", None))
 
-    def _write_stats(self, signed, links, pairs, stars, dropped) -> None:
+    def _write_stats(self, signed, links, pairs, stars, dropped, unconfirmed=None) -> None:
         """One summary of the stage: every fact flows into a single bounded combiner."""
         from telecom_etl.pipelines.write import WriteJson
 
@@ -393,11 +446,13 @@ class NearDedup(beam.PTransform):
             sizes | "FactSize" >> beam.Map(lambda kv: ("size", kv[0], kv[1] + 1)),
             dropped | "FactSource" >> beam.Map(lambda r: ("source", r.doc.source)),
             unconverged,
-        ) | "Facts" >> beam.Flatten()
+        ) + ((unconfirmed | "FactUnconfirmed" >> beam.Map(lambda _: ("count", "kept_unlike_representative")),)
+             if unconfirmed is not None else ()) | "Facts" >> beam.Flatten()
         params = {"num_perm": self.num_perm, "ngram": self.ngram, "threshold": self.threshold,
                   "bands": self.bands, "rows": self.rows, "verify": self.verify, "seed": self.seed,
                   "spec_policy": self.spec_policy, "cc_rounds": self.rounds, "max_leaders": self.max_leaders,
-                  "scheme": self.scheme}
+                  "scheme": self.scheme, "exact_max_shingles": self.exact_max_shingles,
+                  "confirm_representative": self.confirm}
         (facts
          | "Summarise" >> beam.CombineGlobally(_StatsFn(self.stage, params, self.sample_pairs))
          | "WriteStats" >> WriteJson(self.stats_path, sort_key=lambda s: s["stage"]))
@@ -453,7 +508,8 @@ class _StatsFn(beam.CombineFn):
         pair = lambda row: {"a": row[0], "b": row[1], "estimated_jaccard": row[2]}
         return {
             "stage": self.stage, "params": self.params,
-            **{k: counts.get(k, 0) for k in ("docs_signed", "docs_without_words", "candidate_links", "unique_edges")},
+            **{k: counts.get(k, 0) for k in ("docs_signed", "docs_without_words", "candidate_links", "unique_edges",
+                                             "kept_unlike_representative")},
             "clusters": clusters, "docs_in_clusters": in_clusters, "removed": in_clusters - clusters,
             "cluster_sizes": {str(size): n for size, n in sorted(sizes.items())},
             "largest_clusters": [{"representative": root, "size": -neg} for neg, root in acc["largest"]],

@@ -227,9 +227,12 @@ dedup:
 
 
 def test_unconverged_components_are_flagged_and_keep_extra_records_only(tmp_path):
-    """A chain of near-duplicates (each a small edit of the previous) with one round of stars."""
+    """A chain of near-duplicates (each a small edit of the previous) with one round of stars; with
+    enough rounds the chain is one component, but only records that are themselves near-duplicates of
+    its representative are dropped (the far end of the chain shares little with it and stays)."""
     import random
 
+    from telecom_etl.filters.dedup.minhash import exact_jaccard
     from telecom_etl.filters.dedup.synthetic import edit_words
 
     rng = random.Random(2)
@@ -247,11 +250,14 @@ def test_unconverged_components_are_flagged_and_keep_extra_records_only(tmp_path
         reports[rounds] = run(load_manifest(manifest), str(out), [], progress=False)
         stats = json.loads((out / "_stats" / "dedup.json").read_text())[0]
         assert reports[rounds]["balanced"]
-        kept = {r["id"] for r in _table(out / "pretrain")}
-        for row in _table(out / "dropped"):  # every drop names a record of the same chain
-            assert row["duplicate_of"] and row["drop_rule"] == "near_duplicate"
+        kept = {r["id"]: r["text"] for r in _table(out / "pretrain")}
+        dropped = _table(out / "dropped")
+        text = {**kept, **{r["id"]: r["text"] for r in dropped}}
+        for row in dropped:  # every drop names a record (kept once converged) it is itself a near-duplicate of
+            assert row["duplicate_of"] in (kept if rounds == 8 else text) and row["drop_rule"] == "near_duplicate"
+            assert exact_jaccard(row["text"], text[row["duplicate_of"]], 5) >= 0.7
         if rounds == 1:
             assert not stats["cc_converged"] and stats["cc_unconverged_nodes"] > 0
         else:
-            assert stats["cc_converged"] and len(kept) == 1
-    assert reports[1]["stages"]["dedup_near"]["kept"] >= reports[8]["stages"]["dedup_near"]["kept"]
+            assert stats["cc_converged"] and stats["clusters"] >= 1, stats
+            assert stats["kept_unlike_representative"] > 0 and 1 < len(kept) < 24, stats

@@ -261,6 +261,20 @@ class MinHasher:
         hashes, docs = batch_shingle_hashes(texts, self.ngram)
         return self._sign(hashes, docs, len(texts))
 
+    def signatures_and_shingles(self, texts: Sequence[str], max_shingles: int):
+        """(signatures as :meth:`signatures`, per text :func:`shingle_set_bytes` of its shingles, or b""
+        when it has more than ``max_shingles`` distinct ones)."""
+        hashes, docs = batch_shingle_hashes(texts, self.ngram)
+        sigs = self._sign(hashes, docs, len(texts))
+        bounds = np.searchsorted(docs, np.arange(len(texts) + 1))
+        sets = []
+        for i in range(len(texts)):
+            part = hashes[bounds[i]:bounds[i + 1]]
+            sets.append(shingle_set_bytes(part) if part.size <= 2 * max_shingles else b"")
+            if sets[-1] and len(sets[-1]) > 4 * max_shingles:
+                sets[-1] = b""
+        return sigs, sets
+
     def _sign(self, hashes: np.ndarray, docs: np.ndarray, n_docs: int) -> np.ndarray:
         out = np.full((n_docs, self.num_perm), MAX_HASH, dtype=np.uint32)
         if hashes.size == 0:
@@ -331,6 +345,12 @@ def exact_jaccard(text_a: str, text_b: str, ngram: int) -> float:
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)
+
+
+def shingle_set_bytes(hashes: np.ndarray) -> bytes:
+    """Sorted distinct top 32 bits of uint64 shingle hashes, little-endian: a small record's exact shingle set
+    (two distinct shingles of two records share their top 32 bits with probability 2**-32)."""
+    return np.unique((hashes >> np.uint64(32)).astype("<u4")).tobytes()
 
 
 def signature_bytes(sig: np.ndarray) -> bytes:
