@@ -84,6 +84,15 @@ class SourceKind:
     def extract(self, item: SourceItem) -> Iterator[Extracted]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def wrong_kind(self, item: SourceItem, wanted: str, looks: str = "", content: str = "") -> Dropped:
+        """The one outcome of an input that is not what this kind reads (a paper PDF listed under
+        ``kind: 3gpp``, a text file named ``.pdf``): a counted ``wrong_kind`` drop that says what
+        it looks like, the same for every kind."""
+        from telecom_etl.extractors.sniff import LOOKS_LIKE, wrong_kind_detail
+
+        return Dropped("wrong_kind", wrong_kind_detail(self.config.kind, wanted, looks or LOOKS_LIKE.get(content, content),
+                                                       content), uri=item.uri)
+
     def new_document(self, item: SourceItem, text: str, part: str = "", **fields: Any) -> Document:
         """A document from ``item`` with the source's license and default metadata applied."""
         cfg = self.config

@@ -309,10 +309,13 @@ class PaperSource(SourceKind):
             yield Dropped("empty_file", "no content", uri=item.uri)
             return
         if kind != "pdf":
-            if kind == "text" or data.startswith(latex_tree.GZIP_MAGIC) or latex_tree.is_tar(data):
+            if data.startswith(latex_tree.GZIP_MAGIC) or latex_tree.is_tar(data) or item.meta.get("latex_root") or (
+                    kind == "text" and _is_latex(data)):
                 yield from self._extract_latex(item, data)
                 return
-            raise StageFailure(f"not a PDF or a LaTeX source (looks like {kind})")
+            looks = "a text file without \\documentclass and \\begin{document}" if kind == "text" else ""
+            yield self.wrong_kind(item, "a paper (PDF or LaTeX source)", looks, kind)
+            return
         try:
             pdf = pdf_to_markdown(data, drop_references=self.option("drop_references", True),
                                   drop_cover_pages=self.option("drop_cover_pages", True))
@@ -359,6 +362,11 @@ class PaperSource(SourceKind):
         fields = latex_metadata(item, paper)
         flags = ["latex_missing_input"] if paper.missing_inputs else []
         yield self.new_document(item, paper.markdown, flags=flags, **fields)
+
+
+def _is_latex(data: bytes) -> bool:
+    text = latex_source.decode(data)
+    return bool(text) and latex_source.has_document(latex_source.strip_comments(text))
 
 
 def latex_metadata(item: SourceItem, paper) -> Dict[str, Any]:

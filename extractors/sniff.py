@@ -12,6 +12,20 @@ MAGIC = (
 )
 
 
+#: What each content type looks like to a user, and which source kinds read it.
+LOOKS_LIKE = {"pdf": "a PDF", "zip": "a zip archive", "ole": "an OLE2 file (a Word 97-2003 .doc or similar)",
+              "rtf": "an RTF document", "text": "a text file", "binary": "binary data", "empty": "an empty file"}
+READ_BY = {"pdf": ("paper", "3gpp"), "zip": ("3gpp",), "ole": ("3gpp",), "rtf": ("3gpp",), "text": ("text", "code")}
+
+
+def wrong_kind_detail(source_kind: str, wanted: str, looks: str, content: str = "") -> str:
+    """One line for an input that is not what its source kind reads: what it looks like,
+    and which kinds read such content (``content`` is a :func:`sniff` result)."""
+    others = [k for k in READ_BY.get(content, ()) if k != source_kind]
+    hint = f" (kind {' or '.join(others)} reads {'these' if content else 'such files'})" if others else ""
+    return f"not {wanted}: looks like {looks}{hint}"
+
+
 def sniff(head: bytes) -> str:
     """'pdf', 'zip', 'ole', 'rtf', 'text', 'binary' or 'empty' for the first bytes of a file."""
     if not head:

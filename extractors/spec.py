@@ -143,9 +143,13 @@ class SpecSource(SourceKind):
         elif kind in ("ole", "rtf"):
             body = _Body(self._read_legacy(data, kind, item.name), "doc" if kind == "ole" else "rtf", [item.name])
         elif kind == "pdf":
-            body = self._read_pdf(data, item.name)
+            body = self._read_pdf(data, item.name, anonymous=False)
+            if body is None:
+                yield self.wrong_kind(item, "a 3GPP/ETSI specification", "a PDF with no spec number on its first "
+                                      "page, in its metadata or in its file name", "pdf")
+                return
         else:
-            yield Dropped("not_a_spec", f"not a 3GPP document (content looks like {kind})", uri=item.uri)
+            yield self.wrong_kind(item, "a 3GPP specification (Word, zip or ETSI PDF)", content=kind)
             return
         yield from self._documents(item, body, attachments)
         yield from skipped
@@ -171,7 +175,9 @@ class SpecSource(SourceKind):
         docx = doc_to_docx(data, self.options.doc_timeout_s, self.options.soffice)
         return self._read_docx_bytes(docx, f"converted .{'doc' if kind == 'ole' else 'rtf'}", budget)
 
-    def _read_pdf(self, data: bytes, name: str) -> _Body:
+    def _read_pdf(self, data: bytes, name: str, anonymous: bool = True) -> Optional[_Body]:
+        """The body of an ETSI PDF; None, unless ``anonymous``, for a PDF that names no spec
+        (on its first page, in its metadata or its file name): not a spec at all."""
         import pymupdf
 
         from telecom_etl.extractors.threegpp.etsi_pdf import identity, read_pdf
@@ -184,6 +190,8 @@ class SpecSource(SourceKind):
             if pdf.needs_pass:
                 raise StageFailure("password-protected PDF")
             ident = identity(pdf)
+            if not anonymous and ident.spec is None and fn.from_filename(name) is None:
+                return None
             result = read_pdf(pdf, strip_furniture=self.options.strip.page_furniture,
                               tables=self.options.pdf_tables)
             result.counts["page_count"] = pdf.page_count

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from telecom_etl.extractors.base import SourceKind
-from telecom_etl.extractors.sniff import decode_text
+from telecom_etl.extractors.sniff import decode_text, sniff
 from telecom_etl.outcome import Dropped
 from telecom_etl.registry import SOURCES
 
@@ -17,7 +17,8 @@ class TextSource(SourceKind):
             yield Dropped("empty_file", "no content", uri=item.uri)
             return
         text = decode_text(data)
-        if text is None:
-            yield Dropped("binary_file", "not text", uri=item.uri)
+        kind = sniff(data[:1024])
+        if text is None or kind in ("pdf", "zip", "ole"):
+            yield self.wrong_kind(item, "a text file", content=kind if kind != "text" else "binary")
             return
         yield self.new_document(item, text, title=item.name)

@@ -14,7 +14,6 @@ import pytest
 
 from telecom_etl.extractors import SOURCES
 from telecom_etl.extractors.latex.render import PANDOC_MISSING
-from telecom_etl.extractors.latex.source import NOT_LATEX
 from telecom_etl.manifest import SourceConfig
 from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.record import Document
@@ -236,9 +235,10 @@ def test_bombs_not_latex_and_converter_failures(tmp_path, monkeypatch):
     (tmp_path / "loop" / "macro-loop.tex").write_text(loop)
     results = dict(extract_all(source([tmp_path], max_unpacked_mb=1)))
     reasons = {os.path.basename(k): str(v) for k, v in results.items()}
+    notes = results.pop(str(tmp_path / "notes.txt"))  # not a paper: the same wrong_kind drop as every kind gives
+    assert isinstance(notes, Dropped) and notes.rule == "wrong_kind" and "without \\documentclass" in notes.detail
     assert all(isinstance(v, StageFailure) for v in results.values()), results
     assert "unpacks to more than 1 MB" in reasons["bomb.gz"]
-    assert reasons["notes.txt"] == NOT_LATEX
     assert reasons["truncated.tar.gz"].startswith("truncated gzip")
     assert reasons["macro-loop.tex"].startswith("pandoc rejected the source") and "Loop" in reasons["macro-loop.tex"]
     # a conversion that does not finish in time fails the input (this one cannot: 1 ms)

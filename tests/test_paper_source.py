@@ -8,7 +8,6 @@ import pytest
 from conftest import CORPUS, corpus_file
 from telecom_etl.extractors import SOURCES
 from telecom_etl.extractors.base import SourceItem
-from telecom_etl.extractors.latex.source import NOT_LATEX
 from telecom_etl.extractors.paper import authors_from_front, find_doi, parse_byline, plausible_title
 from telecom_etl.manifest import ManifestError, SourceConfig, load_manifest
 from telecom_etl.outcome import Dropped, StageFailure
@@ -90,7 +89,9 @@ def test_bad_inputs_are_counted_failures_or_drops(tmp_path):
     results = {os.path.basename(uri): x for uri, x in extract_all(source([str(tmp_path)]))}
     assert isinstance(results["good.pdf"], Document)
     assert isinstance(results["empty.pdf"], Dropped) and results["empty.pdf"].rule == "empty_file"
-    assert str(results["notes.pdf"]) == NOT_LATEX
+    # not what kind paper reads: the same counted wrong_kind drop as under kind 3gpp or text
+    assert isinstance(results["notes.pdf"], Dropped) and results["notes.pdf"].rule == "wrong_kind"
+    assert "looks like a text file without \\documentclass" in results["notes.pdf"].detail
     assert str(results["corrupt.pdf"]).startswith("corrupt PDF")
     assert str(results["locked.pdf"]) == "encrypted PDF (password required)"
 
@@ -169,7 +170,7 @@ def test_build_pretrain_counts_bad_papers_as_failures_with_reasons(tmp_path):
     (papers / "locked.pdf").write_bytes(pymupdf.open(good).tobytes(
         encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o"))
     garbage = os.path.join(CORPUS, "papers", "COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf")  # optional here
-    expected = {"notes.pdf": NOT_LATEX, "corrupt.pdf": "corrupt PDF",
+    expected = {"corrupt.pdf": "corrupt PDF",
                 "locked.pdf": "encrypted PDF (password required)"}
     if os.path.exists(garbage):
         shutil.copy(garbage, papers / "type3.pdf")
@@ -179,7 +180,8 @@ def test_build_pretrain_counts_bad_papers_as_failures_with_reasons(tmp_path):
                         f"    license: CC-BY-4.0\n")
     report = run(load_manifest(str(manifest)), str(tmp_path / "out"), [], progress=False)
     extract = report["stages"]["extract"]["by_source"]["papers"]
-    assert extract["in"] == len(expected) + 1 and extract["failed"] == len(expected) and extract["kept"] == 1
+    assert extract["in"] == len(expected) + 2 and extract["failed"] == len(expected) and extract["kept"] == 1
+    assert extract["dropped_by_rule"] == {"wrong_kind": 1}  # notes.pdf: a text file named .pdf
     rejects = {os.path.basename(r["uri"]): r["error"] for r in pq.read_table(str(tmp_path / "out" / "rejects")).to_pylist()}
     assert sorted(rejects) == sorted(expected)
     for name, reason in expected.items():
