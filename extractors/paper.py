@@ -342,6 +342,9 @@ class PaperSource(SourceKind):
         if share > FLAG_SHARE:
             flags.append("unmapped_glyphs")
         extra["glyphs_unmapped"] = str(pdf.quality.get("glyphs_unmapped", 0))
+        for key in ("display_equations", "equation_placeholders"):
+            if key in pdf.quality:
+                extra[key] = str(pdf.quality[key])
         yield self.new_document(item, pdf.markdown, flags=flags, extra=extra,
                                 scores={"unmapped_char_share": share}, **fields)
 

@@ -85,9 +85,11 @@ _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\uf
                             "\u2009": " ", "\u202f": " "})
 # TeX sets accents as a spacing accent before the letter ("Universit´a"): compose them
 _SPACING_ACCENTS = {"\u00b4": "\u0301", "`": "\u0300", "\u00a8": "\u0308", "\u02c6": "\u0302", "^": "\u0302",
-                    "\u02dc": "\u0303", "~": "\u0303", "\u00b8": "\u0327", "\u02c7": "\u030c", "\u02da": "\u030a"}
+                    "\u02dc": "\u0303", "~": "\u0303", "\u00b8": "\u0327", "\u02c7": "\u030c", "\u02da": "\u030a",
+                    "\u00af": "\u0304", "\u02d9": "\u0307"}
+# (a maths accent, TeX's \bar, \hat, \dot, comes before its letter: "¯P", "ˆγ" are P̄, γ̂)
 _ACCENT_RE = re.compile(r"(?<=[A-Za-z])([\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da])\s?([A-Za-z\u0131])|"
-                        r"(?<![^\s(])([\u00b4\u00a8\u02c6\u02dc\u02c7\u02da])([A-Za-z])")
+                        r"(?<![^\s(\[])([\u00b4\u00a8\u02c6\u02dc\u02c7\u02da\u00af\u02d9])([A-Za-z\u0391-\u03c9])")
 
 
 def _compose_accent(m: re.Match) -> str:
@@ -96,7 +98,7 @@ def _compose_accent(m: re.Match) -> str:
     return unicodedata.normalize("NFC", letter + _SPACING_ACCENTS[accent])
 
 
-_INLINE_WORK = re.compile("[\ufb00-\ufb06\u00a0\u2002\u2003\u2009\u202f\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da"
+_INLINE_WORK = re.compile("[\ufb00-\ufb06\u00a0\u2002\u2003\u2009\u202f\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da\u00af\u02d9"
                           "\ufffd\ue000-\uf8ff\x00-\x08\x0b-\x1f]")
 # glyphs without a Unicode mapping (U+FFFD, private use: TeX bracket pieces) and control codes
 _UNMAPPED = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b-\x1f]+")
@@ -109,7 +111,7 @@ def clean_inline(text: str) -> str:
     if not _INLINE_WORK.search(text):  # the common case: nothing to do
         return text
     text = _UNMAPPED.sub("", text.translate(_LIGATURES))
-    if any(ch in text for ch in "\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da"):
+    if any(ch in text for ch in "\u00b4`\u00a8\u02c6\u02dc\u02c7\u02da\u00af\u02d9"):
         text = _ACCENT_RE.sub(_compose_accent, text)
     return text
 
@@ -117,6 +119,20 @@ def clean_inline(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 # lines and rows
 
+# fonts that set maths: TeX's (CMMI, CMSY, CMEX, AMS, their Type-1 clones), Symbol, MathType's
+_MATH_FONT_RE = re.compile(r"(?:^|\+)(?:CM(?:MI|SY|EX|MIB|BSY)\d|MSAM|MSBM|EUFM|EUSM|rsfs|Symbol|MT(?:Extra|MI|SY)|"
+                           r"Euclid|txmi|txsy|txex|pxmi|pxsy|stix|Cambria-?Math|LMMath|NewCMMath|esint)", re.I)
+_MATH_FONTS: Dict[str, bool] = {}
+
+
+def _MATH_FONT(font: str) -> bool:
+    """Whether a font sets maths (cached: few fonts, many spans)."""
+    known = _MATH_FONTS.get(font)
+    if known is None:
+        if len(_MATH_FONTS) > 4096:
+            _MATH_FONTS.clear()
+        known = _MATH_FONTS[font] = bool(_MATH_FONT_RE.search(font))
+    return known
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi|medi(?!um)|[-,]bd|cmbx", re.I)
 _ITALIC_NAME = re.compile(r"ital|oblique|cmti|[-,]it\b", re.I)
 
@@ -124,13 +140,15 @@ _ITALIC_NAME = re.compile(r"ital|oblique|cmti|[-,]it\b", re.I)
 class _Line:
     """One PyMuPDF line (or a merged visual row of several)."""
 
-    __slots__ = ("x0", "y0", "x1", "y1", "base", "text", "size", "font", "bold", "italic", "page", "nchars", "_key")
+    __slots__ = ("x0", "y0", "x1", "y1", "base", "text", "size", "font", "bold", "italic", "page", "nchars", "_key",
+                 "math")
 
-    def __init__(self, x0, y0, x1, y1, base, text, size, font, bold, italic, page, nchars):
+    def __init__(self, x0, y0, x1, y1, base, text, size, font, bold, italic, page, nchars, math=0.0):
         self.x0, self.y0, self.x1, self.y1, self.base = x0, y0, x1, y1, base
         self.text, self.size, self.font, self.bold, self.italic = text, size, font, bold, italic
         self.page, self.nchars = page, nchars
         self._key = None
+        self.math = math  # share of the line's characters set in maths fonts (CMMI, CMSY, Symbol...)
 
     @property
     def width(self) -> float:
@@ -175,6 +193,7 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
     out: List[_Line] = []
     append = out.append
     styles = _STYLE_CACHE
+    math_fonts = _MATH_FONTS
     content = page.get_text("dict", flags=flags)
     if page_size is not None:  # the page size comes with the dict (page.rect costs a crop box lookup)
         page_size[:] = [content["width"], content["height"]]
@@ -191,13 +210,31 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
                     continue
                 size = best["size"]
                 font = best["font"]
+                math = 1.0 if _MATH_FONT(font) else 0.0
+                if math and "\u01eb" in text:
+                    text = text.replace("\u01eb", "\u03b5")  # TeX's epsilon glyph, mapped to U+01EB by some PDFs
                 font_text[font].append(text)
             else:
                 best, best_len, size, parts = spans[0], -1, 0.0, []
+                math_chars = 0
+                prev_x1 = None
                 for span in spans:
                     t = span["text"]
                     if glyphs is not None and _UNMAPPED_SEARCH(t) is not None:
                         t = glyphs.fix(page, t, span["font"])
+                    is_math = math_fonts.get(span["font"])
+                    if is_math is None:
+                        is_math = _MATH_FONT(span["font"])
+                    if is_math:
+                        math_chars += len(t)
+                        if "\u01eb" in t:
+                            t = t.replace("\u01eb", "\u03b5")
+                    # TeX sets the spaces around maths by position, not with space glyphs
+                    bx0 = span["bbox"][0]
+                    if prev_x1 is not None and bx0 - prev_x1 > 0.2 * span["size"] and parts and t[:1] != " " \
+                            and parts[-1][-1:] != " ":
+                        parts.append(" ")
+                    prev_x1 = span["bbox"][2]
                     parts.append(t)
                     n = len(t)
                     if n > best_len:
@@ -211,6 +248,7 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
                 if not stripped:
                     continue
                 font = best["font"]
+                math = math_chars / len(text)
             if line["dir"][0] < 0.98:  # rotated or vertical: margin stamps (arXiv id), axis titles
                 rotated.append(stripped)
                 continue
@@ -219,7 +257,7 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
                 style = _style(font, best["flags"])
             x0, y0, x1, y1 = line["bbox"]
             append(_Line(x0, y0, x1, y1, best["origin"][1], text, size, font, style[0], style[1], pno,
-                         len(stripped)))
+                         len(stripped), math))
     return out
 
 
@@ -263,9 +301,10 @@ def _merge_rows(lines: List[_Line]) -> List[_Line]:
             piece = ln.text.strip()
             tight = ln.x0 - prev.x1 < 0.15 * main.size  # a subscript glued to its symbol
             parts.append(piece if tight else " " + piece)
+        nchars = sum(ln.nchars for ln in row)
         merged.append(_Line(row[0].x0, min(ln.y0 for ln in row), max(ln.x1 for ln in row),
                             max(ln.y1 for ln in row), main.base, "".join(parts), main.size, main.font, main.bold,
-                            main.italic, main.page, sum(ln.nchars for ln in row)))
+                            main.italic, main.page, nchars, sum(ln.math * ln.nchars for ln in row) / (nchars or 1)))
     return merged
 
 
@@ -437,6 +476,11 @@ _SHORT_WORDS = frozenset("a i o an as at be by do go he if in is it me my no of 
 
 
 _NUMBER = re.compile(r"[-\u2212+]?\d+(?:[.,]\d+)*%?")
+# a word of prose: three letters or more, not all capitals (SNR, MIMO), not a maths operator name
+_LONG_WORD = re.compile(r"\b(?!(?:log|exp|max|min|arg|det|diag|sin|cos|tan|lim|sup|inf|mod|erf|sgn|var)\b)"
+                        r"[A-Za-z][a-z]{2,}")
+_EQUATION_NUMBER = re.compile(r"\((\d{1,3}[a-z]?)\)\s*$")
+_EQUATION_FONT = "\0display-equation"  # the font of a row that holds a whole display equation (tested by identity)
 _ODD_TOKEN = re.compile(r"(?:^|\s)/?#[0-9A-Fa-f]{2}|/g\d+\b|\\\d{3}|\bcid:\d+|/uni[0-9A-F]{4}")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff]")
 
@@ -505,6 +549,7 @@ class _Extraction:
         self.failed_pages = 0
         self.font_text: Dict[str, List[str]] = defaultdict(list)
         self.glyphs = GlyphMapper(doc)
+        self.equations: Counter = Counter()
 
     # -- steps -----------------------------------------------------------------------------
     def run(self) -> PdfText:
@@ -541,6 +586,8 @@ class _Extraction:
         entries = self._ordered_rows(pages)
         title, front, paragraphs = self._paragraphs(entries)
         markdown = self._render(title, paragraphs)
+        quality["display_equations"] = self.equations["display_equations"]
+        quality["equation_placeholders"] = self.equations["equation_placeholders"]
         return PdfText(markdown=markdown, page_count=doc.page_count, metadata=self._metadata(), title=title,
                        front_lines=front, stamps=self.stamps, quality=quality,
                        removed={k: v for k, v in sorted(self.removed.items()) if v})
@@ -672,6 +719,8 @@ class _Extraction:
 
     # -- reading order, debris, footnotes ---------------------------------------------------
     def _is_figure_text(self, row: _Line, col_width: float) -> bool:
+        if row.font is _EQUATION_FONT:
+            return False
         if row.nchars > 40 and row.size >= self.body_size - 0.5 and row.width >= 0.5 * col_width:
             return False  # the common case first: a line of body text
         text = row.text.strip()
@@ -689,6 +738,101 @@ class _Extraction:
         # a font only figures use (plot labels), on a line without a real word
         return row.font not in self.text_fonts and not any(len(w) >= 4 for w in _WORD.findall(text))
 
+    def _is_prose(self, row: _Line, col_width: float) -> bool:
+        return row.math < 0.3 and len(_LONG_WORD.findall(row.text)) >= 4 and row.width >= 0.5 * col_width
+
+    def _display_equations(self, rows: List[_Line], left: float, right: float) -> List[_Line]:
+        """A display equation of a column (rows around a right-aligned number "(N)", or indented rows
+        set mostly in maths fonts between lines of prose) becomes one row: ``$$ ... \\tag{N} $$``, its
+        glyphs in reading order, or a placeholder ``[equation (N)]`` when they are too few or lost."""
+        width = right - left
+        if width < 60 or not rows:
+            return rows
+        if not any(r.math >= 0.4 or r.text.rstrip().endswith(")") for r in rows):
+            return rows  # (the common run: prose without displays)
+        margin = left + 0.05 * width
+        # prose: a line of words, or a line that starts at the column's edge with words or little
+        # maths (the lead-in "can be written as", "with ..."); displays are indented
+        prose = [self._is_prose(r, width) or (r.x0 < margin and (r.math < 0.6 or len(_LONG_WORD.findall(r.text)) >= 2))
+                 for r in rows]
+        # the column's right edge: where its prose ends (a wide formula may stick out of it)
+        edge = max((r.x1 for r in rows if r.nchars > 40 and self._is_prose(r, width)), default=right)
+        numbered = [i for i, r in enumerate(rows) if r.x1 >= edge - 0.03 * width and _EQUATION_NUMBER.search(r.text)
+                    and len(_LONG_WORD.findall(_EQUATION_NUMBER.sub("", r.text))) <= 2
+                    and (not self._is_prose(r, width) or r.math >= 0.3)]
+        for i in numbered:
+            prose[i] = False
+        groups: List[Tuple[int, int, Optional[str]]] = []
+        taken = [False] * len(rows)
+        reach = 2.2 * self.body_size
+        for i in numbered:
+            if taken[i]:
+                continue
+            lo = hi = i
+            while lo > 0 and not prose[lo - 1] and not taken[lo - 1] and lo - 1 not in numbered \
+                    and rows[lo].y0 - rows[lo - 1].y1 < reach:
+                lo -= 1
+            while hi + 1 < len(rows) and not prose[hi + 1] and hi + 1 not in numbered \
+                    and rows[hi + 1].y0 - rows[hi].y1 < reach:
+                hi += 1
+            for k in range(lo, hi + 1):
+                taken[k] = True
+            groups.append((lo, hi, _EQUATION_NUMBER.search(rows[i].text).group(1)))
+        # unnumbered: indented rows mostly in maths fonts, with prose (or nothing) above and below
+        i = 0
+        while i < len(rows):
+            r = rows[i]
+            if taken[i] or prose[i] or r.math < 0.6 or r.x0 < left + 0.08 * width or r.nchars < 4:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(rows) and not taken[j + 1] and not prose[j + 1] and rows[j + 1].math >= 0.4 \
+                    and rows[j + 1].y0 - rows[j].y1 < reach:
+                j += 1
+            beside = [k for k in (i - 1, j + 1) if 0 <= k < len(rows)
+                      and min(rows[k].y1, rows[j].y1) - max(rows[k].y0, rows[i].y0) > 0.3 * self.body_size]
+            if not beside and (j > i or r.width < 0.8 * width):  # not a sub/superscript line of a prose line
+                for k in range(i, j + 1):
+                    taken[k] = True
+                groups.append((i, j, None))
+            i = j + 1
+        if not groups:
+            return rows
+        by_start = {lo: (hi, number) for lo, hi, number in groups}
+        out: List[_Line] = []
+        i = 0
+        while i < len(rows):
+            if i not in by_start:
+                out.append(rows[i])
+                i += 1
+                continue
+            hi, number = by_start[i]
+            out.append(self._equation_row(rows[i:hi + 1], number))
+            i = hi + 1
+        return out
+
+    def _equation_row(self, rows: List[_Line], number: Optional[str]) -> _Line:
+        parts = []
+        for r in rows:
+            text = " ".join(clean_inline(r.text).split())
+            if number is not None and _EQUATION_NUMBER.search(text):
+                text = _EQUATION_NUMBER.sub("", text).rstrip(" ,.")
+            if text:
+                parts.append(text)
+        body = " ".join(parts)
+        glyphs = sum(1 for ch in body if not ch.isspace())
+        lost = sum(r.text.count("\ufffd") for r in rows)
+        tag = f" \\tag{{{number}}}" if number else ""
+        if glyphs < 3 or lost > 0.3 * (glyphs + lost):
+            self.equations["equation_placeholders"] += 1
+            text = f"[equation ({number})]" if number else "[equation]"
+        else:
+            self.equations["display_equations"] += 1
+            text = f"$$ {body}{tag} $$"
+        first = rows[0]
+        return _Line(min(r.x0 for r in rows), first.y0, max(r.x1 for r in rows), max(r.y1 for r in rows),
+                     rows[-1].base, text, self.body_size, _EQUATION_FONT, False, False, first.page, len(text), 1.0)
+
     def _ordered_rows(self, pages):
         """(row, run id, run left, run right, is_footnote) in reading order, debris dropped."""
         entries = []
@@ -698,6 +842,7 @@ class _Extraction:
                 run_id += 1
                 left = min(r.x0 for r in rows)
                 right = max(r.x1 for r in rows)
+                rows = self._display_equations(rows, left, right)
                 if self.drop_figure_text:
                     width = max(right - left, 1.0)
                     flags = [self._is_figure_text(r, width) for r in rows]
@@ -806,6 +951,13 @@ class _Extraction:
 
         for row, run, left, right, foot in entries:
             text = row.text.strip()
+            if row.font is _EQUATION_FONT:  # a display equation: a block of its own, the paragraph ends
+                if caption is not None:
+                    caption = None
+                close()
+                paragraphs.append(("eq", [row]))
+                prev, cur_run = None, None
+                continue
             level = None if foot else self._heading_level(row, left, right, early=not seen_heading)
             if level is not None and level > 2 and not seen_heading:
                 level = None  # a paper's first heading is a top-level one: this is a byline or a list
@@ -896,6 +1048,7 @@ class _Extraction:
     # -- output ------------------------------------------------------------------------------
     def _render(self, title: Optional[str], paragraphs) -> str:
         pieces_of = [[" ".join(r.text.split()) for r in rows] if kind == "p" else None for kind, rows in paragraphs]
+        # (an "eq" paragraph is one finished row: its text is written as it is)
         # the document's own vocabulary decides line-end hyphens (see _join); the halves of a
         # word broken at a line end are cut out first: they are no evidence of words
         whole: List[str] = []
@@ -919,6 +1072,9 @@ class _Extraction:
         if title:
             out.append("# " + clean_inline(title))
         for (kind, rows), pieces in zip(paragraphs, pieces_of):
+            if kind == "eq":
+                out.append(rows[0].text)
+                continue
             if pieces is None:
                 out.append("#" * int(kind[1]) + " " + clean_inline(" ".join(rows[0].text.split())))
                 continue

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import lru_cache
 from typing import Dict, Optional, Tuple
 
 from telecom_etl.extractors.threegpp.symbol_fonts import symbol_char
@@ -71,6 +72,7 @@ def _symbol_position(code: int, font: str) -> str:
     return _SYMBOL_PIECES.get(code) or symbol_char(code, "Symbol")
 
 
+@lru_cache(maxsize=4096)
 def glyph_name_text(name: str, symbolic: bool = True) -> str:
     """The text a glyph name stands for ("" when unknown): AGL names and ``uniXXXX``, TeX size
     variants, and ``gNN`` glyph ids of the Windows Symbol font (only for a ``symbolic`` font)."""
@@ -128,6 +130,8 @@ class GlyphMapper:
         self._page_fonts: Dict[int, Dict[str, int]] = {}
         self._fonts: Dict[int, Optional[_Font]] = {}
         self._traces: Dict[int, Dict[str, list]] = {}
+        self._span_fonts: Dict[Tuple[int, str], Optional[_Font]] = {}
+        self._last_page = None
 
     # -- public ----------------------------------------------------------------------------
     def fix(self, page, text: str, font: str, span: Optional[dict] = None, count: bool = True) -> str:
@@ -169,8 +173,21 @@ class GlyphMapper:
         return "".join(out)
 
     # -- fonts -----------------------------------------------------------------------------
+    def _page_number(self, page) -> int:
+        # (page.number asks MuPDF each time; the same page object comes span after span)
+        last = self._last_page
+        if last is not None and last[0] is page:
+            return last[1]
+        number = page.number
+        self._last_page = (page, number)
+        return number
+
     def _font(self, page, font: str) -> Optional[_Font]:
-        fonts = self._page_fonts.get(page.number)
+        pno = self._page_number(page)
+        known = self._span_fonts.get((pno, font), False)
+        if known is not False:
+            return known
+        fonts = self._page_fonts.get(pno)
         if fonts is None:
             fonts = {}
             try:
@@ -178,13 +195,13 @@ class GlyphMapper:
                     fonts.setdefault(_strip_subset(f[3]), f[0])
             except Exception:  # a font listing MuPDF cannot build: no mapping, the characters count as lost
                 pass
-            self._page_fonts[page.number] = fonts
+            self._page_fonts[pno] = fonts
         xref = fonts.get(font) or fonts.get(_strip_subset(font))
-        if not xref:
-            return None
-        if xref not in self._fonts:
+        if xref and xref not in self._fonts:
             self._fonts[xref] = self._read_font(xref)
-        return self._fonts[xref]
+        info = self._fonts.get(xref) if xref else None
+        self._span_fonts[(pno, font)] = info
+        return info
 
     def _read_font(self, xref: int) -> Optional[_Font]:
         doc = self.doc
@@ -210,7 +227,8 @@ class GlyphMapper:
     def _glyph_id(self, page, span: dict, nth: int) -> Optional[int]:
         """The glyph id of the ``nth`` U+FFFD of a span: the ``nth`` unmapped character of the same
         font inside the span's box in the page's text trace, left to right."""
-        trace = self._traces.get(page.number)
+        pno = self._page_number(page)
+        trace = self._traces.get(pno)
         if trace is None:
             trace = {}
             try:
@@ -220,7 +238,7 @@ class GlyphMapper:
                             trace.setdefault(tspan["font"], []).append((origin[0], origin[1], gid))
             except Exception:  # no trace: the characters stay unmapped
                 pass
-            self._traces[page.number] = trace
+            self._traces[pno] = trace
         x0, y0, x1, y1 = span["bbox"]
         inside = sorted(c for c in trace.get(span["font"], ()) if x0 - 1 <= c[0] <= x1 + 1 and y0 - 1 <= c[1] <= y1 + 1)
         return inside[nth][2] if nth < len(inside) else None
