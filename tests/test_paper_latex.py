@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import io
 import os
 import re
@@ -255,3 +256,43 @@ def test_bad_options_are_one_line():
         config = SourceConfig(name="p", kind="paper", paths=["x"], options=options)
         with pytest.raises(ValueError, match=message):
             SOURCES["paper"].validate_options(config)
+
+
+def test_arxiv_snapshot_selects_and_describes_eprints(tmp_path):
+    from test_paper_arxiv import CC_BY, record
+
+    snapshot = tmp_path / "arxiv.jsonl"
+    snapshot.write_text("\n".join(json.dumps(r) for r in (
+        record("2403.01234", "Pilot Contamination in Cell-Free Massive MIMO", "eess.SP cs.IT", CC_BY),
+        record("2403.05678", "Image Denoising with Transformers", "cs.CV", CC_BY))) + "\n")
+    eprints = tmp_path / "eprints"
+    eprints.mkdir()
+    (eprints / "2403.01234v2").write_bytes(gzip.compress(tar_bytes(), mtime=0))
+    (eprints / "2403.05678.tar.gz").write_bytes(gzip.compress(tar_bytes(), mtime=0))
+    results = dict(extract_all(source([eprints], arxiv_metadata=str(snapshot), categories=["eess.SP"],
+                                      licenses=["CC-BY-4.0"])))
+    doc = results[str(eprints / "2403.01234v2")]
+    assert doc.arxiv_id == "2403.01234" and doc.categories == ["eess.SP", "cs.IT"]
+    assert doc.license == "CC-BY-4.0" and doc.date == "2021-01-04" and doc.authors == ["Alice Marconi", "Bob Shannon"]
+    assert doc.title == "Pilot Contamination in Cell-Free Massive MIMO (extended version)"  # the snapshot's
+    other = results[str(eprints / "2403.05678.tar.gz")]
+    assert isinstance(other, Dropped) and other.rule == "category"
+
+
+def test_complex_tables_lists_and_citation_notes(tmp_path):
+    body = r"""\section{Results}
+As shown in \cite[see][Thm.~2]{ngo2017}, the table holds.
+\begin{table}[h]\caption{Rates per user}\label{tab:rates}
+\begin{tabular}{|c|c|}\hline \multicolumn{2}{|c|}{Rate} \\ \hline 1 & 2 \\ \hline\end{tabular}\end{table}
+Table~\ref{tab:rates} lists them.
+\begin{itemize}
+\item A claim with a display: \[ x = y^2 \]
+\end{itemize}
+"""
+    files = dict(TREE)
+    files["paper.tex"] = MAIN.replace("\\input{sections/intro}", body).replace("\\include{sections/model}", "")
+    doc = only_doc(write_tree(str(tmp_path / "p"), files))
+    text = doc.text
+    assert "As shown in [see 1 Thm. 2], the table holds." in text
+    assert "Table 1: Rates per user\n\n```latex\n\\begin{tabular}{|c|c|}\\hline \\multicolumn{2}" in text
+    assert "Table 1 lists them." in text and "- A claim with a display:" in text and "$$x = y^2$$" in text

@@ -28,10 +28,10 @@ PANDOC_MISSING = "pandoc is not installed: LaTeX sources need it (Debian: apt-ge
 # class commands pandoc does not know, defined as LaTeX would show them (prepended to the text)
 PRELUDE = r"""
 \providecommand{\IEEEPARstart}[2]{#1#2}
-\providecommand{\IEEEmembership}[1]{}
+\providecommand{\IEEEmembership}[1]{#1}
 \providecommand{\IEEEauthorrefmark}[1]{}
-\providecommand{\IEEEauthorblockN}[1]{#1\par}
-\providecommand{\IEEEauthorblockA}[1]{}
+\providecommand{\IEEEauthorblockN}[1]{#1\\}
+\providecommand{\IEEEauthorblockA}[1]{#1}
 \providecommand{\IEEEcompsocitemizethanks}[1]{}
 \providecommand{\IEEEcompsocthanksitem}{}
 \providecommand{\IEEEpeerreviewmaketitle}{}
@@ -206,7 +206,12 @@ class Renderer:
             open_, close = ("\u201c", "\u201d") if c[0]["t"] == "DoubleQuote" else ("\u2018", "\u2019")
             return open_ + self.inlines(c[1]) + close
         if t == "Cite":
-            marks = [self.prep.bib.get(cite["citationId"], cite["citationId"]) for cite in c[0]]
+            marks = []
+            for cite in c[0]:
+                mark = self.prep.bib.get(cite["citationId"], cite["citationId"])
+                pre = " ".join(self.inlines(cite.get("citationPrefix") or []).split())
+                post = " ".join(self.inlines(cite.get("citationSuffix") or []).split())
+                marks.append(" ".join(x for x in (pre, mark, post) if x))
             self.counts["citations"] += len(marks)
             return "[" + ", ".join(marks) + "]"
         if t == "Code":
@@ -349,7 +354,7 @@ class Renderer:
         for body in bodies:
             for row in body[2] + body[3]:
                 rows.append([self._cell(cell) for cell in row[1]])
-        out = [f"Table: {cap}"] if cap else []
+        out = [cap if re.match(r"^Table \d+: ", cap) else f"Table: {cap}"] if cap else []
         if not rows:
             return out
         width = max(len(r) for r in rows)
@@ -391,31 +396,46 @@ def _meta_text(renderer: Renderer, value: Optional[dict]) -> str:
     return ""
 
 
-def _authors(renderer: Renderer, value: Optional[dict]) -> List[str]:
-    from telecom_etl.extractors.paper import parse_byline
-
+def _author_entries(value: Optional[dict]) -> list:
     if not value:
         return []
-    entries = value["c"] if value["t"] == "MetaList" else [value]
+    return value["c"] if value["t"] == "MetaList" else [value]
+
+
+def _authors(renderer: Renderer, value: Optional[dict]) -> List[str]:
+    """Names from the author entries: the first line of each (an IEEE block's name line),
+    memberships and affiliations left out."""
+    from telecom_etl.extractors.paper import parse_byline
+
     names: List[str] = []
-    for entry in entries:
-        text = _meta_text(renderer, {"t": entry["t"], "c": [x for x in entry.get("c") or []
-                                                          if isinstance(x, dict) and x.get("t") != "Note"]}
-                          if entry["t"] == "MetaInlines" else entry)
-        text = " ".join(text.replace("\u00a0", " ").split()).strip(" ,;")
-        if not text:
+    for entry in _author_entries(value):
+        if entry["t"] != "MetaInlines":
             continue
-        parsed = parse_byline(text)
+        text = renderer.inlines([x for x in entry["c"] if x.get("t") != "Note"]).replace("\u00a0", " ")
+        first = " ".join(text.strip().split("\n")[0].split()).strip(" ,;")
+        if not first:
+            continue
+        parsed = parse_byline(first)
         if parsed:
             names.extend(parsed)
-        elif len(text) <= 80 and "," not in text:
-            names.append(text)
-    seen, out = set(), []
-    for name in names:
-        if name not in seen:
-            seen.add(name)
-            out.append(name)
-    return out
+        elif len(first) <= 60 and "," not in first and len(first.split()) <= 5:
+            names.append(first)
+    return list(dict.fromkeys(names))
+
+
+def _byline(renderer: Renderer, value: Optional[dict]) -> str:
+    """The author block as the paper prints it under the title (names, memberships,
+    affiliations); footnotes on it (``\\thanks``) go to the notes."""
+    parts = []
+    for entry in _author_entries(value):
+        if entry["t"] == "MetaInlines":
+            text = renderer.inlines(entry["c"])
+        else:
+            text = _meta_text(renderer, entry)
+        text = ", ".join(" ".join(line.split()) for line in text.split("\n") if line.strip())
+        if text.strip(" ,"):
+            parts.append(text.strip(" ,"))
+    return "; ".join(parts)
 
 
 def convert(prepared: Prepared, drop_references: bool = True, drop_acknowledgements: bool = False,
@@ -427,12 +447,22 @@ def convert(prepared: Prepared, drop_references: bool = True, drop_acknowledgeme
     renderer.collect_headers(blocks)
     title = _meta_text(renderer, meta.get("title")) or None
     authors = _authors(renderer, meta.get("author"))
+    # the notes of the title and the byline (\thanks: affiliations, dates, funding) as the
+    # first page prints them, after the byline
+    title_value = meta.get("title") or {}
+    if title_value.get("t") == "MetaInlines":
+        renderer.inlines([x for x in title_value["c"] if x.get("t") == "Note"])
+    byline = _byline(renderer, meta.get("author"))
+    byline = re.sub(r"\[\^\d+\]", "", byline)
+    front_notes, renderer.notes = renderer.notes, []
     abstract = _meta_text(renderer, meta.get("abstract"))
-    renderer.notes = []
     body = renderer.render_blocks(blocks)
     out: List[str] = []
     if title:
         out.append(f"# {title}")
+    if byline:
+        out.append(byline)
+    out.extend(note for note in front_notes if note)
     if abstract.strip():
         out.append("## Abstract")
         out.append(abstract.strip())

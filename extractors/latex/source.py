@@ -298,6 +298,28 @@ def number_equations(text: str, labels: Dict[str, str], counts: Counter) -> str:
     return _DISPLAY.sub(repl, text)
 
 
+def _command_arg(text: str, name: str) -> Optional[Tuple[int, int, str]]:
+    """(start, end, content) of the first ``\\name[opt]{content}``'s braced argument
+    (``start``/``end`` span the braces), braces balanced; None when there is none."""
+    m = re.search(rf"\\{name}\*?\s*(?:\[[^\]]*\]\s*)?\{{", text)
+    if not m:
+        return None
+    depth, i = 0, m.end() - 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return m.end() - 1, i + 1, text[m.end():i]
+        i += 1
+    return None
+
+
 def prepare(flat: Flat) -> Prepared:
     text = flat.text
     m = _DOCCLASS.search(text)
@@ -315,11 +337,25 @@ def prepare(flat: Flat) -> Prepared:
     numbers = Counter()
 
     def float_repl(fm: re.Match) -> str:
-        env = fm.group("env")
+        env, whole = fm.group("env"), fm.group(0)
         numbers[env] += 1
-        for lab in _LABEL.findall(fm.group(0)):
+        for lab in _LABEL.findall(whole):
             labels[lab] = str(numbers[env])
-        return fm.group(0)
+        if env != "table":
+            return whole
+        caption = _command_arg(whole, "caption")
+        if caption is None:
+            return whole
+        start, end, text_ = caption
+        shown = f"Table {numbers[env]}: {text_}"
+        if not any(_COMPLEX_TABLE.search(t.group(0)[len("\\begin{"):]) for t in _TABULAR.finditer(whole)):
+            return whole[:start] + "{" + shown + "}" + whole[end:]
+        # the table will be kept as raw LaTeX, which has no caption of its own: the caption
+        # becomes a paragraph before it
+        without = whole[:whole.rfind("\\caption", 0, start)] + whole[end:]
+        opening = re.match(r"\\begin\s*\{table\*?\}\s*(?:\[[^\]]*\])?", without)
+        body = without[opening.end():without.rindex("\\end")]
+        return f"\n\n{shown}\n\n{body}\n\n"
 
     text = _FLOAT.sub(float_repl, text)
     algo_n = [0]
