@@ -275,6 +275,10 @@ def test_renderings_of_one_paper_share_a_group_by_title():
     assert version_group(tex, "newest") == version_group(pdf, "newest") == "paper:cell free massive mimo pilots"
     assert version_group(tex, "none") is None
     assert paper_key(tex.replace(title="Introduction")) is None  # too short to name one paper
+    # the footnote mark a PDF's title line carries (AIP style "a)", or a star)
+    assert paper_key(tex.replace(title="Sample Title: with Forced Linebreaka)")) == \
+        paper_key(tex.replace(title="Sample Title: with Forced Linebreak*")) == "sample title with forced linebreak"
+    assert paper_key(tex.replace(title="Beamforming for Cell-Free Networks (Part A)")).endswith("part a")
     assert paper_key(tex.replace(kind="text")) is None
 
 

@@ -296,3 +296,19 @@ Table~\ref{tab:rates} lists them.
     assert "As shown in [see 1 Thm. 2], the table holds." in text
     assert "Table 1: Rates per user\n\n```latex\n\\begin{tabular}{|c|c|}\\hline \\multicolumn{2}" in text
     assert "Table 1 lists them." in text and "- A claim with a display:" in text and "$$x = y^2$$" in text
+
+
+def test_macros_with_tex_conditionals_stay_unexpanded(tmp_path):
+    body = r"""\newcommand{\eval}[1]{\relax\ifx#1\right\relax\left.\fi#1\right\rvert}
+\newcommand{\Rset}{\mathbb{R}}
+\section{Maths}
+\begin{equation} D = \eval{f}_{t=1} + \Rset \end{equation}
+"""
+    files = dict(TREE)
+    files["paper.tex"] = MAIN.replace("\\input{sections/intro}", body).replace("\\include{sections/model}", "")
+    doc = only_doc(write_tree(str(tmp_path / "p"), files))
+    (block,) = re.findall(r"^\$\$(.+?)\$\$$", doc.text, re.S | re.M)
+    assert block.startswith("D = \\eval{f}_{t=1} + \\mathbb{R}") and block.endswith("\\tag{1}")
+    assert "\\ifx" not in doc.text
+    latex2mathml.converter.convert(block)
+    assert doc.extra["latex_macros_left_unexpanded"] == "1"

@@ -32,8 +32,8 @@ PRELUDE = r"""
 \providecommand{\IEEEauthorrefmark}[1]{}
 \providecommand{\IEEEauthorblockN}[1]{#1\\}
 \providecommand{\IEEEauthorblockA}[1]{#1}
-\providecommand{\IEEEcompsocitemizethanks}[1]{}
-\providecommand{\IEEEcompsocthanksitem}{}
+\providecommand{\IEEEcompsocitemizethanks}[1]{#1}
+\providecommand{\IEEEcompsocthanksitem}{ }
 \providecommand{\IEEEpeerreviewmaketitle}{}
 \providecommand{\IEEEdisplaynontitleabstractindextext}{}
 \providecommand{\IEEEraisesectionheading}[1]{#1}
@@ -49,16 +49,24 @@ PRELUDE = r"""
 \providecommand{\corref}[1]{}
 \providecommand{\fnref}[1]{}
 \providecommand{\tnoteref}[1]{}
-\providecommand{\cortext}[2][]{}
-\providecommand{\fntext}[2][]{}
-\providecommand{\tnotetext}[2][]{}
-\providecommand{\ead}[2][]{}
+\providecommand{\cortext}[2][]{#2}
+\providecommand{\fntext}[2][]{#2}
+\providecommand{\tnotetext}[2][]{#2}
+\providecommand{\ead}[2][]{#2}
 \providecommand{\address}[2][]{}
 \providecommand{\affiliation}[2][]{}
 \providecommand{\journal}[1]{}
 \providecommand{\affil}[2][]{}
 \providecommand{\email}[1]{}
 \providecommand{\orcid}[1]{}
+\providecommand{\figureref}[1]{Figure~\ref{#1}}
+\providecommand{\tableref}[1]{Table~\ref{#1}}
+\providecommand{\sectionref}[1]{Section~\ref{#1}}
+\providecommand{\appendixref}[1]{Appendix~\ref{#1}}
+\providecommand{\equationref}[1]{Equation~\eqref{#1}}
+\providecommand{\algorithmref}[1]{Algorithm~\ref{#1}}
+\providecommand{\theoremref}[1]{Theorem~\ref{#1}}
+\providecommand{\lemmaref}[1]{Lemma~\ref{#1}}
 """
 
 _ACK = re.compile(r"^\W*acknowledge?ments?\W*$|^\W*acknowledge?ments? and \w+\W*$", re.I)
@@ -66,6 +74,7 @@ _ACK_DIVS = {"acknowledgment", "acknowledgments", "acknowledgement", "acknowledg
 _DROP_DIVS = {"IEEEbiography", "IEEEbiographynophoto", "biography"}
 _KEYWORD_DIVS = {"IEEEkeywords": "Index Terms", "keyword": "Keywords", "keywords": "Keywords",
                  "IEEEkeyword": "Index Terms"}
+_RAW_SENTINEL = "\x00raw:"
 _MATH_LABEL = re.compile(r"\\label\s*\{[^{}]*\}\s*")
 _ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"),
           (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
@@ -195,6 +204,8 @@ class Renderer:
     def inline(self, x: dict) -> str:
         t, c = x["t"], x.get("c")
         if t == "Str":
+            if c.startswith(RAW_MARK) and c[len(RAW_MARK):].isdigit():  # a raw block inside a group
+                return f"\n\n{_RAW_SENTINEL}{int(c[len(RAW_MARK):])}\n\n"
             return c.replace("\u00a0", " ")  # ~
         if t in ("Space", "SoftBreak"):
             return " "
@@ -292,7 +303,13 @@ class Renderer:
                 out.append(f"{hashes} {number + ' ' if number else ''}{title}".rstrip())
             elif t in ("Para", "Plain"):
                 text = self.inlines(c)
-                out.extend(p for p in (_tidy(part) for part in text.split("\n\n")) if p)
+                for part in text.split("\n\n"):
+                    if part.startswith(_RAW_SENTINEL):
+                        kind, latex = self.prep.raw_blocks[int(part[len(_RAW_SENTINEL):])]
+                        out.append(f"```latex\n{latex}\n```")
+                        self.counts[f"raw_{kind}"] += 1
+                    elif _tidy(part):
+                        out.append(_tidy(part))
             elif t == "Div":
                 (_, classes, _), inner = c
                 name = classes[0] if classes else ""

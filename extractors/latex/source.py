@@ -320,6 +320,40 @@ def _command_arg(text: str, name: str) -> Optional[Tuple[int, int, str]]:
     return None
 
 
+_MACRO_DEF = re.compile(r"\\(?:(?:re|provide)?newcommand\*?\s*\{?\s*\\[A-Za-z@]+\s*\}?\s*(?:\[\d\])?\s*"
+                        r"(?:\[[^\]]*\])?|\\[egx]?def\s*\\[A-Za-z@]+[^{]*)\s*\{")
+_TEX_PRIMITIVES = re.compile(r"\\(?:if[a-z]*|expandafter|csname|futurelet|afterassignment|aftergroup|"
+                             r"noexpand|edef|xdef)(?![A-Za-z])")
+
+
+def drop_unexpandable_macros(text: str, counts: Counter) -> str:
+    """Remove definitions whose bodies use TeX conditionals or expansion primitives: the
+    converter cannot evaluate them and would splice their raw branches into the maths; left
+    undefined, a use stays a readable command (``\\eval{f}_{x}``)."""
+    out, pos = [], 0
+    for m in _MACRO_DEF.finditer(text):
+        if m.start() < pos:
+            continue
+        depth, i = 0, m.end() - 1
+        while i < len(text):
+            if text[i] == "\\":
+                i += 2
+                continue
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        if _TEX_PRIMITIVES.search(text, m.end(), i):
+            out.append(text[pos:m.start()])
+            pos = i + 1
+            counts["macros_left_unexpanded"] += 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def prepare(flat: Flat) -> Prepared:
     text = flat.text
     m = _DOCCLASS.search(text)
@@ -328,6 +362,7 @@ def prepare(flat: Flat) -> Prepared:
     raw: List[Tuple[str, str]] = []
     labels: Dict[str, str] = {}
     counts: Counter = Counter()
+    text = drop_unexpandable_macros(text, counts)
 
     def placeholder(kind: str, latex: str) -> str:
         raw.append((kind, latex.strip()))

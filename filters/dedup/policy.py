@@ -87,7 +87,11 @@ def paper_key(doc: Document) -> Optional[str]:
     None for titles too short to name one paper."""
     if doc.kind != "paper" or not doc.title:
         return None
-    folded = unicodedata.normalize("NFKD", doc.title).encode("ascii", "ignore").decode("ascii").lower()
+    title = doc.title.strip()
+    if title.endswith(")") and "(" not in title:  # a footnote mark glued on, as typeset ("Linebreaka)")
+        title = re.sub(r"[a-z*]\)$", "", title)
+    title = title.rstrip("*\u2020\u2021\u00a7\u00b6\u2217\u22c6 ")
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii").lower()
     words = re.findall(r"[a-z0-9]+", folded)
     if len(words) < 4 or len("".join(words)) < 20:
         return None
