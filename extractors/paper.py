@@ -27,6 +27,8 @@ Options (``options:`` of a ``kind: paper`` source)::
     max_unpacked_mb: 256         # a LaTeX source tree larger than this unpacked fails (tar/gzip bombs)
     drop_cover_pages: true       # drop repository download covers
     on_garbage_text: fail        # fail | drop | flag
+    pii: true                    # remove e-mail addresses and phone numbers (filters/pii.py), counted
+                                 # per record in extra.pii_emails / extra.pii_phones
     arxiv_metadata: /data/arxiv-metadata-oai-snapshot.json
     categories: [eess.SP, cs.IT, cs.NI]      # select by arXiv category (any overlap)
     licenses: [CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0]   # licence policy (SPDX ids)
@@ -61,7 +63,7 @@ from telecom_etl.registry import SOURCES
 
 GARBAGE_MODES = ("fail", "drop", "flag")
 _OPTIONS = {"drop_references", "drop_cover_pages", "on_garbage_text", "arxiv_metadata", "categories", "licenses",
-            "drop_acknowledgements", "latex_timeout_s", "max_unpacked_mb"}
+            "drop_acknowledgements", "latex_timeout_s", "max_unpacked_mb", "pii"}
 _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?$")
 
 # -- identifiers and names in text ---------------------------------------------------------------
@@ -69,7 +71,9 @@ _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?$")
 DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>,;]+)", re.I)
 _DOI_IN_NAME = re.compile(r"(10\.\d{4,9})[_/](.+?)(?:\.pdf)?$", re.I)
 _NAME_MARKS = re.compile(r"[\u2217\u2020\u2021\u00a7\u00b6\u2016*#\u22c6\u2605\u2606\d\u00b9\u00b2\u00b3\u2070-\u2079]+")
-_MEMBERSHIP = re.compile(r"^(?:(?:Senior|Student|Life|Graduate Student)\s+)?(?:Member|Fellow)(?:,?\s*IEEE)?$|^IEEE$", re.I)
+# IEEE member grades ("Life Fellow", "Lifetime Fellow, IEEE", "Student Member") are not names
+_MEMBERSHIP = re.compile(r"^(?:(?:Senior|Student|Life|Lifetime|Graduate Student|Associate)\s+)?(?:Member|Fellow)"
+                         r"(?:,?\s*(?:IEEE|OSA|ACM|SPIE))?$|^(?:IEEE|OSA|ACM)$", re.I)
 _NOT_A_NAME = re.compile(r"university|universit[àaé]|department|institute|school|laborator|college|email|e-mail|"
                          r"@|\bdept\b|centre|center|faculty|abstract|inc\.|ltd|corporation|research|campus|"
                          r"street|road|china|usa|germany|france|italy|japan|korea|india|canada|\bavenue\b", re.I)
@@ -121,6 +125,48 @@ def parse_byline(line: str) -> List[str]:
     return names
 
 
+# front matter that lands in a paper's body: affiliations (with their e-mails) before the abstract,
+# and the first page's footnotes (funding, "manuscript received", "X is with the Department of")
+_AFFILIATION = re.compile(r"universit|department|institute|school of|laborator|college|faculty|\bdept\b|"
+                          r"centre|center for|e-?mail|@", re.I)
+_FRONT_NOTE = re.compile(r"^(?:\W{0,3}\s*)?(?:this (?:work|research|paper|project) (?:was|is|has been) (?:\w+ )?"
+                         r"(?:supported|funded|sponsored|financed)|the (?:work|research) of .{0,80}(?:was|is) "
+                         r"(?:\w+ )?(?:supported|funded)|manuscript received|(?:[A-Z][\w.\- ]{1,60}(?:,| and) )*"
+                         r"[A-Z][\w.\- ]{1,60} (?:is|are) (?:now )?with the |corresponding author)", re.I)
+
+
+def move_front_matter(markdown: str, authors: List[str], extra: Dict[str, str]) -> str:
+    """The body without its front matter: the byline and affiliation paragraphs before the first
+    heading or abstract go (affiliations to ``extra["affiliations"]``), and funding and
+    affiliation footnotes anywhere go to ``extra["front_notes"]``."""
+    paragraphs = markdown.split("\n\n")
+    kept: List[str] = []
+    affiliations: List[str] = []
+    notes: List[str] = []
+    before_body = True
+    surnames = {a.split()[-1] for a in authors if a.split()}
+    for i, para in enumerate(paragraphs):
+        text = para.strip()
+        if before_body and (text.startswith("#") and i > 0 or re.match(r"abstract\b|index terms", text, re.I)):
+            before_body = False
+        if before_body and i > 0 and not text.startswith("#"):
+            if _AFFILIATION.search(text) and len(text) < 1500:
+                affiliations.append(" ".join(text.split()))
+                continue
+            if surnames and sum(1 for name in surnames if name in text) >= max(1, len(surnames) // 2) \
+                    and len(text) < 400:
+                continue  # the byline: the authors are in the record's ``authors``
+        if not text.startswith(("#", "$$", "|")) and _FRONT_NOTE.match(text) and len(text) < 1200:
+            notes.append(" ".join(text.split()))
+            continue
+        kept.append(para)
+    if affiliations:
+        extra["affiliations"] = " | ".join(affiliations)
+    if notes:
+        extra["front_notes"] = " | ".join(notes)
+    return "\n\n".join(kept) if kept else markdown
+
+
 def authors_from_front(front_lines: List[str]) -> List[str]:
     """Authors from the lines under the title: the first byline-looking lines before anything else."""
     authors: List[str] = []
@@ -160,7 +206,7 @@ class PaperSource(SourceKind):
         if unknown:
             raise ValueError(f"unknown option(s) {', '.join(unknown)} for kind 'paper' (known: "
                              f"{', '.join(sorted(_OPTIONS))})")
-        for key in ("drop_references", "drop_cover_pages", "drop_acknowledgements"):
+        for key in ("drop_references", "drop_cover_pages", "drop_acknowledgements", "pii"):
             if key in options and not isinstance(options[key], bool):
                 raise ValueError(f"{key} must be true or false (got {options[key]!r})")
         for key in ("latex_timeout_s", "max_unpacked_mb"):
@@ -338,6 +384,9 @@ class PaperSource(SourceKind):
         extra = fields.pop("extra")
         if garbage:
             extra["garbage_text_layer"] = str(garbage)
+        markdown = pdf.markdown if garbage else move_front_matter(pdf.markdown, fields["authors"], extra)
+        if self.option("pii", True):
+            markdown = self._redact(markdown, extra, flags)
         share = float(pdf.quality.get("unmapped_char_share", 0.0))
         if share > FLAG_SHARE:
             flags.append("unmapped_glyphs")
@@ -345,8 +394,23 @@ class PaperSource(SourceKind):
         for key in ("display_equations", "equation_placeholders"):
             if key in pdf.quality:
                 extra[key] = str(pdf.quality[key])
-        yield self.new_document(item, pdf.markdown, flags=flags, extra=extra,
+        yield self.new_document(item, markdown, flags=flags, extra=extra,
                                 scores={"unmapped_char_share": share}, **fields)
+
+    @staticmethod
+    def _redact(text: str, extra: Dict[str, str], flags: List[str]) -> str:
+        """The paper's text without e-mail addresses and phone numbers (counted in ``extra``)."""
+        from telecom_etl.filters.pii import redact_pii
+
+        text, counts = redact_pii(text)
+        for key in ("affiliations", "front_notes"):  # the front matter moved to metadata, too
+            if key in extra:
+                extra[key], more = redact_pii(extra[key])
+                counts = {k: counts[k] + more[k] for k in counts}
+        extra["pii_emails"], extra["pii_phones"] = str(counts["emails"]), str(counts["phones"])
+        if counts["emails"] or counts["phones"]:
+            flags.append("pii_redacted")
+        return text
 
 
     def _extract_latex(self, item: SourceItem, data: bytes):

@@ -10,3 +10,4 @@ from telecom_etl.filters import relevance  # noqa: F401,E402
 from telecom_etl.filters import classifier  # noqa: F401,E402
 from telecom_etl.filters import decontaminate  # noqa: F401,E402
 from telecom_etl.filters import code  # noqa: F401,E402
+from telecom_etl.filters import pii  # noqa: F401,E402

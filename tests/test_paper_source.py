@@ -71,7 +71,7 @@ def test_garbage_text_modes_drop_and_flag():
     assert isinstance(dropped, Dropped) and dropped.rule == "garbage_text_layer"
     (flagged,) = [x for _, x in extract_all(source([path], {"on_garbage_text": "flag"}))]
     # its Type-3 glyphs have no Unicode: the record also says how much of it is lost
-    assert isinstance(flagged, Document) and flagged.flags == ["garbage_text_layer", "unmapped_glyphs"]
+    assert isinstance(flagged, Document) and flagged.flags == ["garbage_text_layer", "pii_redacted", "unmapped_glyphs"]
     assert flagged.scores["unmapped_char_share"] > 0.01 and int(flagged.extra["glyphs_unmapped"]) > 100
     assert "broken words" in flagged.extra["garbage_text_layer"]
 

@@ -1,0 +1,79 @@
+"""Papers' front matter and personal data: authors (not IEEE grades), affiliations and funding
+notes moved out of the body, e-mail addresses and phone numbers removed (filters/pii.py)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import corpus_file
+from telecom_etl.extractors.base import SourceItem
+from telecom_etl.extractors.paper import PaperSource, parse_byline
+from telecom_etl.filters import build_filter
+from telecom_etl.filters.pii import redact_pii
+from telecom_etl.manifest import SourceConfig
+from telecom_etl.record import Document
+
+PAPERS = ["alfano2007_LMS-MIMO_IEEE.pdf", "Learning-Based-Power-Control-for-mmWave-Massive-MIMO-against-Jamming.pdf",
+          "COMLetter_Pilot_OFDM-WLAN_dvips-type3.pdf"]
+ADDRESS = re.compile(r"[\w.\-{}]+@[\w\ufffd.\-]+\.[a-z]{2,}", re.I)
+
+
+def extract(name, **options):
+    src = PaperSource(SourceConfig(name="papers", kind="paper", paths=["/"],
+                                   options={"on_garbage_text": "flag", **options}))
+    (doc,) = [d for d in src.extract(SourceItem("papers", "paper", corpus_file("papers", name)))
+              if isinstance(d, Document)]
+    return doc
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", PAPERS)
+def test_no_email_address_in_any_paper_record(name):
+    doc = extract(name)
+    assert not ADDRESS.search(doc.text), ADDRESS.search(doc.text)
+    assert not any(ADDRESS.search(v) for v in doc.extra.values())
+    assert int(doc.extra["pii_emails"]) >= 1  # every one of these papers prints at least one address
+
+
+@pytest.mark.corpus
+def test_author_lists_and_front_matter_of_the_shared_papers():
+    mmwave = extract(PAPERS[1])
+    assert mmwave.authors == ["Zhongcheng Xiao", "Bin Gao", "Sicong Liu", "Liang Xiao"]
+    assert "Sun Yat-sen University" in mmwave.extra["affiliations"] and "Sun Yat-sen" not in mmwave.text
+    assert mmwave.extra["front_notes"].startswith("This work was supported in part by the National Natural")
+    assert "National Natural Science Foundation" not in mmwave.text
+    assert "Zhongcheng Xiao" not in mmwave.text  # the byline is metadata
+    intro = mmwave.text.split("## I. INTRODUCTION", 1)[1]
+    assert intro.lstrip().startswith("With the high improvements")
+    assert extract(PAPERS[0]).authors == ["Giuseppa Alfano", "Antonio De Maio"]
+
+
+@pytest.mark.corpus
+def test_the_pii_step_is_configurable_per_source():
+    kept = extract(PAPERS[0], pii=False)
+    assert ADDRESS.search(kept.text) and "pii_emails" not in kept.extra
+
+
+def test_ieee_member_grades_and_markers_are_not_names():
+    line = "Oscar E. Agazzi, Lifetime Fellow, IEEE, Jane Q. Doe∗, Senior Member, IEEE, and Wei Li†, Life Fellow, IEEE"
+    assert parse_byline(line) == ["Oscar E. Agazzi", "Jane Q. Doe", "Wei Li"]
+    assert parse_byline("Ana Silva, Student Member, IEEE, and Bo Chen, Fellow, OSA") == ["Ana Silva", "Bo Chen"]
+
+
+def test_emails_brace_lists_and_phone_numbers_are_removed_and_counted():
+    text = ("Authors: {anna.b, carl.d, e.f}@kit.edu and x.y@uni-ulm.de. E-mail: li@dsp.ufl.edu. "
+            "Phone: (352) 392-2642. Fax: +1 352 392 0044. TS 38.211 V18.1.0 (2023-12) has 2,565 equations.")
+    out, counts = redact_pii(text)
+    assert counts == {"emails": 3, "phones": 2}
+    assert "@" not in out and "392" not in out
+    assert "TS 38.211 V18.1.0 (2023-12) has 2,565 equations." in out  # versions, dates, counts stay
+
+
+def test_the_pii_filter_rewrites_any_source_and_never_drops():
+    doc = Document(id="x", text="Contact: jane.doe@example.org for the data set.\n", source="s", kind="text",
+                   uri="file:///x.txt", content_hash="old")
+    pii = build_filter({"name": "pii"})
+    assert pii.apply(doc) is None
+    assert "@" not in doc.text and doc.text.strip() == "for the data set."
+    assert doc.extra["pii_emails"] == "1" and "pii_redacted" in doc.flags and doc.content_hash != "old"
