@@ -413,6 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._error(404, f"no route {self.path}")
 
     def do_POST(self):
+        self.path, _, self.query = self.path.partition("?")  # routes ignore the query (e.g. ?api-key=)
         try:
             self._post()
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout): nothing delivered

@@ -153,3 +153,42 @@ def test_a_window_much_longer_than_the_retry_budget_is_outlasted_with_no_request
             results = teacher.complete_many([ask(f"q{i}") for i in range(10)])
     assert all(r.ok for r in results), [r.error_detail for r in results if not r.ok]
     assert window.refused >= 1 and len(server.answered_keys()) == 10
+
+
+# ---- 19.9 end to end: no secret in any file of OUT or the cache ------------------------------
+
+def test_secrets_appear_in_no_output_file_of_either_command(tmp_path, key_env):
+    from click.testing import CliRunner
+
+    from telecom_etl.cli import main
+    from test_preferences_pipeline import ROWS, write_sft
+    from test_synth_pipeline import teacher, write_shard
+    from telecom_etl.record import Document
+
+    password, url_key = "pa55w0rd-in-url", "url-api-key-987654"
+
+    def echo(body):  # a hostile endpoint: every answer carries the credentials it was sent
+        got = teacher(body) if "passage" in json.dumps(body) else "An answer."
+        return f"{got} {key_env} {password} {url_key}"
+
+    shards = write_shard(tmp_path / "in", [Document(
+        id="d1", text="## 5.3 RRC connection\n" + "The UE sends RRCSetupRequest to the gNB after random access. " * 20,
+        source="specs", kind="3gpp", uri="/s/38331.docx", spec_number="38.331", working_group="RAN2")])
+    write_sft(str(tmp_path / "sft" / "sft"), ROWS)
+    with OpenAIServer(responder=echo) as server:
+        base = server.base_url.replace("http://", f"http://user:{password}@") + f"?api-key={url_key}"
+        runs = [["synth-instructions", "-i", shards, "-o", str(tmp_path / "out1"), "--model", "gpt-4o-mini"],
+                ["synth-preferences", "-i", str(tmp_path / "sft"), "-o", str(tmp_path / "out2"), "--model", "m",
+                 "-k", "2", "--no-progress"]]
+        for args in runs:
+            result = CliRunner().invoke(main, [*args, "--base-url", base, "--api-key-env", "TELECOM_ETL_TEST_KEY",
+                                               "--max-failure-rate", "1"], catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            for secret in (key_env, password, url_key):
+                assert secret not in result.output
+        assert len(server.chat_requests()) > 10
+    for out in ("out1", "out2"):
+        assert (tmp_path / out / "report.json").exists() and (tmp_path / out / "README.md").exists()
+        for secret in (key_env, password, url_key):
+            assert grep(tmp_path / out, secret) == [], (out, secret)  # rows, rejects, drops, cache, reports
+        assert grep(tmp_path / out, "***") != []  # the echoed secrets were there, scrubbed

@@ -34,6 +34,17 @@ def _httpx():
     return httpx
 
 
+def split_query(url: Optional[str]):
+    """(URL without its query, the query as a dict): a gateway's ``?api-key=...`` goes on every
+    request (the client appends paths to the base URL, which would land inside the query)."""
+    if not url or "?" not in url:
+        return url, None
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), dict(parse_qsl(parts.query)) or None
+
+
 class _Budget(Exception):
     pass
 
@@ -131,16 +142,18 @@ class Teacher(BatchMixin):
             # enough connections for every request in flight (httpx's default pool is 100)
             limits = httpx.Limits(max_connections=max(100, self.config.concurrency * 2),
                                   max_keepalive_connections=max(20, self.config.concurrency))
-            self._client = AsyncOpenAI(api_key=self._api_key(), base_url=self.base_url, max_retries=0,
-                                       timeout=self.config.timeout,
+            base_url, query = split_query(self.base_url)
+            self._client = AsyncOpenAI(api_key=self._api_key(), base_url=base_url, max_retries=0,
+                                       timeout=self.config.timeout, default_query=query,
                                        http_client=httpx.AsyncClient(limits=limits, timeout=self.config.timeout))
         return self._client
 
     def _sync_client(self):
         from openai import OpenAI
 
-        return OpenAI(api_key=self._api_key(), base_url=self.base_url, max_retries=self.config.max_retries,
-                      timeout=self.config.timeout)
+        base_url, query = split_query(self.base_url)
+        return OpenAI(api_key=self._api_key(), base_url=base_url, max_retries=self.config.max_retries,
+                      timeout=self.config.timeout, default_query=query)
 
     # ---- public API -----------------------------------------------------
     def key(self, request: ChatRequest) -> str:
