@@ -30,8 +30,11 @@ def shard_name(prefix: str, index: int, count: int) -> str:
 
 
 def parquet_bytes(rows: List[dict], schema: pa.Schema, row_group_rows: int, compression: str) -> bytes:
-    table = pa.Table.from_pylist(rows, schema=schema)
     buf = _io.BytesIO()
+    if not rows:  # no row group at all: 🤗 datasets cannot read a row group of 0 rows (ArrowInvalid)
+        pq.ParquetWriter(buf, schema, compression=None if compression == "none" else compression).close()
+        return buf.getvalue()
+    table = pa.Table.from_pylist(rows, schema=schema)
     pq.write_table(table, buf, row_group_size=row_group_rows,
                    compression=None if compression == "none" else compression,
                    write_statistics=True)

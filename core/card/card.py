@@ -75,6 +75,25 @@ def hub_license(data: CardData) -> dict:
     return {"license": "other", "license_name": "mixed-per-source" if len(names) > 1 else "see-dataset-card"}
 
 
+def empty_reason(rep: dict) -> str:
+    """Why a run kept nothing: the first stage that kept none of what came in, with its top reasons."""
+    stages = rep.get("stages") or {}
+    # the synth commands' record stages first (their doc_stages list only the later ones)
+    order = dict.fromkeys(["read", "read_records", "prepare", "passages", "select", "budget", "generate",
+                           *(rep.get("doc_stages") or []), *stages])
+    for name in order:
+        st = stages.get(name)
+        if not st:
+            continue
+        if not st.get("in"):
+            return f"no record reached the `{name}` stage (the input had none)"
+        if not st.get("kept"):
+            why = {**(st.get("dropped_by_rule") or {}), **(st.get("failed_by_error") or {})}
+            top = ", ".join(f"{k} {v:,}" for k, v in sorted(why.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+            return f"the `{name}` stage kept none of its {st['in']:,} records" + (f" ({top})" if top else "")
+    return "the run produced no rows"
+
+
 def data_is_audit(data: CardData, name: str) -> bool:
     return any(d.name == name and d.is_audit for d in data.datasets)
 
@@ -99,7 +118,9 @@ def header(data: CardData) -> dict:
     configs, infos = [], []
     default_done = False
     for ds in data.datasets:
-        if not ds.total_rows or ds.is_internal:
+        # a main dataset stays a config when empty (else load_dataset(OUT) would fall back on the
+        # rejects); an empty audit folder has nothing to load
+        if ds.is_internal or (not ds.total_rows and ds.is_audit):
             continue
         cfg = {"config_name": ds.name}
         if not ds.is_audit and not default_done:
@@ -112,7 +133,8 @@ def header(data: CardData) -> dict:
         if loadable is not None:
             info["features"], cfg["columns"] = loadable
         configs.append(cfg)
-        info.update({"splits": [{"name": s, "num_examples": ds.rows[s]} for s in ds.splits],
+        info.update({"splits": [{"name": s, "num_bytes": ds.data_bytes.get(s, 0), "num_examples": ds.rows[s]}
+                                for s in ds.splits],
                      "download_size": ds.total_bytes})
         infos.append(info)
     if configs:
@@ -216,6 +238,10 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
             rows.append([f"`{ds.name}`", s, _n(ds.rows[s]), human(ds.num_bytes[s]) + "B", len(ds.splits[s]),
                          DESCRIPTIONS.get(ds.name, "")])
     out.append(Block("table", headers=["config", "split", "rows", "size", "shards", "what"], rows=rows))
+    for ds in data.primary:
+        if not ds.total_rows and not ds.is_internal:
+            out.append(Block("p", f"`{ds.name}` has 0 rows: {empty_reason(rep)}. (🤗 datasets cannot load an empty "
+                                  f"split: `load_dataset` says it 'corresponds to no data'.)"))
     loads = []
     default = next((d for d in data.primary if d.total_rows), None)
     if default is not None:

@@ -49,6 +49,7 @@ class Dataset:
     splits: Dict[str, List[str]]  # split -> sorted shard paths
     rows: Dict[str, int] = field(default_factory=dict)  # split -> rows (Parquet footers)
     num_bytes: Dict[str, int] = field(default_factory=dict)  # split -> bytes on disk
+    data_bytes: Dict[str, int] = field(default_factory=dict)  # split -> uncompressed bytes (the Hub's num_bytes)
     schema: Optional[pa.Schema] = None
     shard_rows: Dict[str, int] = field(default_factory=dict)  # path -> rows (Parquet footer)
 
@@ -185,15 +186,18 @@ def _with_footers(ds: Dataset, sizes: Optional[Dict[str, int]] = None) -> Datase
     for split, files in ds.splits.items():
         rows = 0
         size = 0
+        data = 0
         for path in files:
             meta = _footer(path)
             rows += meta.num_rows
+            data += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
             ds.shard_rows[path] = meta.num_rows
             size += sizes[path] if path in sizes else io.size(path)
             if ds.schema is None:
                 ds.schema = meta.schema.to_arrow_schema()
         ds.rows[split] = rows
         ds.num_bytes[split] = size
+        ds.data_bytes[split] = data
     return ds
 
 
