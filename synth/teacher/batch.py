@@ -141,8 +141,8 @@ class BatchMixin:
             return client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
                                          completion_window="24h", metadata={"telecom_etl_teacher": self.config.name})
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            raise BatchUnsupported(f"teacher {self.config.name}: the endpoint refused the batch upload "
-                                   f"({self._scrub(status_line(exc))})") from None
+            raise BatchUnsupported(f"teacher {self.config.name}: no Batch API at this endpoint: it refused the "
+                                   f"batch upload ({self._scrub(status_line(exc))})") from None
 
     def _run_batch(self, client, chunk: List[tuple], poll: float, max_wait: Optional[float], by_key: dict):
         cfg = self.config
