@@ -204,23 +204,26 @@ def test_empty_equation_is_empty_latex():
 def test_objects_are_converted_once_and_by_relationship_id():
     reads = []
     parts = {"word/embeddings/oleObject1.bin": equation_object(V3.eq(V3.char("x"))),
-             "word/embeddings/oleObject2.bin": b"garbage" * 100}
+             "word/embeddings/oleObject2.bin": b"garbage" * 100,
+             "word/embeddings/oleObject4.bin": b"garbage" * 100}  # the same bytes as 2: converted once
 
     def read(name):
         reads.append(name)
         return parts[name]
 
     eqs = OleEquations(read, {"rId1": "word/embeddings/oleObject1.bin", "rId2": "word/embeddings/oleObject2.bin",
-                              "rId3": "word/embeddings/oleObject3.bin"})
+                              "rId3": "word/embeddings/oleObject3.bin", "rId4": "word/embeddings/oleObject4.bin"})
     assert eqs.convert("rId1") == ("x", None)
     assert eqs.convert("rId1") == ("x", None)
     assert eqs.convert("rId2") == (None, "corrupt_ole")
     assert eqs.convert("rId3") == (None, "missing_part")  # listed, not in the package
     assert eqs.convert("rId9") == (None, "missing_part")  # not even listed
+    assert eqs.convert("rId4") == (None, "corrupt_ole")
     assert reads.count("word/embeddings/oleObject1.bin") == 1
     # the parts that stayed placeholders, for the report (a missing relationship names no part)
     assert [f[:2] for f in eqs.failures()] == [("word/embeddings/oleObject2.bin", "corrupt_ole"),
-                                              ("word/embeddings/oleObject3.bin", "missing_part")]
+                                              ("word/embeddings/oleObject3.bin", "missing_part"),
+                                              ("word/embeddings/oleObject4.bin", "corrupt_ole")]
 
 
 def test_damaged_objects_only_ever_fail_with_a_reason():
