@@ -70,6 +70,7 @@ _CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?$")
 
 DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>,;]+)", re.I)
 _DOI_IN_NAME = re.compile(r"(10\.\d{4,9})[_/](.+?)(?:\.pdf)?$", re.I)
+_PAREN_MARK = re.compile(r"\(\s*(?:\d{1,2}|[a-z]|\*{1,3})(?:\s*,\s*(?:\d{1,2}|[a-z]))*\s*\)")  # "(1)", "(1,2)", "(a)"
 _NAME_MARKS = re.compile(r"[\u2217\u2020\u2021\u00a7\u00b6\u2016*#\u22c6\u2605\u2606\d\u00b9\u00b2\u00b3\u2070-\u2079]+")
 # IEEE member grades ("Life Fellow", "Lifetime Fellow, IEEE", "Student Member") are not names
 _MEMBERSHIP = re.compile(r"^(?:(?:Senior|Student|Life|Lifetime|Graduate Student|Associate)\s+)?(?:Member|Fellow)"
@@ -106,7 +107,7 @@ def doi_from_path(path: str) -> Optional[str]:
 def parse_byline(line: str) -> List[str]:
     """Author names of a byline ("A. Alfano, and B. De Maio, Member, IEEE", "Li Xiao∗‡, Bin Gao†"),
     or [] when the line is not a byline (an affiliation, a sentence)."""
-    line = _NAME_MARKS.sub(" ", line)
+    line = _NAME_MARKS.sub(" ", _PAREN_MARK.sub(" ", line))
     if _NOT_A_NAME.search(line) or len(line) > 300:
         return []
     names = []

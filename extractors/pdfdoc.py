@@ -258,7 +258,33 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
             x0, y0, x1, y1 = line["bbox"]
             append(_Line(x0, y0, x1, y1, best["origin"][1], text, size, font, style[0], style[1], pno,
                          len(stripped), math))
-    return out
+    return _join_drop_caps(out)
+
+
+def _join_drop_caps(lines: List[_Line]) -> List[_Line]:
+    """IEEEtran's drop cap (a first letter two lines tall, "F" beside "UTURE wireless ...") joins
+    the line it starts, which then begins where the letter does."""
+    caps = [ln for ln in lines if ln.nchars == 1 and ln.text.strip().isalpha() and ln.text.strip().isupper()]
+    if not caps:
+        return lines
+    usual = statistics.median(ln.size for ln in lines)
+    drop = set()
+    for cap in caps:
+        if cap.size < 1.8 * usual:
+            continue
+        beside = [ln for ln in lines if ln is not cap and cap.x1 - 1 <= ln.x0 <= cap.x1 + 1.5 * usual
+                  and abs(ln.y0 - cap.y0) < 0.6 * cap.size and ln.size < 0.7 * cap.size]
+        if not beside:
+            continue
+        first = min(beside, key=lambda ln: abs(ln.y0 - cap.y0))
+        first.text = cap.text.strip() + first.text.lstrip()
+        first.nchars += 1
+        first._key = None
+        for ln in lines:  # the lines set beside the letter are not indented: they start where it does
+            if ln is not cap and cap.x1 - 1 <= ln.x0 <= cap.x1 + 1.5 * usual and cap.y0 - 2 <= ln.y0 <= cap.y1:
+                ln.x0 = cap.x0
+        drop.add(id(cap))
+    return [ln for ln in lines if id(ln) not in drop] if drop else lines
 
 
 def _same_row(anchor: _Line, ln: _Line) -> bool:
@@ -477,6 +503,7 @@ _SHORT_WORDS = frozenset("a i o an as at be by do go he if in is it me my no of 
 
 _NUMBER = re.compile(r"[-\u2212+]?\d+(?:[.,]\d+)*%?")
 # a word of prose: three letters or more, not all capitals (SNR, MIMO), not a maths operator name
+_DEBRIS_HEADING = re.compile(r"[|{}<>=^~\\_]|\w\)\w|\d[A-Za-z]|[A-Za-z]\d")
 _LONG_WORD = re.compile(r"\b(?!(?:log|exp|max|min|arg|det|diag|sin|cos|tan|lim|sup|inf|mod|erf|sgn|var)\b)"
                         r"[A-Za-z][a-z]{2,}")
 _EQUATION_NUMBER = re.compile(r"\((\d{1,3}[a-z]?)\)\s*$")
@@ -906,6 +933,8 @@ class _Extraction:
         if len(words) <= 6 and not _SENTENCE_END.search(text) and (row.bold or all_caps or (larger and not early)):
             if not any(ch.isalpha() for ch in text):
                 return None
+            if _DEBRIS_HEADING.search(text) or sum(ch.isalpha() or ch == " " for ch in text) < 0.8 * len(text):
+                return None  # a figure label ("IRIS K)w|2"), not a title of words
             return 2 if (larger or all_caps) else 3
         return None
 

@@ -77,3 +77,54 @@ def test_the_pii_filter_rewrites_any_source_and_never_drops():
     assert pii.apply(doc) is None
     assert "@" not in doc.text and doc.text.strip() == "for the data set."
     assert doc.extra["pii_emails"] == "1" and "pii_redacted" in doc.flags and doc.content_hash != "old"
+
+
+def _first_page_pdf(label: str = "IRIS K)w|2") -> bytes:
+    """A paper page with an IEEEtran drop cap ("F" two lines tall beside "UTURE ...") and, on its
+    second page, a figure label in larger type of the kind that became a heading."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    for pno in range(2):
+        page = doc.new_page(width=612, height=792)
+        y = 80
+        if pno == 0:
+            page.insert_text((120, y), "A Sample Paper on Wireless Networks", fontsize=20)
+            y += 40
+            page.insert_text((72, y), "I. INTRODUCTION", fontsize=10)
+            y += 16
+            page.insert_text((72, y + 10), "F", fontsize=24)
+            page.insert_text((90, y), "UTURE wireless networks are envisioned to serve many more", fontsize=10)
+            y += 12
+            page.insert_text((90, y), "terminals at higher rates than the present networks", fontsize=10)
+            y += 12
+        for i in range(25):
+            page.insert_text((72, y), f"and every line of this paragraph continues the text number {i} here", fontsize=10)
+            y += 12
+        if pno == 1:
+            page.insert_text((300, y + 14), label, fontsize=12)
+            page.insert_text((72, y + 40), "The figure shows the received power of each terminal.", fontsize=10)
+    return doc.tobytes()
+
+
+def test_a_drop_cap_joins_its_word_and_its_paragraph():
+    from telecom_etl.extractors.pdfdoc import pdf_to_markdown
+
+    md = pdf_to_markdown(_first_page_pdf()).markdown
+    assert "## I. INTRODUCTION\n\nFUTURE wireless networks are envisioned to serve many more terminals at" in md
+    assert "\nUTURE" not in md and "\nF\n" not in md
+
+
+def test_a_figure_label_in_large_type_is_no_heading():
+    from telecom_etl.extractors.pdfdoc import pdf_to_markdown
+
+    md = pdf_to_markdown(_first_page_pdf()).markdown
+    assert [ln for ln in md.splitlines() if ln.startswith("#")] == ["# A Sample Paper on Wireless Networks",
+                                                                      "## I. INTRODUCTION"]
+    assert "## RESULTS" in pdf_to_markdown(_first_page_pdf("RESULTS")).markdown  # a real one still is
+
+
+def test_a_byline_with_parenthesised_affiliation_markers():
+    # the conference paper behind a repository cover page: "Edson Porto da Silva (1), Darko Zibar (1)."
+    assert parse_byline("Edson Porto da Silva (1), Darko Zibar (1).") == ["Edson Porto da Silva", "Darko Zibar"]
+    assert parse_byline("Ana Silva (a,b) and Bo Chen (b)") == ["Ana Silva", "Bo Chen"]
