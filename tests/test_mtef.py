@@ -133,6 +133,9 @@ def test_limits_braces_bars_arrows_boxes():
     # v3: arrows and vectors have a selector per direction
     x3 = V3.line(V3.char("x"))
     assert latex(V3.eq(V3.tmpl(47, 1, x3, V3.char("→", SYMBOL)))) == r"\overrightarrow{x}"
+    assert latex(V3.eq(V3.tmpl(47, 0, x3, V3.char("←", SYMBOL)))) == r"\overleftarrow{x}"
+    assert latex(V3.eq(V3.tmpl(46, 2, x3, V3.char("↔", SYMBOL)))) == r"\underleftrightarrow{x}"
+    assert latex(V5.eq(V5.tmpl(31, 0x05, x, V5.char("←", SYMBOL)))) == r"\underleftarrow{x}"
     assert latex(V3.eq(V3.tmpl(27, 0, x3, V3.line(V3.char("n")), V3.char("⏞", EXPAND)))) == r"\overbrace{x}^{n}"
 
 

@@ -65,7 +65,7 @@ _V3_TMPL = {
     29: (16, "sum"), 30: (16, "int"), 31: (17, "sum"), 32: (17, "int"), 33: (18, "sum"), 34: (18, "int"),
     35: (19, "sum"), 36: (19, "int"), 37: (20, "sum"), 38: (20, "int"),
     39: (23, "lim"), 40: (26, 1), 41: (11, "slash"), 42: (21, "bigint"), 43: (22, "bigsum"),
-    44: (29, "pre"), 45: (30, None), 46: (31, "under"), 47: (31, "over"), 48: (37, None),
+    44: (29, "pre"), 45: (30, None), 48: (37, None),  # 46, 47: vectors, mapped in the reader
 }
 _V5_WITH_OPTIONS = frozenset({1, 2, 3, 4, 5, 6, 16, 18})  # the other records have no options byte
 _V3_SCRIPT = {0: 28, 1: 27, 2: 29}  # selector 15: variation 0 sup, 1 sub, 2 both
@@ -176,6 +176,9 @@ class _Reader:
                 if not v5:
                     if selector == 15:
                         selector, variation = _V3_SCRIPT.get(variation, 29), 0
+                    elif selector in (46, 47):  # vectors under/over: 0 left, 1 right, 2 both arrows
+                        variation = {0: 0x01, 1: 0x02}.get(variation, 0x03) | (0x04 if selector == 46 else 0)
+                        selector = 31
                     elif selector in _V3_TMPL:
                         new, var = _V3_TMPL[selector]
                         selector, variation = new, variation if var is None else var
@@ -565,9 +568,9 @@ class _Latex:
             right = self.line(slots[1]) if len(slots) > 1 else ""
             return r"\langle " + first + (" | " + right if right.strip() else "") + r"\rangle "
         if selector == 31:
-            var = variation if isinstance(variation, int) else 0
-            under = variation == "under" or var & 0x04
-            both = var & 0x03 == 0x03 if isinstance(variation, int) else False
+            var = variation if isinstance(variation, int) else 0x02
+            under = var & 0x04
+            both = var & 0x03 == 0x03
             left = var & 0x01 and not both
             if under:
                 cmd = r"\underleftrightarrow" if both else r"\underleftarrow" if left else r"\underrightarrow"
