@@ -126,6 +126,8 @@ def test_limits_braces_bars_arrows_boxes():
     assert latex(V5.eq(V5.tmpl(13, 0, x))) == r"\overline{x}"
     assert latex(V5.eq(V5.tmpl(12, 0, x))) == r"\underline{x}"
     assert latex(V5.eq(V5.tmpl(14, 0x24, x, V5.NULL))) == r"\xrightarrow{x}"
+    assert latex(V5.eq(V5.tmpl(14, 0x1C, x, V5.line(V5.char("y"))))) == r"\xleftarrow[y]{x}"
+    assert latex(V3.eq(V3.tmpl(20, 0, V3.line(V3.char("x")), V3.NULL))) == r"\overset{x}{\leftrightarrow}"
     assert latex(V5.eq(V5.tmpl(31, 0x02, x, V5.char("→", SYMBOL)))) == r"\overrightarrow{x}"
     assert latex(V5.eq(V5.tmpl(33, 0, x, V5.char("^", SYMBOL)))) == r"\widehat{x}"
     assert latex(V5.eq(V5.tmpl(32, 0, x, V5.char("~", SYMBOL)))) == r"\widetilde{x}"

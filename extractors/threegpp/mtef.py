@@ -58,7 +58,7 @@ _V3_TMPL = {
     8: (9, 0x22), 9: (9, 0x13), 10: (9, 0x23), 11: (9, 0x12), 12: (9, 0x30),  # [[, ]], ][, [), (]
     13: (10, None), 14: (11, None),
     16: (12, None), 17: (13, None),
-    18: (14, 0x14), 19: (14, 0x24), 20: (14, 0x01 | 0x04),
+    18: (14, 0x14), 19: (14, 0x24), 20: (14, 0x34),  # left, right, left-right arrow with a top slot
     21: (15, "int1"), 22: (15, "int2"), 23: (15, "int3"),
     24: (15, "sint1"), 25: (15, "sint2"), 26: (15, "sint3"),
     27: (24, 1), 28: (24, 0),
@@ -536,7 +536,10 @@ class _Latex:
             if var & 0x03:  # double arrow or harpoon
                 arrow = r"\rightleftharpoons " if var & 0x02 else r"\leftrightarrows "
                 return r"\overset" + _group(first) + _group(r"\underset" + _group(bottom) + _group(arrow))
-            cmd = r"\xleftarrow" if var & 0x10 and not var & 0x20 else r"\xrightarrow"
+            if var & 0x30 == 0x30:  # one arrow pointing both ways
+                out = r"\overset" + _group(first) + "{\\leftrightarrow}"
+                return r"\underset" + _group(bottom) + _group(out) if bottom.strip() else out
+            cmd = r"\xleftarrow" if var & 0x10 else r"\xrightarrow"
             return cmd + ("[" + bottom.strip() + "]" if bottom.strip() else "") + _group(first)
         if 15 <= selector <= 22:
             return self.big_op(selector, variation, slots, chars)
