@@ -190,6 +190,8 @@ class OpenAIServer:
         self.batches: Dict[str, dict] = {}
         self._ids = 0
         self.httpd: Optional[ThreadingHTTPServer] = None
+        self.in_flight = 0  # chat requests being answered now
+        self.max_in_flight = 0  # the most at once (a client's real concurrency)
 
     # ---- scripting --------------------------------------------------------
     def queue(self, *replies: Reply) -> "OpenAIServer":
@@ -462,7 +464,14 @@ class _Handler(BaseHTTPRequestHandler):
             limited = srv.window.admit()
             if limited is not None:
                 return self._error(429, "rate limit reached for requests", limited)
-        reply = srv.resolve(body, srv.reply_for(body))
+        with srv._lock:
+            srv.in_flight += 1
+            srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+        try:
+            reply = srv.resolve(body, srv.reply_for(body))
+        finally:
+            with srv._lock:
+                srv.in_flight -= 1
         if reply.kind == "answer":
             completion = srv.completion(body, reply.content, reply.finish_reason, reply.usage)
             self._send_json(200, completion)

@@ -161,3 +161,14 @@ def test_a_rerun_removes_shards_and_temporary_files_of_an_earlier_run(tmp_path, 
         assert run_cli(server, sft_dir, out).exit_code == 0
     assert sorted(os.listdir(out / "preference")) == ["part-00000-of-00001.parquet"]
     assert load(out)["balanced"]
+
+
+def test_concurrency_holds_across_prompts_when_the_endpoint_is_slow(tmp_path, sft_dir):
+    """Several prompts' candidate requests are in flight together (one prompt has only k=2)."""
+    from openai_server import slow
+
+    with OpenAIServer(responder=lambda body: slow(0.3, status(500))) as server:
+        result = run_cli(server, sft_dir, tmp_path / "out", "--max-retries", "0", "--concurrency", "8")
+        assert result.exit_code == 1
+        peak = server.max_in_flight
+    assert peak >= 5, peak

@@ -125,3 +125,16 @@ def test_a_plain_text_refusal_is_counted_as_a_refusal(shards, tmp_path):
     report = report_of(tmp_path / "out")
     rejected = {k: v for t in report["tasks"].values() for k, v in t["rejected_answers"].items()}
     assert rejected.get("refusal", 0) > 0 and "parse_failed" not in rejected
+
+
+def test_concurrency_holds_when_every_answer_is_a_slow_failure(shards, tmp_path):
+    """Issue 17 item 8: requests stay in flight together however slow and failing the endpoint is
+    (Beam's adaptive batching used to shrink the teacher's batches to 1-2 items)."""
+    from openai_server import slow, status
+
+    with OpenAIServer(responder=lambda body: slow(0.3, status(500))) as server:
+        result = run_cli("-i", shards, "-o", str(tmp_path / "out"), "--base-url", server.base_url,
+                         "--model", "gpt-4o-mini", "--max-retries", "1", "--concurrency", "8")
+        assert result.exit_code == 1  # everything failed
+        peak, sent = server.max_in_flight, len(server.chat_requests())
+    assert sent >= 8 and peak >= 5, (peak, sent)
