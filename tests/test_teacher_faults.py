@@ -192,3 +192,29 @@ def test_secrets_appear_in_no_output_file_of_either_command(tmp_path, key_env):
         for secret in (key_env, password, url_key):
             assert grep(tmp_path / out, secret) == [], (out, secret)  # rows, rejects, drops, cache, reports
         assert grep(tmp_path / out, "***") != []  # the echoed secrets were there, scrubbed
+
+
+def test_a_run_budget_holds_against_lying_usage_numbers(tmp_path):
+    """The plan admits by estimates, so an endpoint reporting negative usage buys nothing extra."""
+    from click.testing import CliRunner
+
+    from telecom_etl.cli import main
+    from test_synth_pipeline import teacher, write_shard
+    from telecom_etl.record import Document
+
+    shards = write_shard(tmp_path / "in", [Document(
+        id=f"d{i}", text=f"## 5.{i} Procedure {i}\n" + f"The gNB configures procedure {i} for the UE in RRC. " * 20,
+        source="specs", kind="3gpp", uri=f"/s/{i}.docx", spec_number="38.331", working_group="RAN2")
+        for i in range(4)])
+    sent = {}
+    for name, usage in (("honest", None), ("lying", {"prompt_tokens": -10 ** 9, "completion_tokens": -10 ** 9})):
+        with OpenAIServer(responder=lambda body: answer(teacher(body), usage=usage)) as server:
+            result = CliRunner().invoke(main, ["synth-instructions", "-i", shards, "-o", str(tmp_path / name),
+                                               "--base-url", server.base_url, "--model", "gpt-4o-mini",
+                                               "--max-cost", "0.002", "--max-failure-rate", "1"],
+                                        catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            sent[name] = len(server.chat_requests())
+        report = json.loads((tmp_path / name / "report.json").read_text())
+        assert report["budget"]["refused"] > 0 and report["usage"]["total"]["cost_usd"] >= 0
+    assert 0 < sent["lying"] == sent["honest"]
