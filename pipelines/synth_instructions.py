@@ -29,6 +29,8 @@ from apache_beam.utils import shared
 from telecom_etl import io
 from telecom_etl.outcome import error_line
 from telecom_etl.pipelines.stage import Progress, WriteEvents, event, reject_from_failure, reject_event
+from telecom_etl.pipelines.spend import PlanSpend
+from telecom_etl.pipelines.spend import spend_report as spend_report_of
 from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
 from telecom_etl.record import REJECT_SCHEMA, Document, Reject
 from telecom_etl.synth import instructions as steps
@@ -383,7 +385,8 @@ def build(pipeline: beam.Pipeline, settings: SynthSettings, shards: List[str], o
 
     items, spend_events, spend_tasks = selected["items"], [], []
     if settings.spend.active:
-        admitted = items | "PlanSpend" >> PlanSpend(settings, output)
+        admitted = items | "PlanSpend" >> PlanSpend(_AskFn(settings), settings.spend,
+                                                    teacher_caps(settings.teachers), output)
         spent = items | "AdmitSpend" >> beam.FlatMap(_admit_item, beam.pvalue.AsSingleton(admitted)).with_outputs(
             "events", "tasks", main="items")
         items, spend_events, spend_tasks = spent["items"], [spent["events"]], [spent["tasks"]]
@@ -457,27 +460,6 @@ class _AskFn(beam.DoFn):
 def teacher_caps(teachers: dict) -> dict:
     return {role: (cfg.max_requests, cfg.max_tokens_total, cfg.max_cost) for role, cfg in teachers.items()
             if cfg.budgeted}
-
-
-class PlanSpend(beam.PTransform):
-    """Items -> the set of item keys the run may send requests for (a singleton): every item's
-    upper-bound cost, admitted in seeded key order within the run's budget (one global combine,
-    so every worker reads the same answer). Writes the plan to ``_stats/budget.json``."""
-
-    def __init__(self, settings: SynthSettings, output: str):
-        super().__init__()
-        self.settings, self.output = settings, output
-
-    def expand(self, items):
-        from telecom_etl.synth.teacher.budget import admit
-
-        budget, caps = self.settings.spend, teacher_caps(self.settings.teachers)
-        plan = (items | "Asks" >> beam.ParDo(_AskFn(self.settings))
-                | "AllAsks" >> beam.combiners.ToList()
-                | "Admit" >> beam.Map(lambda asks: admit(asks, budget, caps)))
-        (plan | "PlanOnly" >> beam.Map(lambda p: p["plan"])
-         | "WritePlan" >> WriteJson(io.join(self.output, "_stats", "budget.json")))
-        return plan | "Admitted" >> beam.Map(lambda p: frozenset(p["admitted"]))
 
 
 def _admit_item(item: Item, admitted):
@@ -598,14 +580,8 @@ def run(settings: SynthSettings, input_path: str, output: str, beam_args: List[s
 
 def spend_report(output: str, settings: SynthSettings, total_usage: dict, prepass: Optional[dict] = None):
     """The spend plan (``_stats/budget.json``) beside what the run actually sent and spent."""
-    from telecom_etl.synth.teacher.budget import against_plan
-
-    path = io.join(output, "_stats", "budget.json")
-    if not settings.spend.active or not io.exists(path):
-        return None
-    plan = json.loads(io.read_bytes(path))[0]
-    out = against_plan(plan, total_usage)
-    if prepass:  # answers bought by the batch pre-pass count against the same budget
+    out = spend_report_of(output, settings.spend.active, total_usage)
+    if out and prepass:  # answers bought by the batch pre-pass count against the same budget
         pre = prepass["total"]
         out["batch_prepass"] = {"requests": pre["sent"] + pre["failed"], "tokens": pre.get("sent_tokens", 0),
                                 "cost_usd": pre["cost_usd"]}

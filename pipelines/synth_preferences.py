@@ -32,6 +32,7 @@ from apache_beam.metrics import Metrics
 from telecom_etl import io
 from telecom_etl.outcome import Dropped, StageFailure, error_line
 from telecom_etl.pipelines.stage import NAMESPACE, DocStage, Progress, WriteEvents, doc_event, event, reject_event
+from telecom_etl.pipelines.spend import PlanSpend, spend_report
 from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
 from telecom_etl.record import REJECT_SCHEMA, Reject
 from telecom_etl.synth.preferences.candidates import CandidateSource
@@ -322,27 +323,6 @@ def teacher_caps(config: PreferenceConfig) -> dict:
     return {n: (config.max_requests, config.max_tokens_total, config.max_cost) for n in names}
 
 
-class PlanSpend(beam.PTransform):
-    """Prompts -> the set of item ids the run may send requests for (a singleton side input):
-    upper-bound costs admitted in seeded id order within the run's budget; the plan goes to
-    ``_stats/budget.json``."""
-
-    def __init__(self, config: PreferenceConfig, output: str):
-        super().__init__()
-        self.config, self.output = config, output
-
-    def expand(self, items):
-        from telecom_etl.synth.teacher.budget import admit
-
-        budget, caps = self.config.spend, teacher_caps(self.config)
-        plan = (items | "Asks" >> beam.ParDo(_AskFn(self.config))
-                | "AllAsks" >> beam.combiners.ToList()
-                | "Admit" >> beam.Map(lambda asks: admit(asks, budget, caps)))
-        (plan | "PlanOnly" >> beam.Map(lambda p: p["plan"])
-         | "WritePlan" >> WriteJson(io.join(self.output, "_stats", "budget.json")))
-        return plan | "Admitted" >> beam.Map(lambda p: frozenset(p["admitted"]))
-
-
 def _admit():
     def admit(item, admitted):
         return None if item.id in admitted else Dropped("budget_exceeded", "outside the run's planned budget")
@@ -429,7 +409,8 @@ def build(pipeline: beam.Pipeline, reads: List[Tuple[str, Optional[int]]], confi
     prepared = rows | "Prepare" >> DocStage("prepare", _Prepare(config), progress)
     stages = [prepared]
     if config.spend.active:
-        admitted = prepared.kept | "PlanSpend" >> PlanSpend(config, output)
+        admitted = prepared.kept | "PlanSpend" >> PlanSpend(_AskFn(config), config.spend, teacher_caps(config),
+                                                            output)
         stages.append(prepared.kept | "Budget" >> DocStage("budget", _admit, progress,
                                                            side_inputs=(beam.pvalue.AsSingleton(admitted),)))
     # the endpoint stages run several items at once (the teacher bounds the requests in flight)
@@ -582,22 +563,13 @@ def run(reads: List[Tuple[str, Optional[int]]], config: PreferenceConfig, output
         "preference": metrics,
         "usage": {k: v for k, v in usage.items() if k != "rows"},
         "settings": settings(config),
-        "budget": spend_report(output, config, usage["total"]),
+        "budget": spend_report(output, config.spend.active, usage["total"]),
     })
     write_report(output, report)
     from telecom_etl.card import write_card
 
     write_card(output, report, title="telecom preference pairs (DPO)")  # OUT/README.md, OUT/report.html
     return report
-
-
-def spend_report(output: str, config: PreferenceConfig, total_usage: dict) -> Optional[dict]:
-    from telecom_etl.synth.teacher.budget import against_plan
-
-    path = io.join(output, "_stats", "budget.json")
-    if not config.spend.active or not io.exists(path):
-        return None
-    return against_plan(json.loads(io.read_bytes(path))[0], total_usage)
 
 
 def _public(source) -> dict:

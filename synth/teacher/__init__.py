@@ -69,7 +69,8 @@ from telecom_etl.synth.teacher.usage import (DEFAULT_MAX_FAILURE_RATE, Usage, _b
                                              summarise_usage)
 
 __all__ = ["BatchUnsupported", "Bucket", "ChatRequest", "ChatResult", "DEFAULT_COMPLETION_ESTIMATE", "DEFAULT_PRICES",
-           "DEFAULT_MAX_FAILURE_RATE", "FAILURE_KINDS", "Gate", "Teacher", "TeacherConfig", "TeacherError", "Usage", "add_result",
+           "DEFAULT_MAX_FAILURE_RATE", "FAILURE_KINDS", "Gate", "Teacher", "TeacherConfig", "TeacherError", "Usage",
+           "add_result",
            "batch_chunks", "believable_usage", "cost_of", "count_prompt_tokens", "estimate_prompt_tokens",
            "extract_json", "failed_requests", "failure_line", "load_teachers", "load_teachers_file", "merge_usage",
            "parse_duration", "parse_price_option", "price_for", "redact_url", "scrub", "server_wait",
