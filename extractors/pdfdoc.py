@@ -36,7 +36,12 @@ Unicode in the file: mapped through their font's encoding or glyph names by
 ``page_number``, ``margin_banner``, ``cover_page`` (pages), ``figure_text``, ``rotated_text``,
 ``references``).
 
-Speed: one ``get_text("dict")`` per page plus linear work in Python, about 1.8x a plain
+* display equations (rows around a right-aligned "(N)", or indented rows in maths fonts between
+  prose) become one ``$$ ... \\tag{N} $$`` row (``quality["display_equations"]``) or a placeholder
+  ``[equation (N)]`` (``quality["equation_placeholders"]``); spans TeX sets apart by position get
+  a space; IEEEtran drop caps join their line.
+
+Speed: one ``get_text("dict")`` per page plus linear work in Python, about 1.8-2.1x a plain
 ``page.get_text()`` loop in CPU time (``get_text("dict")`` alone is about 1.4x); see
 ``benchmarks/bench_pdf.py``.
 """

@@ -36,6 +36,8 @@ __all__ = ["FLAG_SHARE", "GlyphMapper", "UNMAPPED", "unmapped_share", "glyph_nam
 # what MuPDF gives for a glyph it cannot map (tab, newline and carriage return are text)
 UNMAPPED = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f]")
 LOST = re.compile("[\ufffd\ue000-\uf8ff]")  # what is left after mapping
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 REPLACEMENT = "\ufffd"
 FLAG_SHARE = 0.005  # a rendering that lost more of its characters than this is flagged "unmapped_glyphs"
 
@@ -138,6 +140,12 @@ class GlyphMapper:
         """``text`` (one span set in ``font`` on ``page``) with its unmapped characters mapped;
         ``count=False`` for a second reading of characters already counted (a table's words)."""
         mapped_before, unmapped_before = self.mapped, self.unmapped
+        if span is None and _PRIVATE_USE.search(text) is None and _CONTROL.search(text) is None:
+            # only U+FFFD and no span to find its glyphs by: all lost (no font to read, no loop)
+            lost = len(UNMAPPED.findall(text))
+            if count:
+                self.unmapped += lost
+            return UNMAPPED.sub(REPLACEMENT, text)
         out = []
         info = None
         for i, ch in enumerate(text):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from itertools import islice
 from typing import Dict, List, Optional, Tuple
 
 from telecom_etl.extractors.pdfglyphs import UNMAPPED, GlyphMapper
@@ -184,7 +185,8 @@ def _find_tables(page, textpage, size):
     the grid PyMuPDF's finder would build, at a fraction of its cost); a rotated page goes to
     PyMuPDF's finder."""
     contents = page.read_contents()
-    if not _DO.search(contents) and (not _PAINT.search(contents) or len(_SEGMENT.findall(contents)) < 2):
+    if _DO.search(contents) is None and (_PAINT.search(contents) is None
+                                         or len(list(islice(_SEGMENT.finditer(contents), 2))) < 2):
         return None  # nothing painted in the page's own stream, or a single rule: no grid to read
     drawings = page.get_cdrawings()
     if not has_rules(drawings):  # a table needs two horizontal and two vertical rules

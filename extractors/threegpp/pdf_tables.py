@@ -97,14 +97,8 @@ def find_tables(drawings: Sequence[dict], words: Sequence[tuple], page_rect: Box
         y0, y1 = (ay, by) if ay <= by else (by, ay)
         if x0 > cx1 or x1 < cx0 or y0 > cy1 or y1 < cy0:
             return
-        if x0 < cx0:
-            x0 = cx0
-        if x1 > cx1:
-            x1 = cx1
-        if y0 < cy0:
-            y0 = cy0
-        if y1 > cy1:
-            y1 = cy1
+        if x0 < cx0 or x1 > cx1 or y0 < cy0 or y1 > cy1:  # (rare: a line leaving the page)
+            x0, x1, y0, y1 = max(x0, cx0), min(x1, cx1), max(y0, cy0), min(y1, cy1)
         if x1 - x0 == 0 and y1 - y0 == 0:
             return
         edges.append([x0, y0, x1, y1, "h" if y0 == y1 else "v"])
