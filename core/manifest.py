@@ -47,6 +47,9 @@ class SourceConfig(_Model):
     filter_profile: Optional[str] = None  # defaults to the profile named like the kind, else "default"
     options: Dict[str, Any] = Field(default_factory=dict)  # kind-specific, validated by the source kind
     max_file_mb: float = Field(default=100, gt=0)  # larger inputs fail with a clear reason
+    #: an input making more records or characters than this fails (a 760 KB zip made 90,001 records)
+    max_records_per_file: int = Field(default=20_000, ge=1)
+    max_chars_per_file: int = Field(default=100_000_000, ge=1)
     # the paths as the manifest wrote them, before they were resolved (shown in reports, not absolute)
     _paths_as_written: List[str] = PrivateAttr(default_factory=list)
 
@@ -101,6 +104,10 @@ class Manifest(_Model):
     output: OutputConfig = Field(default_factory=OutputConfig)
     #: an input still being extracted after this many seconds fails (a hung parser never stalls the run)
     extract_timeout_s: Optional[float] = Field(default=600, gt=0)
+    #: address space an extraction may add (MiB); with extract_isolation, each input is read in a
+    #: reused child process that is killed at the timeout and fails an input over this limit
+    extract_memory_mb: Optional[float] = Field(default=4096, gt=0)
+    extract_isolation: bool = True
 
     # where the manifest was read from (not a YAML field)
     path: Optional[str] = Field(default=None, exclude=True)

@@ -5,6 +5,7 @@ Failures are exceptions: the pipeline layer catches them and turns each into a
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -47,3 +48,30 @@ def error_line(exc_type, exc_repr: str) -> str:
         return text
     first = text.strip().splitlines()[0] if text.strip() else ""
     return f"{name}: {first}" if first else name
+
+
+_MUPDF_CODE = re.compile(r"^code=\d+:\s*")
+
+
+def readable_reason(exc: BaseException) -> str:
+    """One readable line for an exception an extractor let through (never a bare class name):
+    ``RecursionError`` from deeply nested tables, ``NotImplementedError`` from a parser,
+    MuPDF's ``code=7: cycle in parent chain`` and the like."""
+    if isinstance(exc, StageFailure):
+        return exc.reason
+    text = str(exc).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    if isinstance(exc, RecursionError):
+        return "input is nested too deeply to read (tables, lists, links or styles inside each other)"
+    if isinstance(exc, MemoryError):
+        return "out of memory while reading this input"
+    if isinstance(exc, NotImplementedError):
+        return f"input uses a feature the reader does not support{': ' + first if first else ''}"
+    module = type(exc).__module__ or ""
+    if module.startswith(("pymupdf", "fitz")) or _MUPDF_CODE.match(first):
+        return f"broken PDF: {_MUPDF_CODE.sub('', first) or 'MuPDF could not read it'}"
+    if isinstance(exc, UnicodeError):
+        return f"text in an encoding the reader cannot decode ({first or type(exc).__name__})"
+    if isinstance(exc, OSError) and getattr(exc, "strerror", None):
+        return f"cannot read: {exc.strerror}"
+    return f"cannot read this input: {first}" if first else "cannot read this input (unexpected failure)"

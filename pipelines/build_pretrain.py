@@ -88,8 +88,9 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
     out = manifest.output
     shard_bytes = int(out.shard_max_mb * 1024 * 1024)
 
-    extracted = pipeline | "ListAndExtract" >> ListAndExtract(manifest.sources, progress=progress,
-                                                             timeout=manifest.extract_timeout_s)
+    extracted = pipeline | "ListAndExtract" >> ListAndExtract(
+        manifest.sources, progress=progress, timeout=manifest.extract_timeout_s,
+        memory_mb=manifest.extract_memory_mb, isolation=manifest.extract_isolation)
     normalized = extracted.docs | "Normalize" >> DocStage("normalize", lambda: normalize, progress)
     filtered = normalized.kept | "Filter" >> DocStage("filter", _FilterFn(manifest), progress)
     stages = [normalized, filtered]

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from telecom_etl.extractors import SOURCES, SourceItem
+from telecom_etl.extractors import SOURCES, SourceItem, isolate
 from telecom_etl.outcome import Dropped
 from telecom_etl.pipelines.stage import (NAMESPACE, Progress, doc_event, event, reject_event,
                                          reject_from_failure)
@@ -45,21 +45,33 @@ class _ListFn(beam.DoFn):
 
 
 class _ExtractFn(beam.DoFn):
-    def __init__(self, configs, progress: bool):
+    """Extracts each input under its limits (:mod:`telecom_etl.extractors.isolate`): in a child
+    process of this DoFn instance (forked once, reused, killed at the deadline) when isolated."""
+
+    def __init__(self, configs, progress: bool, timeout=None, memory_mb=None, isolation: bool = False):
         self.configs, self.progress = configs, progress
+        self.timeout, self.memory_mb, self.isolation = timeout, memory_mb, isolation
 
     def setup(self):
         self.kinds = {c.name: SOURCES[c.kind](c) for c in self.configs}
+        self.limits = {c.name: isolate.Limits(timeout_s=self.timeout, memory_mb=self.memory_mb,
+                                              max_records=c.max_records_per_file, max_chars=c.max_chars_per_file)
+                       for c in self.configs}
+        self.child = isolate.Isolated(self.kinds, self.memory_mb) if self.isolation else None
         self.files = Metrics.counter(NAMESPACE, "extract.files")
         self.docs = Metrics.counter(NAMESPACE, "extract.docs")
         self.bar = Progress("extract", "files")
         self.bar.enabled = self.progress
 
+    def teardown(self):
+        if getattr(self, "child", None) is not None:
+            self.child.close()
+
     def process(self, item: SourceItem):
         self.files.inc()
         self.bar.tick()
         docs, drops = [], []
-        for out in self.kinds[item.source].extract(item):
+        for out in isolate.extract_all(self.kinds, self.child, item, self.limits[item.source]):
             (docs if isinstance(out, Document) else drops).append(out)
         for doc in docs:
             self.docs.inc()
@@ -82,9 +94,11 @@ class ExtractResult(NamedTuple):
 
 
 class ListAndExtract(beam.PTransform):
-    def __init__(self, sources, progress: bool = True, timeout: float | None = None):
+    def __init__(self, sources, progress: bool = True, timeout: float | None = None,
+                 memory_mb: float | None = None, isolation: bool = True):
         super().__init__()
         self.sources, self.progress, self.timeout = list(sources), progress, timeout
+        self.memory_mb, self.isolation = memory_mb, isolation and isolate.available()
 
     def expand(self, pbegin):
         listed = (
@@ -95,9 +109,11 @@ class ListAndExtract(beam.PTransform):
         )
         list_failed = listed["failed"] | "ListRejects" >> beam.Map(reject_from_failure("list"))
         items = listed["items"] | "Spread" >> beam.Reshuffle()
-        extracted = items | "Extract" >> beam.ParDo(_ExtractFn(self.sources, self.progress)).with_outputs(
+        # isolated, the child is killed at the deadline; in process, Beam's thread timeout stays
+        extract_fn = _ExtractFn(self.sources, self.progress, self.timeout, self.memory_mb, self.isolation)
+        extracted = items | "Extract" >> beam.ParDo(extract_fn).with_outputs(
             "files", "parts", main="docs").with_exception_handling(
-                main_tag="docs", dead_letter_tag="failed", timeout=self.timeout)
+                main_tag="docs", dead_letter_tag="failed", timeout=None if self.isolation else self.timeout)
         extract_failed = extracted["failed"] | "ExtractRejects" >> beam.Map(reject_from_failure("extract"))
         files = (listed["files"], extracted["files"]) | "Files" >> beam.Flatten()
 

@@ -250,3 +250,85 @@ def test_zip_members_of_every_method_read_in_bounded_memory(tmp_path, method):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"READ {320 << 20}" in proc.stdout
     assert "REFUSED archive member 'document.xml' declares 335,544,320 bytes" in proc.stdout, proc.stdout
+
+
+LIMITED_BUILD = """
+import os, resource, sys, time
+from telecom_etl.extractors.text import TextSource
+from telecom_etl.registry import SOURCES
+from telecom_etl.cli import main
+
+@SOURCES.register("spin")
+class Spin(TextSource):          # a parser stuck in a loop: only a kill stops it
+    def extract(self, item):
+        if item.name == "spin.txt":
+            while True:
+                pass
+        yield from super().extract(item)
+
+@SOURCES.register("hog")
+class Hog(TextSource):           # a parser that takes all the memory it can get
+    def extract(self, item):
+        if item.name == "hog.txt":
+            held = []
+            while True:
+                held.append(bytearray(64 << 20))
+        yield from super().extract(item)
+
+try:
+    main(["build-pretrain", "--no-progress", "-m", sys.argv[1], "-o", sys.argv[2]])
+except SystemExit as exc:
+    rc = exc.code
+print("PEAK_SELF_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("PEAK_CHILD_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)
+"""
+
+
+def test_every_input_ends_within_its_deadline_and_memory_and_output_caps(tmp_path):
+    """Issue 19 item 6: a spinning parser is killed at extract_timeout_s (a thread could only be
+    abandoned), a memory hog fails at extract_memory_mb (512 MiB here), a 200 MiB-XML docx and
+    a 150 MiB text node at the first bound they reach, a zip of 20,500 attachments at the
+    record cap; the run finishes, the good inputs are kept, the build process itself stays
+    under 1.5 GiB and no extraction child outlives the run. The whole build runs under an
+    address-space limit so a regression fails this test, not the machine."""
+    from telecom_etl.samples import make_spec_docx
+
+    specs, text = tmp_path / "specs", tmp_path / "text"
+    specs.mkdir(), text.mkdir()
+    docx = open(make_spec_docx(str(specs / "38999-i10.docx")), "rb").read()
+    (specs / "38998-i10.zip").write_bytes(make_corpus.many_records_zip(docx))
+    (specs / "big-xml.docx").write_bytes(make_corpus.big_xml_docx(200))
+    (specs / "text-node.docx").write_bytes(make_corpus.text_node_docx(150))
+    good = "The gNB schedules uplink grants for the UE on the PUSCH after a scheduling request. " * 5
+    for name in ("spin.txt", "hog.txt", "fine.txt"):
+        (text / name).write_text(good)
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(
+        f"sources:\n"
+        f"  - {{name: specs, kind: 3gpp, paths: [{specs}]}}\n"
+        f"  - {{name: spin, kind: spin, paths: [{text / 'spin.txt'}, {text / 'fine.txt'}]}}\n"
+        f"  - {{name: hog, kind: hog, paths: [{text / 'hog.txt'}]}}\n"
+        "extract_timeout_s: 20\nextract_memory_mb: 512\n"
+        "filters:\n  profiles:\n    default: [{name: length, min_chars: 10}]\n")
+    out = tmp_path / "out"
+    proc = run_limited(LIMITED_BUILD.replace("sys.argv[1]", repr(str(manifest))).replace("sys.argv[2]", repr(str(out))),
+                       headroom_mb=3072)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "accounting: all counts add up" in proc.stdout
+    peak_self = int(proc.stdout.rsplit("PEAK_SELF_KB", 1)[1].split()[0])
+    peak_child = int(proc.stdout.rsplit("PEAK_CHILD_KB", 1)[1].split()[0])
+    assert peak_self < 1536 * 1024, f"build process peak RSS {peak_self / 1024:.0f} MiB"
+    # a child's RSS includes the pages it shares with the build process (forked from it)
+    assert peak_child < (1536 + 512) * 1024, f"extraction child peak RSS {peak_child / 1024:.0f} MiB"
+    errors = {os.path.basename(r["uri"]): r["error"] for r in _read(str(out / "rejects"))}
+    assert set(errors) == {"spin.txt", "hog.txt", "38998-i10.zip", "big-xml.docx", "text-node.docx"}, errors
+    assert errors["spin.txt"] == "extraction still running after 20 s (extract_timeout_s): stopped"
+    assert "memory limit (512 MiB, extract_memory_mb)" in errors["hog.txt"], errors["hog.txt"]
+    assert errors["38998-i10.zip"] == "input makes more than 20,000 records (the source's max_records_per_file)"
+    for name in ("big-xml.docx", "text-node.docx"):  # whichever bound it reaches first (machine speed)
+        assert any(k in errors[name] for k in ("extract_memory_mb", "max_chars_per_file", "extract_timeout_s")), (
+            name, errors[name])
+    assert all("\n" not in e for e in errors.values())
+    kept = sorted(os.path.basename(r["uri"]) for r in _read(str(out / "pretrain")))
+    assert kept == ["38999-i10.docx", "fine.txt"], kept

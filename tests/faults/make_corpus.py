@@ -22,9 +22,9 @@ from typing import Dict
 BAD = "bad"  # must become exactly one failure or drop, never a kept document
 
 
-def _zip_bytes(members: Dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+def _zip_bytes(members: Dict[str, bytes], compression=zipfile.ZIP_DEFLATED, level: int = 6) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as zf:
+    with zipfile.ZipFile(buf, "w", compression, compresslevel=level) as zf:
         for name, data in members.items():
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
             info.compress_type = compression
@@ -47,18 +47,8 @@ def _mark_encrypted(data: bytes) -> bytes:
     return bytes(out)
 
 
-def _zip_bomb(expanded_mb: int = 1024) -> bytes:
-    """One member that inflates to ``expanded_mb`` MiB of zeros (about 1 MiB compressed)."""
-    import zlib
-
-    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
-    chunk = b"\0" * (1 << 20)
-    body = b"".join(comp.compress(chunk) for _ in range(expanded_mb)) + comp.flush()
-    crc = 0
-    for _ in range(expanded_mb):
-        crc = zlib.crc32(chunk, crc)
-    name = b"word/document.xml"
-    size = expanded_mb << 20
+def _one_member_zip(name: bytes, body: bytes, crc: int, size: int) -> bytes:
+    """A zip of one deflated member from its raw deflate bytes (headers as given: they may lie)."""
     local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(body), size, len(name), 0)
     central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc, len(body), size,
                           len(name), 0, 0, 0, 0, 0, 0)
@@ -66,6 +56,11 @@ def _zip_bomb(expanded_mb: int = 1024) -> bytes:
     cd = central + name
     end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(cd), cd_offset, 0)
     return local + name + body + cd + end
+
+
+def _zip_bomb(expanded_mb: int = 1024) -> bytes:
+    """One member that inflates to ``expanded_mb`` MiB of zeros (about 1 MiB compressed)."""
+    return _repeated(b"", b"\0" * (1 << 20), expanded_mb, b"", level=9)
 
 
 def _set_method(data: bytes, method: int) -> bytes:
@@ -127,7 +122,58 @@ def entries_bomb_zip(inner: int = 170, members: int = 600) -> bytes:
     return _zip_bytes({f"inner{j}.zip": one for j in range(inner)}, zipfile.ZIP_STORED)
 
 
-def _docx_with(document_xml: bytes) -> bytes:
+W_NS = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def _repeated(prefix: bytes, block: bytes, n: int, suffix: bytes, level: int = 6) -> bytes:
+    """A zip of one member, word/document.xml = ``prefix + block * n + suffix``: the block is
+    deflated once after a full flush and its bytes repeated, so a member of hundreds of MiB
+    costs a fraction of a second to make and deflates as its content would."""
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    head = comp.compress(prefix) + comp.flush(zlib.Z_FULL_FLUSH)
+    body = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+    tail = comp.compress(suffix) + comp.flush()
+    crc = zlib.crc32(prefix)
+    for _ in range(n):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(suffix, crc)
+    return _one_member_zip(b"word/document.xml", head + body * n + tail, crc, len(prefix) + len(block) * n + len(suffix))
+
+
+def big_xml_docx(xml_mb: int = 200) -> bytes:
+    """A .docx of ``xml_mb`` MiB of ordinary paragraphs (the issue's 31 MB file held 200 MB of
+    XML: 5.4 GB to read and one record of 186 million characters)."""
+    import random
+
+    rng = random.Random(0)
+    para = (b"<w:p><w:r><w:t>The UE shall start timer T3410 (run %s) and enter state EMM-REGISTERED-INITIATED "
+            b"when the network accepts the attach request.</w:t></w:r></w:p>")
+    block = b"".join(para % rng.randbytes(8).hex().encode() for _ in range(7000))  # about 1 MiB
+    return _repeated(b"<w:document " + W_NS + b"><w:body>", block, (xml_mb << 20) // len(block),
+                          b"</w:body></w:document>")
+
+
+def text_node_docx(node_mb: int = 150) -> bytes:
+    """A .docx whose only paragraph is one text node of ``node_mb`` MiB (9.9 GB to read before)."""
+    import random
+
+    rng = random.Random(0)
+    vocab = [w.encode() for w in "the UE shall start timer when network accepts attach request session PDU "
+             "bearer AMF SMF gNB cell NAS RRC".split()]
+    block = b" ".join(rng.choice(vocab) + str(rng.randrange(1000)).encode() for _ in range(120_000))[:1 << 20]
+    return _repeated(b"<w:document " + W_NS + b"><w:body><w:p><w:r><w:t>", block + b" ", node_mb,
+                          b"</w:t></w:r></w:p></w:body></w:document>")
+
+
+def many_records_zip(docx: bytes, records: int = 20_500) -> bytes:
+    """A spec archive with ``records`` tiny ASN.1 attachments: each is one record (the issue's
+    760 KB zip made 90,001)."""
+    members = {"38999-i10.docx": docx}
+    members.update({f"asn/m{i}.asn": b"M ::= INTEGER (0..7)\n" for i in range(records)})
+    return _zip_bytes(members)
+
+
+def _docx_with(document_xml: bytes, level: int = 6) -> bytes:
     content_types = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
                      b'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
                      b'<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
@@ -135,7 +181,8 @@ def _docx_with(document_xml: bytes) -> bytes:
     rels = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
             b'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
             b'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
-    return _zip_bytes({"[Content_Types].xml": content_types, "_rels/.rels": rels, "word/document.xml": document_xml})
+    return _zip_bytes({"[Content_Types].xml": content_types, "_rels/.rels": rels, "word/document.xml": document_xml},
+                      level=level)
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
