@@ -31,6 +31,13 @@ SPECIAL = "not a regular file (device, FIFO or socket)"
 Listed = Union[str, Dropped]
 
 
+def is_vcs_metadata(entry: os.DirEntry) -> bool:
+    """A version-control folder, or the ``.git`` file of a worktree or submodule (``gitdir: ...``)."""
+    if entry.name not in VCS_DIRS or entry.is_symlink():
+        return False
+    return entry.is_dir(follow_symlinks=False) or entry.name == ".git"
+
+
 def utf8_name(name: str) -> bool:
     try:
         name.encode("utf-8")
@@ -84,26 +91,36 @@ def walk(root: str, real_root: Optional[str] = None) -> Iterator[Listed]:
         yield Dropped("unreadable_dir", f"cannot list folder: {exc.strerror or exc}", uri=printable(root))
         return
     for entry in entries:
-        local = entry.path
-        if entry.name in VCS_DIRS and entry.is_dir(follow_symlinks=False):
-            continue
-        if not utf8_name(entry.name):
-            yield Dropped("bad_file_name", "file name is not valid UTF-8", uri=printable(local))
-            continue
-        if entry.is_symlink():
-            yield symlink_outcome(local, real_root)
-            continue
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            yield Dropped("file_vanished", "removed while listing", uri=local)
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            yield from walk(local, real_root)
-        elif stat.S_ISREG(st.st_mode):
-            yield local
-        else:
-            yield Dropped("special_file", SPECIAL, uri=local)
+        what, info = classify(entry)
+        if what == "link":
+            yield symlink_outcome(entry.path, real_root)
+        elif what == "dir":
+            yield from walk(entry.path, real_root)
+        elif what == "file":
+            yield entry.path
+        elif what == "drop":
+            yield info
+
+
+def classify(entry: os.DirEntry):
+    """What a folder entry is, without following it: ``("skip", None)`` for version-control
+    metadata, ``("drop", Dropped)``, ``("link", None)``, ``("dir", stat)`` or ``("file", stat)``."""
+    if is_vcs_metadata(entry):
+        return "skip", None
+    if not utf8_name(entry.name):
+        # records and Parquet need valid UTF-8 paths; such a name is one counted drop
+        return "drop", Dropped("bad_file_name", "file name is not valid UTF-8", uri=printable(entry.path))
+    if entry.is_symlink():
+        return "link", None
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return "drop", Dropped("file_vanished", "removed while listing", uri=entry.path)
+    if stat.S_ISDIR(st.st_mode):
+        return "dir", st
+    if stat.S_ISREG(st.st_mode):
+        return "file", st
+    return "drop", Dropped("special_file", SPECIAL, uri=entry.path)
 
 
 def one_file(path: str) -> Listed:

@@ -102,7 +102,14 @@ class CodeSource(SourceKind):
     def list_items(self) -> Iterator[Union[SourceItem, Dropped]]:
         selector = paths.PathSelector(_str_list(self.config, "include"), _str_list(self.config, "exclude"))
         for path in self.config.paths:
-            yield from self._list_path(path, selector)
+            if len(self.config.paths) == 1:
+                yield from self._list_path(path, selector)
+                continue
+            try:  # one repository that cannot be listed fails alone, not the whole source
+                found = list(self._list_path(path, selector))
+            except StageFailure as exc:
+                found = [Dropped("path_failed", exc.reason, uri=path)]
+            yield from found
 
     def _git_timeout(self) -> float:
         return float(self.option("git_timeout_s"))

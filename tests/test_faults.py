@@ -332,3 +332,35 @@ def test_every_input_ends_within_its_deadline_and_memory_and_output_caps(tmp_pat
     assert all("\n" not in e for e in errors.values())
     kept = sorted(os.path.basename(r["uri"]) for r in _read(str(out / "pretrain")))
     assert kept == ["38999-i10.docx", "fine.txt"], kept
+
+
+def test_a_dot_git_file_pointing_elsewhere_fails_that_repository_not_the_source(tmp_path):
+    """Issue 19 item 11: `.git` files (gitdir of a worktree elsewhere, a missing gitdir, garbage)
+    are metadata, never read as files; a path whose listing fails (a clone that cannot be made)
+    is one counted drop while the source's other paths are listed."""
+    from telecom_etl.extractors import SOURCES
+    from telecom_etl.manifest import SourceConfig
+
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
+    main = tmp_path / "main"
+    main.mkdir()
+    (main / "a.py").write_text("print('tracked')\n")
+    for args in (["init", "-q"], ["add", "a.py"], ["commit", "-qm", "x"], ["worktree", "add", "-q", str(tmp_path / "wt")]):
+        subprocess.run(["git", "-C", str(main), *args], check=True, env=env, capture_output=True)
+    dirs = {"elsewhere": (tmp_path / "wt" / ".git").read_text(), "missing": "gitdir: /nonexistent/.git/worktrees/x\n",
+            "garbage": "not a gitdir line\n", "plain": None}
+    for name, pointer in dirs.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "x.py").write_text(f"NAME = {name!r}\n")
+        if pointer is not None:
+            (tmp_path / name / ".git").write_text(pointer)
+    paths = [str(tmp_path / n) for n in dirs] + ["file:///nonexistent/repo.git"]
+    kind = SOURCES["code"](SourceConfig(name="code", kind="code", paths=paths, options={"git_timeout_s": 20}))
+    listed = list(kind.list_items())
+    uris = {x.uri for x in listed}
+    assert not any(u.endswith("/.git") for u in uris), sorted(uris)
+    assert str(tmp_path / "plain" / "x.py") in uris and str(tmp_path / "missing" / "x.py") in uris
+    failed = [x for x in listed if getattr(x, "rule", None) == "path_failed"]
+    assert [x.uri for x in failed] == ["file:///nonexistent/repo.git"], listed
+    assert "\n" not in failed[0].detail and failed[0].detail.startswith("git clone failed")

@@ -17,7 +17,6 @@ from typing import Dict, Iterator, Optional, Set, Union
 
 from telecom_etl import listing
 from telecom_etl.extractors.coderepo import git, licenses, paths
-from telecom_etl.listing import printable
 from telecom_etl.outcome import Dropped
 
 
@@ -35,7 +34,7 @@ def notebook_limit(max_bytes: int) -> int:
     return max_bytes * 10
 
 
-_utf8_name, _within, _rel = listing.utf8_name, listing.within, listing.relpath
+_rel = listing.relpath
 
 
 class TreeWalker:
@@ -101,29 +100,18 @@ class TreeWalker:
             generated = self._generated_here(folder, [e.name for e in entries])
         for entry in entries:
             local = entry.path
-            if entry.name in paths.VCS_DIRS and entry.is_dir(follow_symlinks=False):
-                continue
-            if not _utf8_name(entry.name):
-                # records and Parquet need valid UTF-8 paths; such a name is one counted drop
-                yield Dropped("bad_file_name", "file name is not valid UTF-8", uri=printable(local))
-                continue
-            if entry.is_symlink():
+            what, info = listing.classify(entry)
+            if what == "drop":
+                yield info
+            elif what == "link":
                 if self.tracked is not None and self._top_rel(local) not in self.tracked:
                     yield Dropped("untracked", "not tracked by git", uri=local)
                 else:
                     yield self._symlink(local)
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                yield Dropped("file_vanished", "removed while listing", uri=local)
-                continue
-            if stat.S_ISDIR(st.st_mode):
+            elif what == "dir":
                 yield from self._enter(entry, local, vendored, cache, generated)
-            elif stat.S_ISREG(st.st_mode):
-                yield self._file(local, entry.name, st.st_size, vendored, cache, generated)
-            else:
-                yield Dropped("special_file", listing.SPECIAL, uri=local)
+            elif what == "file":
+                yield self._file(local, entry.name, info.st_size, vendored, cache, generated)
 
     def _enter(self, entry, local: str, vendored: Optional[str], cache: Optional[str], generated: Optional[str]):
         if self.tracked is not None:

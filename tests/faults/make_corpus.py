@@ -165,6 +165,27 @@ def text_node_docx(node_mb: int = 150) -> bytes:
                           b"</w:t></w:r></w:p></w:body></w:document>")
 
 
+def deep_tables_docx(depth: int = 600) -> bytes:
+    """Tables nested ``depth`` deep: under libxml2's depth limit, over Python's recursion limit."""
+    cell = b"<w:p><w:r><w:t>deep</w:t></w:r></w:p>"
+    return _docx_with(b"<w:document " + W_NS + b"><w:body>" + b"<w:tbl><w:tr><w:tc>" * depth + cell +
+                      b"</w:tc></w:tr></w:tbl>" * depth + b"</w:body></w:document>")
+
+
+def page_tree_cycle_pdf() -> bytes:
+    """A PDF whose page tree's parent chain is a cycle (MuPDF: ``code=7: cycle in parent chain``)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 /Parent 3 0 R >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            b"<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 720 Td (Hello cycle) Tj ET\nendstream"]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+
+
 def many_records_zip(docx: bytes, records: int = 20_500) -> bytes:
     """A spec archive with ``records`` tiny ASN.1 attachments: each is one record (the issue's
     760 KB zip made 90,001)."""
@@ -246,6 +267,9 @@ def make(root: str, big_text_mb: int = 200) -> Dict[str, str]:
     put("specs/deflate64.docx", _set_method(docx_bytes, 9))
     put("specs/method99.docx", _set_method(docx_bytes, 99))
     put("specs/entries-bomb.zip", entries_bomb_zip())
+    # item 11: what raised RecursionError or a MuPDF error is one readable line
+    put("specs/deep-tables.docx", deep_tables_docx())
+    put("specs/38999-cycle.pdf", page_tree_cycle_pdf())
 
     # --- papers ------------------------------------------------------------------------
     put("papers/zero.pdf", b"")
@@ -257,6 +281,7 @@ def make(root: str, big_text_mb: int = 200) -> Dict[str, str]:
     encrypted = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="owner", user_pw="secret")
     doc.close()
     put("papers/encrypted.pdf", encrypted)
+    put("papers/page-tree-cycle.pdf", page_tree_cycle_pdf())
     # a file that disappears between listing and reading: a link whose target is gone
     os.makedirs(os.path.join(root, "papers"), exist_ok=True)
     gone = os.path.join(root, "papers", "vanished.pdf")
@@ -282,6 +307,7 @@ def make(root: str, big_text_mb: int = 200) -> Dict[str, str]:
         if os.path.lexists(path):
             os.unlink(path)
         os.symlink(target, path)
+    put("code/deep.ipynb", b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
     for name in ("code/escape.py", "code/dir-escape", "code/loop-a", "code/loop-b"):
         expected[name] = BAD  # one counted drop each (symlink_outside_root / symlink_loop), never read
     # --- plain text: one huge file, one duplicate name across sources ----------------------
