@@ -312,3 +312,21 @@ def test_macros_with_tex_conditionals_stay_unexpanded(tmp_path):
     assert "\\ifx" not in doc.text
     latex2mathml.converter.convert(block)
     assert doc.extra["latex_macros_left_unexpanded"] == "1"
+
+
+def test_verbatim_examples_do_not_shift_numbers_and_forced_breaks_in_headings(tmp_path):
+    body = r"""\section{Usage:\\ with a forced break}
+Type this:
+\begin{verbatim}
+\appendix
+\begin{equation} a = b \end{equation}
+\end{verbatim}
+and get
+\begin{equation} c = d \end{equation}
+"""
+    files = dict(TREE)
+    files["paper.tex"] = MAIN.replace("\\input{sections/intro}", body).replace("\\include{sections/model}", "")
+    doc = only_doc(write_tree(str(tmp_path / "p"), files))
+    assert "## I. Usage: with a forced break" in doc.text
+    assert "\\begin{equation} a = b \\end{equation}" in doc.text  # the example, as typed
+    assert "$$c = d \\tag{1}$$" in doc.text and "\\tag{2}" not in doc.text

@@ -287,7 +287,7 @@ class Renderer:
                 continue
             if t == "Header":
                 level, (ident, classes, _), content = c
-                title = self.inlines(content).strip()
+                title = " ".join(self.inlines(content).split())  # a forced line break (\\\\) is a space
                 if self.drop_ack and _ACK.match(title):
                     self.counts["dropped_acknowledgements"] += 1
                     skip_level = level

@@ -217,6 +217,9 @@ _FLOAT = re.compile(r"\\begin\s*\{(?P<env>figure|table)(?P<star>\*?)\}.*?\\end\s
 _THEBIB = re.compile(r"\\begin\s*\{thebibliography\}\s*(?:\{[^{}]*\})?(?P<body>.*?)\\end\s*\{thebibliography\}", re.S)
 _BIBITEM = re.compile(r"\\bibitem\s*(?:\[(?P<opt>(?:[^\[\]]|\{[^{}]*\})*)\])?\s*\{(?P<key>[^{}]*)\}")
 _APPENDIX = re.compile(r"\\(?:appendix|appendices)\b(?!\s*\{)")
+_VERBATIM = re.compile(r"\\begin\s*\{(verbatim\*?|Verbatim|lstlisting|minted|alltt)\}.*?\\end\s*\{\1\}"
+                       r"|\\verb\*?([^a-zA-Z\s*]).*?\2", re.S)
+_VERB_MARK = "\x00verbatim:"
 _GLUE = re.compile(r"\\[hv]skip\s*-?[\d.]+\s*(?:em|ex|pt|cm|mm|in|bp|sp|pc|fil+)"
                    r"(?:\s*plus\s*-?[\d.]+\s*(?:em|ex|pt|cm|mm|in|bp|sp|pc|fil+))?"
                    r"(?:\s*minus\s*-?[\d.]+\s*(?:em|ex|pt|cm|mm|in|bp|sp|pc|fil+))?\s*(?:\\relax\b)?")
@@ -362,6 +365,14 @@ def prepare(flat: Flat) -> Prepared:
     raw: List[Tuple[str, str]] = []
     labels: Dict[str, str] = {}
     counts: Counter = Counter()
+    # verbatim text (code, a manual's LaTeX examples) is no part of the numbering passes below
+    verbatim: List[str] = []
+
+    def protect(vm: re.Match) -> str:
+        verbatim.append(vm.group(0))
+        return f"{_VERB_MARK}{len(verbatim) - 1}\x00"
+
+    text = _VERBATIM.sub(protect, text)
     text = drop_unexpandable_macros(text, counts)
 
     def placeholder(kind: str, latex: str) -> str:
@@ -437,4 +448,9 @@ def prepare(flat: Flat) -> Prepared:
     text = _THEBIB.sub(bib_repl, text)
     text = _APPENDIX.sub(f"\n\n{APPENDIX_MARK}\n\n", text, count=1)
     text = _GLUE.sub(" ", text)
-    return Prepared(text, raw, labels, bib, doc_class, options, counts)
+
+    def restore(value: str) -> str:
+        return re.sub(f"{_VERB_MARK}(\\d+)\x00", lambda vm: verbatim[int(vm.group(1))], value)
+
+    raw = [(kind, restore(latex)) for kind, latex in raw]
+    return Prepared(restore(text), raw, labels, bib, doc_class, options, counts)
