@@ -18,6 +18,7 @@ from telecom_etl.extractors.latex.render import PANDOC_MISSING
 from telecom_etl.manifest import SourceConfig
 from telecom_etl.outcome import Dropped, StageFailure
 from telecom_etl.record import Document
+from test_paper_source import extract_all
 
 pytestmark = pytest.mark.skipif(shutil.which("pandoc") is None,
                                 reason="pandoc is not installed (scripts/setup.sh installs it as root)")
@@ -102,19 +103,6 @@ def source(paths, **options):
                           options=options)
     SOURCES["paper"].validate_options(config)
     return SOURCES["paper"](config)
-
-
-def extract_all(src):
-    out = []
-    for item in src.list_items():
-        if isinstance(item, Dropped):
-            out.append((item.uri, item))
-            continue
-        try:
-            out.extend((item.uri, x) for x in src.extract(item))
-        except StageFailure as exc:
-            out.append((item.uri, exc))
-    return out
 
 
 def only_doc(path, **options):

@@ -307,7 +307,13 @@ def _command_arg(text: str, name: str) -> Optional[Tuple[int, int, str]]:
     m = re.search(rf"\\{name}\*?\s*(?:\[[^\]]*\]\s*)?\{{", text)
     if not m:
         return None
-    depth, i = 0, m.end() - 1
+    close = closing_brace(text, m.end() - 1)
+    return (m.end() - 1, close + 1, text[m.end():close]) if close < len(text) else None
+
+
+def closing_brace(text: str, start: int) -> int:
+    """Index of the ``}`` that closes the ``{`` at ``start`` (escaped braces skipped), or len(text)."""
+    depth, i = 0, start
     while i < len(text):
         ch = text[i]
         if ch == "\\":
@@ -318,9 +324,9 @@ def _command_arg(text: str, name: str) -> Optional[Tuple[int, int, str]]:
         elif ch == "}":
             depth -= 1
             if depth == 0:
-                return m.end() - 1, i + 1, text[m.end():i]
+                return i
         i += 1
-    return None
+    return len(text)
 
 
 _MACRO_DEF = re.compile(r"\\(?:(?:re|provide)?newcommand\*?\s*\{?\s*\\[A-Za-z@]+\s*\}?\s*(?:\[\d\])?\s*"
@@ -337,18 +343,7 @@ def drop_unexpandable_macros(text: str, counts: Counter) -> str:
     for m in _MACRO_DEF.finditer(text):
         if m.start() < pos:
             continue
-        depth, i = 0, m.end() - 1
-        while i < len(text):
-            if text[i] == "\\":
-                i += 2
-                continue
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
+        i = closing_brace(text, m.end() - 1)
         if _TEX_PRIMITIVES.search(text, m.end(), i):
             out.append(text[pos:m.start()])
             pos = i + 1
