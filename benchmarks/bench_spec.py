@@ -7,8 +7,11 @@ for the full extraction to be at least 3x faster anyway, on the total and on the
 file.
 
 By default the files are the Word specs of ../shared/corpus/specs plus a generated
-TS 38.331-sized spec (:mod:`stress_spec`: 27,000 ASN.1 ``PL`` paragraphs, ~800 tables;
-the corpus lacks 38.331), written to a temporary folder.
+spec of TS 38.331's shape (:mod:`stress_spec`: 27,000 ASN.1 ``PL`` paragraphs, 831 tables,
+many small runs a paragraph, nested content controls; the corpus lacks 38.331), written to
+a temporary folder. A table of each file's shape (paragraphs, runs a paragraph, run
+length, tables, content controls, fonts) comes first: the generated file's figure means
+something only if its shape is that of the real ones.
 
     python benchmarks/bench_spec.py                      # corpus specs + the 38.331-like stress spec
     python benchmarks/bench_spec.py --no-stress          # corpus specs only
@@ -38,7 +41,7 @@ def ours(path: str):
     from telecom_etl.manifest import SourceConfig
     from telecom_etl.record import Document
 
-    src = SpecSource(SourceConfig(name="bench", kind="3gpp", paths=["/"]))
+    src = SpecSource(SourceConfig(name="bench", kind="3gpp", paths=["/"], options={"max_members": 100000}))
     docs = [d for d in src.extract(SourceItem("bench", "3gpp", path)) if isinstance(d, Document)]
     return docs[0] if docs else None
 
@@ -64,6 +67,47 @@ def timed(fn, path):
     return time.perf_counter() - w0, time.process_time() - c0, result
 
 
+def shape(path: str):
+    """What makes a Word spec costly to read, from its XML: paragraphs, runs a paragraph, run
+    text length (median), tables, content controls (and how many sit in another), runs with
+    explicit fonts; None for a file that is not a .docx."""
+    import re
+    import statistics
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            xml = zf.read("word/document.xml").decode("utf-8", "replace")
+    except (zipfile.BadZipFile, KeyError):
+        return None
+    paragraphs = len(re.findall(r"<w:p[ >/]", xml))
+    runs = len(re.findall(r"<w:r[ >]", xml))
+    texts = sorted(len(t) for t in re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", xml))
+    depth = nested = controls = 0
+    for m in re.finditer(r"<(/?)w:sdt>", xml):
+        if m.group(1):
+            depth -= 1
+        else:
+            controls += 1
+            nested += depth > 0
+            depth += 1
+    return {"MB": len(xml) / 1e6, "paragraphs": paragraphs, "runs/p": runs / max(1, paragraphs),
+            "run chars p50": float(statistics.median(texts)) if texts else 0.0, "tables": xml.count("<w:tbl>"),
+            "sdt": controls, "sdt nested": nested, "fonts/run": xml.count("<w:rFonts") / max(1, runs)}
+
+
+def print_shapes(files) -> None:
+    """The generated spec beside the real ones: trust its figure only if its shape is theirs."""
+    cols = ("MB", "paragraphs", "runs/p", "run chars p50", "tables", "sdt", "sdt nested", "fonts/run")
+    print(f"{'shape of document.xml':30s} " + " ".join(f"{c:>13s}" for c in cols))
+    for path in files:
+        found = shape(path)
+        if found:
+            print(f"{os.path.basename(path)[:30]:30s} " + " ".join(
+                f"{found[c]:13.1f}" if isinstance(found[c], float) else f"{found[c]:13d}" for c in cols))
+    print()
+
+
 def stress_file(folder: str) -> str:
     sys.path.insert(0, HERE)
     from stress_spec import make_stress_spec
@@ -71,7 +115,8 @@ def stress_file(folder: str) -> str:
     path = os.path.join(folder, "38331-stress.docx")
     counts = make_stress_spec(path)
     print(f"generated {os.path.basename(path)}: {counts['pl']} PL paragraphs, {counts['tables']} tables, "
-          f"{counts['paragraphs']} paragraphs, document.xml {counts['xml_mb']} MB")
+          f"{counts['paragraphs']} paragraphs, {counts['content_controls']} content controls, "
+          f"document.xml {counts['xml_mb']} MB")
     return path
 
 
@@ -80,6 +125,7 @@ def main(argv=None) -> int:
     ap.add_argument("files", nargs="*")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--no-stress", action="store_true", help="leave out the generated 38.331-like spec")
+    ap.add_argument("--no-shape", action="store_true", help="skip the table of document shapes")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         files = list(args.files) or sorted(glob.glob(os.path.join(CORPUS, "*.docx")))
@@ -88,6 +134,8 @@ def main(argv=None) -> int:
         if not files:
             print(f"no input files (give paths, or provide {CORPUS})", file=sys.stderr)
             return 2
+        if not args.no_shape:
+            print_shapes(files)
         return run(files, args.repeat)
 
 
