@@ -157,6 +157,8 @@ _NOT_PROSE.update(dict.fromkeys("setlength addtolength setcounter markboth newco
                                 "providecommand DeclareMathOperator resizebox".split(), 2))
 _NOT_PROSE.update(dict.fromkeys("figureref tableref sectionref appendixref equationref algorithmref theoremref "
                                 "lemmaref".split(), 1))
+# the byline and its notes are metadata (extra.affiliations, extra.front_notes), as for PDFs
+_NOT_PROSE.update(dict.fromkeys("author thanks IEEEcompsocitemizethanks".split(), 1))
 _NOT_PROSE.update({"multicolumn": 2, "multirow": 2, "affiliation": 1, "address": 1, "journal": 1,
                    "IEEEoverridecommandlockouts": 0, "IEEEauthorrefmark": 1})
 

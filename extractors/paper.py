@@ -429,7 +429,11 @@ class PaperSource(SourceKind):
             return
         fields = latex_metadata(item, paper)
         flags = ["latex_missing_input"] if paper.missing_inputs else []
-        yield self.new_document(item, paper.markdown, flags=flags, **fields)
+        extra = fields.pop("extra")
+        markdown = paper.markdown
+        if self.option("pii", True):
+            markdown = self._redact(markdown, extra, flags)
+        yield self.new_document(item, markdown, flags=flags, extra=extra, **fields)
 
 
 def _is_latex(data: bytes) -> bool:
@@ -450,6 +454,10 @@ def latex_metadata(item: SourceItem, paper) -> Dict[str, Any]:
         extra["latex_missing_inputs"] = ",".join(paper.missing_inputs[:20])
     if paper.abstract:
         extra["abstract"] = paper.abstract
+    if paper.byline:  # the same keys as the PDF path's front matter
+        extra["affiliations"] = paper.byline
+    if paper.front_notes:
+        extra["front_notes"] = " | ".join(" ".join(note.split()) for note in paper.front_notes)
     for key, value in (("journal_ref", record.get("journal_ref")), ("arxiv_comments", record.get("comments")),
                        ("date_source", "arxiv_v1" if record.get("date") else None)):
         if value:

@@ -34,7 +34,7 @@ MAIN = r"""\documentclass[journal]{IEEEtran}
 \begin{document}
 \title{Pilot Contamination in Cell-Free Massive MIMO}
 \author{Alice~Marconi,~\IEEEmembership{Member,~IEEE,} and Bob~Shannon%
-\thanks{A. Marconi is with Somewhere University.}}
+\thanks{A. Marconi is with Somewhere University (e-mail: alice@example.org).}}
 \maketitle
 \begin{abstract}
 We study uplink training with \pilots{} under contamination.
@@ -134,6 +134,10 @@ def test_folder_tree_markdown(tmp_path):
     assert "The cell-free setup with $L$ access points." in text and "includegraphics" not in text
     assert "Ngo" not in text  # references dropped by default
     assert doc.extra["latex_includes_resolved"] == "2" and doc.extra["latex_bbl_used"] == "1"
+    # the byline and its notes are metadata, as for PDF papers, with e-mail addresses removed
+    assert doc.extra["affiliations"] == "Alice Marconi, Member, IEEE, and Bob Shannon"
+    assert "Somewhere University" in doc.extra["front_notes"] and "Somewhere" not in text
+    assert "alice@example.org" not in doc.extra["front_notes"] and doc.extra["pii_emails"] == "1"
     displays = re.findall(r"^\$\$(.+?)\$\$$", text, re.S | re.M)
     assert len(displays) == 2 and doc.extra["latex_display_equations"] == "2"
     for tex in displays:
@@ -181,7 +185,7 @@ def test_missing_input_and_loops_are_counted_the_rest_converted(tmp_path):
     doc = only_doc(write_tree(str(tmp_path / "p"), files))
     assert isinstance(doc, Document)
     assert doc.extra["latex_includes_missing"] == "1" and doc.extra["latex_missing_inputs"] == "sections/gone"
-    assert doc.extra["latex_include_loops"] == "1" and doc.flags == ["latex_missing_input"]
+    assert doc.extra["latex_include_loops"] == "1" and doc.flags == ["latex_missing_input", "pii_redacted"]
     assert "Text of A. Text of B." in doc.text and "## I. System Model" in doc.text
 
 

@@ -21,6 +21,8 @@ class LatexPaper:
     origin: str
     missing_inputs: List[str]
     counts: Counter = field(default_factory=Counter)
+    byline: str = ""  # names, memberships, affiliations as the paper prints them
+    front_notes: List[str] = field(default_factory=list)  # \thanks of the title and authors
 
 
 def latex_to_markdown(tree: SourceTree, drop_references: bool = True, drop_acknowledgements: bool = False,
@@ -35,4 +37,4 @@ def latex_to_markdown(tree: SourceTree, drop_references: bool = True, drop_ackno
     counts.update(flat.counts)
     counts.update(converted.counts)
     return LatexPaper(converted.markdown, converted.title, converted.authors, converted.abstract, main,
-                      tree.origin, flat.missing, counts)
+                      tree.origin, flat.missing, counts, converted.byline, converted.front_notes)

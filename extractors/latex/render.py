@@ -104,6 +104,8 @@ class Converted:
     authors: List[str]
     abstract: str
     counts: Counter = field(default_factory=Counter)
+    byline: str = ""
+    front_notes: List[str] = field(default_factory=list)
 
 
 def run_pandoc(text: str, timeout_s: float, heap_mb: int = 1024) -> dict:
@@ -477,9 +479,8 @@ def convert(prepared: Prepared, drop_references: bool = True, drop_acknowledgeme
     out: List[str] = []
     if title:
         out.append(f"# {title}")
-    if byline:
-        out.append(byline)
-    out.extend(note for note in front_notes if note)
+    # the byline (names, affiliations, e-mails) and its notes are metadata, not body text, as
+    # for PDF papers (extra.affiliations, extra.front_notes)
     if abstract.strip():
         out.append("## Abstract")
         out.append(abstract.strip())
@@ -490,4 +491,5 @@ def convert(prepared: Prepared, drop_references: bool = True, drop_acknowledgeme
     markdown = re.sub(r"\n{3,}", "\n\n", markdown) + "\n" if markdown else ""
     counts = renderer.counts
     counts.update(prepared.counts)
-    return Converted(markdown, title, authors, abstract.strip(), counts)
+    return Converted(markdown, title, authors, abstract.strip(), counts, byline,
+                     [note for note in front_notes if note])
