@@ -1,6 +1,6 @@
 """Requests per second through the teacher client against the loopback OpenAI-compatible server.
 
-    /work/venv/bin/python benchmarks/bench_teacher.py [--requests 4000]
+    .venv/bin/python benchmarks/bench_teacher.py [--requests 4000]
 
 Columns, all in one run on the same server (tests/openai_server.py, stdlib, TCP_NODELAY):
 

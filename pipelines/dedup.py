@@ -180,6 +180,19 @@ class _SignFn(beam.DoFn):
             yield BucketMember(rank_string(doc), link_tag(doc, self.spec_policy), signature_bytes(sig), shingles)
 
 
+def keyed_by(tag: str):
+    """A CoGroupByKey result -> (each value of ``tag``, each "member"): a member sent on to every key it joined."""
+
+    def fan_out(kv):
+        _, joined = kv
+        keys = list(joined[tag])
+        for member in joined["member"]:
+            for key in keys:
+                yield key, member
+
+    return fan_out
+
+
 class ConfirmRepresentatives(beam.PTransform):
     """(child, root) component pairs -> the pairs whose child is itself a near-duplicate of its root.
 
@@ -195,13 +208,6 @@ class ConfirmRepresentatives(beam.PTransform):
     def expand(self, stars):
         threshold = self.threshold
 
-        def child_to_root(kv):
-            _, joined = kv
-            roots = list(joined["root"])
-            for member in joined["member"]:
-                for root in roots:
-                    yield root, member
-
         def confirm(kv):
             _, joined = kv
             for root in joined["member"]:
@@ -214,7 +220,7 @@ class ConfirmRepresentatives(beam.PTransform):
 
         children = ({"root": stars, "member": self.members_by_rank}
                     | "ChildMembers" >> beam.CoGroupByKey()
-                    | "ToRoot" >> beam.FlatMap(child_to_root))
+                    | "ToRoot" >> beam.FlatMap(keyed_by("root")))
         return ({"child": children, "member": self.members_by_rank}
                 | "RootMembers" >> beam.CoGroupByKey()
                 | "Confirm" >> beam.FlatMap(confirm).with_outputs("unconfirmed", main="confirmed"))
@@ -349,13 +355,6 @@ class NearDedup(beam.PTransform):
             for rank in ranks:
                 yield rank, key
 
-        def with_signature(kv):
-            _, joined = kv
-            keys = list(joined["bucket"])
-            for member in joined["member"]:
-                for key in keys:
-                    yield key, member
-
         candidates = (banded
                       | "BandKeys" >> beam.FlatMap(to_bands)
                       | "Buckets" >> beam.GroupByKey()
@@ -363,7 +362,7 @@ class NearDedup(beam.PTransform):
         by_rank = banded | "MemberByRank" >> beam.Map(lambda m: (m.rank, m))
         links = ({"member": by_rank, "bucket": candidates}
                  | "FetchSignatures" >> beam.CoGroupByKey()
-                 | "WithSignature" >> beam.FlatMap(with_signature)
+                 | "WithSignature" >> beam.FlatMap(keyed_by("bucket"))
                  | "CandidateBuckets" >> beam.GroupByKey()
                  | "LinkBuckets" >> beam.FlatMap(lambda kv: link_bucket(kv[1], threshold, verify, max_leaders)))
         pairs = (links

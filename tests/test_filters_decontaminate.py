@@ -114,17 +114,21 @@ def test_short_teleqna_questions_are_caught_as_sentences(teleqna):
     assert missed == []
 
 
-def test_bad_parameters_are_manifest_errors(tmp_path, write_manifest):
-    from telecom_etl.manifest import ManifestError, load_manifest
-
+def _manifest_with_benchmark(write_manifest, tmp_path, bench):
     (tmp_path / "t.txt").write_text("x")
-    path = write_manifest(f"""
+    return write_manifest(f"""
         sources: [{{name: t, kind: text, paths: [{tmp_path}/t.txt]}}]
         filters:
           profiles:
             default:
-              - {{name: decontaminate, benchmarks: [{tmp_path}/missing.json]}}
+              - {{name: decontaminate, benchmarks: [{bench}]}}
     """)
+
+
+def test_bad_parameters_are_manifest_errors(tmp_path, write_manifest):
+    from telecom_etl.manifest import ManifestError, load_manifest
+
+    path = _manifest_with_benchmark(write_manifest, tmp_path, tmp_path / "missing.json")
     with pytest.raises(ManifestError, match="benchmark file not found"):
         load_manifest(path)
 
@@ -223,14 +227,7 @@ def test_unreadable_benchmark_is_one_manifest_line_and_check_fails(tmp_path, wri
 
     bench = tmp_path / name
     bench.write_bytes(body.encode("utf-8") if body is not None else "Qu'est-ce qu'un r\xe9seau ?".encode("latin-1"))
-    (tmp_path / "t.txt").write_text("x")
-    path = write_manifest(f"""
-        sources: [{{name: t, kind: text, paths: [{tmp_path}/t.txt]}}]
-        filters:
-          profiles:
-            default:
-              - {{name: decontaminate, benchmarks: [{bench}]}}
-    """)
+    path = _manifest_with_benchmark(write_manifest, tmp_path, bench)
     with pytest.raises(ManifestError, match=re.escape(message)) as err:
         load_manifest(path)
     assert "\n" not in str(err.value) and ":6: filters.profiles.default[0]: decontaminate: " in str(err.value)

@@ -218,7 +218,12 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     report = pipeline.run(settings, input_path, output, list(beam_args), extra=extra, progress=progress)
     click.echo(pipeline.summary(report))
     click.echo(f"wrote {output}/sft/ ({len(report['shards'])} shards), {output}/rejects/, {output}/report.json")
-    if not report["balanced"]:
+    from telecom_etl.pipelines.report import failed_everything
+
+    failure = failed_everything(report, output)
+    if failure:  # nothing useful was made: say so in one line and exit non-zero
+        click.echo(f"telecom-etl: error: {failure}", err=True)
+    if not report["balanced"] or failure:
         sys.exit(1)
     total = report["usage"]["total"]
     pre = (extra.get("batch_prepass") or {}).get("total")

@@ -187,7 +187,12 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
     click.echo(summary(report))
     click.echo(f"wrote {output}/preference/ ({len(report['shards'])} shards), {output}/report.json, "
                f"{output}/README.md (dataset card) and {output}/report.html")
-    if not report["balanced"]:
+    from telecom_etl.pipelines.report import failed_everything
+
+    failure = failed_everything(report, output)
+    if failure:  # nothing useful was made: say so in one line and exit non-zero
+        click.echo(f"telecom-etl: error: {failure}", err=True)
+    if not report["balanced"] or failure:
         sys.exit(1)
     exit_on_failures(report["usage"]["total"], max_failure_rate)
 
