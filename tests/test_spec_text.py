@@ -193,3 +193,20 @@ def test_real_tr_21905_abbreviations_are_one_entry_each():
 def test_real_dollar_amounts_are_escaped():
     (doc,) = extract(corpus_file("specs", "23503-i40.docx"))
     assert "spending limit of \\$2 reached" in doc.text and "\\$60" in doc.text
+
+
+def test_blocks_do_not_depend_on_where_the_xml_is_cut(monkeypatch):
+    """The reader parses document.xml in chunks: any cut (right after <w:body>, inside a
+    paragraph, inside a tag) gives the same blocks."""
+    import io
+
+    from telecom_etl.extractors.threegpp import docx_reader
+
+    xml = (f'<?xml version="1.0"?><w:document {W_NS}><w:body>'.encode()
+           + b"".join(f"<w:p><w:r><w:t>Paragraph {i}</w:t></w:r></w:p>".encode() for i in range(5))
+           + b"</w:body></w:document>")
+    body = xml.index(b"<w:body>") + len(b"<w:body>")
+    for chunk in (body, body + 3, 7, 1, len(xml)):
+        monkeypatch.setattr(docx_reader, "_CHUNK", chunk)
+        result = docx_reader.DocxReader(docx_reader.Styles(None)).read(io.BytesIO(xml))
+        assert [b.text for b in result.blocks] == [f"Paragraph {i}" for i in range(5)], chunk

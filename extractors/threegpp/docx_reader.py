@@ -213,8 +213,8 @@ class DocxReader:
                     body = el
             if body is not None:
                 done = list(body)
-                if chunk:
-                    done.pop()  # (the last child may still be growing)
+                if chunk and done:
+                    done.pop()  # (the last child may still be growing; none yet right after <w:body>)
                 for el in done:
                     yield from self._body_element(el)
                     el.clear(keep_tail=False)
