@@ -209,7 +209,7 @@ def bench_estimates(docs, num_perm, ngram, pairs=600, seed=0):
 
 # --------------------------------------------------------------------------- 2+3. end to end
 
-def run_ours(input_path, out_dir, ngram, num_perm, threshold, verify, exact_max_shingles=2048, confirm=True):
+def run_ours(input_path, out_dir, ngram, num_perm, threshold, verify, exact_max_shingles=512, confirm=True):
     """(child process) Beam NearDedup over a JSONL file; writes clusters.json (id -> representative)."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -300,7 +300,7 @@ def end_to_end(records, work, ngram, num_perm, threshold, dt_python, label, befo
             fh.write(json.dumps(r) + "\n")
     mb = os.path.getsize(src) / 1e6
     result = {"mb": mb, "docs": len(records)}
-    variants = [("ours", "2048", "1")] + ([("before", "0", "0")] if before else [])
+    variants = [("ours", "512", "1")] + ([("before", "0", "0")] if before else [])
     for name, max_shingles, confirm in variants:  # before: estimate only, components not confirmed
         ours_out = os.path.join(work, f"{label}-{name}")
         os.makedirs(ours_out, exist_ok=True)

@@ -77,7 +77,7 @@ class DedupConfig(_Model):
     num_perm: int = Field(default=128, ge=16, le=1024)
     threshold: float = Field(default=0.8, gt=0, lt=1)
     verify: bool = True  # check candidate pairs' Jaccard before linking them
-    exact_max_shingles: int = Field(default=2048, ge=0)  # records with at most this many shingles compare exactly
+    exact_max_shingles: int = Field(default=512, ge=0)  # records with at most this many shingles compare exactly
     confirm_representative: bool = True  # drop a record only when it is itself a near-duplicate of its representative
     spec_policy: Literal["newest", "newest_per_release", "none"] = "newest"
     previous_index: Optional[str] = None  # signatures of an earlier build to dedup against

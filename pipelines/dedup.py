@@ -196,7 +196,8 @@ def keyed_by(tag: str):
 class ConfirmRepresentatives(beam.PTransform):
     """(child, root) component pairs -> the pairs whose child is itself a near-duplicate of its root.
 
-    Two joins by rank bring each child's member (signature, small shingle set) to its root's;
+    One join by rank brings every record of a component its member (signature, small shingle
+    set) and its role; one GroupByKey by root then holds one component's members at a time, and
     :func:`components.confirm_representatives` decides. Output: ``confirmed`` (child, root) pairs,
     and ``unconfirmed`` ones (the child stays). Only ranks, tags, signatures and shingle hashes move.
     """
@@ -208,21 +209,37 @@ class ConfirmRepresentatives(beam.PTransform):
     def expand(self, stars):
         threshold = self.threshold
 
-        def confirm(kv):
-            _, joined = kv
-            for root in joined["member"]:
-                for child_rank, root_rank, ok in confirm_representatives(root, joined["child"], threshold):
-                    if ok:
-                        yield child_rank, root_rank
-                    else:
-                        yield beam.pvalue.TaggedOutput("unconfirmed", (child_rank, root_rank))
-                break  # one member per rank
+        def route(kv):
+            rank, joined = kv
+            member = next(iter(joined["member"]), None)
+            if member is None:
+                return
+            is_root = False
+            for root in joined["root_of"]:
+                yield root, ("child", member)
+            for _ in joined["is_root"]:
+                is_root = True
+                break
+            if is_root:
+                yield rank, ("root", member)
 
-        children = ({"root": stars, "member": self.members_by_rank}
-                    | "ChildMembers" >> beam.CoGroupByKey()
-                    | "ToRoot" >> beam.FlatMap(keyed_by("root")))
-        return ({"child": children, "member": self.members_by_rank}
-                | "RootMembers" >> beam.CoGroupByKey()
+        def confirm(kv):
+            _, tagged = kv
+            roots = [m for role, m in tagged if role == "root"]
+            if not roots:
+                return
+            children = (m for role, m in tagged if role == "child")
+            for child_rank, root_rank, ok in confirm_representatives(roots[0], children, threshold):
+                if ok:
+                    yield child_rank, root_rank
+                else:
+                    yield beam.pvalue.TaggedOutput("unconfirmed", (child_rank, root_rank))
+
+        roots = stars | "Roots" >> beam.Map(lambda e: (e[1], None))
+        return ({"root_of": stars, "is_root": roots, "member": self.members_by_rank}
+                | "WithMembers" >> beam.CoGroupByKey()
+                | "Route" >> beam.FlatMap(route)
+                | "ByRoot" >> beam.GroupByKey()
                 | "Confirm" >> beam.FlatMap(confirm).with_outputs("unconfirmed", main="confirmed"))
 
 
@@ -279,7 +296,7 @@ class NearDedup(beam.PTransform):
                  spec_policy: str = "newest", rounds: int = 8, seed: int = 1, max_leaders: int = 64,
                  stats_path: Optional[str] = None, sample_pairs: int = 10, scheme: str = "oph",
                  batch_chars: int = 4_000_000, previous_index: Optional[str] = None,
-                 index_path: Optional[str] = None, exact_max_shingles: int = 2048, confirm: bool = True):
+                 index_path: Optional[str] = None, exact_max_shingles: int = 512, confirm: bool = True):
         super().__init__()
         self.exact_max_shingles, self.confirm = exact_max_shingles, confirm
         self.scheme, self.batch_chars = scheme, batch_chars
@@ -301,7 +318,7 @@ class NearDedup(beam.PTransform):
                    seed=getattr(config, "seed", 1), scheme=getattr(config, "scheme", "oph"),
                    stats_path=stats_path, previous_index=getattr(config, "previous_index", None),
                    index_path=index_path if getattr(config, "write_index", True) else None,
-                   exact_max_shingles=getattr(config, "exact_max_shingles", 2048),
+                   exact_max_shingles=getattr(config, "exact_max_shingles", 512),
                    confirm=getattr(config, "confirm_representative", True))
 
     def expand(self, docs):
