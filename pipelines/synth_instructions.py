@@ -222,7 +222,8 @@ def usage_row(result) -> dict:
     return {"teacher": result.teacher, "model": result.model, "task": result.task, "ok": result.ok,
             "error": result.error, "cached": result.cached, "batch": result.batch, "truncated": result.truncated,
             "attempts": result.attempts, "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens, "cost": result.cost}
+            "completion_tokens": result.completion_tokens, "cost": result.cost, "refusal": result.refusal,
+            "usage_clamped": result.usage_clamped}
 
 
 class _ValidateFn(_GenerateFn):
@@ -484,7 +485,8 @@ class _UsageFn(beam.CombineFn):
                             content="" if u["ok"] else None, finish_reason="length" if u["truncated"] else "stop",
                             prompt_tokens=u["prompt_tokens"], completion_tokens=u["completion_tokens"],
                             cost=u["cost"], cached=u["cached"], batch=u["batch"], attempts=u["attempts"],
-                            error=u["error"])
+                            error=u["error"], refusal=u.get("refusal", False),
+                            usage_clamped=u.get("usage_clamped", False))
         return add_result(acc, result)
 
     def merge_accumulators(self, accs):

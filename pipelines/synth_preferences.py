@@ -665,9 +665,10 @@ def estimate(reads: List[Tuple[str, Optional[int]]], config: PreferenceConfig) -
     for item in items:
         n = config.k if (item.answer_kind == "free" or config.judge_verifiable) else 0
         longest = max((s.max_tokens or 512) for s in config.sources)
-        judge_requests.extend(judge.request(item, "x" * (4 * longest) + f" #{j}") for j in range(n))
+        # a stand-in answer of `longest` tokens (one per "word ": the tokenizer counts it as such)
+        judge_requests.extend(judge.request(item, "word " * longest + f" #{j}") for j in range(n))
         if config.judge_confirm and n:  # two pairwise questions per judge-decided pair, each with two answers
-            judge_requests.extend(judge.request(item, "x" * (8 * longest) + f" #p{j}") for j in range(2))
+            judge_requests.extend(judge.request(item, "word " * (2 * longest) + f" #p{j}") for j in range(2))
     total = 0.0
     names = config.endpoints()
     for ep, reqs in sorted(by_endpoint.items(), key=lambda kv: names[kv[0]]):

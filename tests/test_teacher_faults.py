@@ -217,4 +217,5 @@ def test_a_run_budget_holds_against_lying_usage_numbers(tmp_path):
             sent[name] = len(server.chat_requests())
         report = json.loads((tmp_path / name / "report.json").read_text())
         assert report["budget"]["refused"] > 0 and report["usage"]["total"]["cost_usd"] >= 0
+        assert (report["usage"]["total"]["usage_clamped"] > 0) == (name == "lying")  # flagged in the report
     assert 0 < sent["lying"] == sent["honest"]
