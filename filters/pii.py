@@ -3,7 +3,7 @@
 Papers carry their authors' e-mail addresses (``li@dsp.ufl.edu``, brace lists such as
 ``{a.b, c.d}@kit.edu``) and sometimes phone and fax numbers in their front matter and footnotes;
 they are no training text and are personal data. :func:`redact_pii` removes them with the label
-in front ("E-mail:", "Phone:"), and says how many it removed.
+in front ("E-mail:", "Phone:"), and says how many it removed (a brace list counts each address).
 
 The paper source runs it on every paper by default (``options: {pii: false}`` turns it off for a
 source); for any other source, the ``pii`` filter does the same in a filter profile. The filter
@@ -33,7 +33,12 @@ def redact_pii(text: str, emails: bool = True, phones: bool = True) -> Tuple[str
     """``text`` without e-mail addresses and phone numbers, and how many of each were removed."""
     counts = {"emails": 0, "phones": 0}
     if emails and "@" in text:
-        text, counts["emails"] = EMAIL.subn("", text)
+        def email(m: re.Match) -> str:  # a brace list "{a, b, c}@kit.edu" is as many addresses as local parts
+            local = m.group(0).split("@", 1)[0]
+            braced = local[local.find("{") + 1:local.rfind("}")] if "{" in local else ""
+            counts["emails"] += max(1, len([p for p in re.split(r"[,;|]", braced) if p.strip()]))
+            return ""
+        text = EMAIL.sub(email, text)
     if phones and any(ch.isdigit() for ch in text):
         def phone(m: re.Match) -> str:
             if sum(ch.isdigit() for ch in m.group(0)) < 7:  # a label followed by a short number: not a phone

@@ -63,6 +63,20 @@ def decontamination_row(doc: Document) -> dict:
             "removed_chars": int(doc.extra.get("benchmark_redacted_chars") or 0)}
 
 
+def pii_counts(doc: Document):
+    """(source, (records, e-mail addresses, phone numbers)) of one record the PII step redacted."""
+    return doc.source, (1, int(doc.extra.get("pii_emails") or 0), int(doc.extra.get("pii_phones") or 0))
+
+
+def _sum_counts(rows) -> tuple:
+    return tuple(sum(col) for col in zip((0, 0, 0), *rows))
+
+
+def pii_row(kv) -> dict:
+    source, (records, emails, phones) = kv
+    return {"source": source, "records": records, "emails": emails, "phones": phones}
+
+
 class _FilterFn:
     """Per-source filter chains (the manifest's profiles), built once per worker."""
 
@@ -153,6 +167,16 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
         | "MatchRows" >> beam.Map(decontamination_row)
         | "WriteMatches" >> WriteJson(io.join(output, "_stats", "decontamination.json"), sort_key=lambda r: r["id"]))
 
+    # what the PII step removed, per source: every record leaves once (kept at the end or dropped by a stage)
+    (
+        (kept, *[s.dropped | f"PiiDropped{i}" >> beam.Map(lambda r: r.doc) for i, s in enumerate(stages)])
+        | "AllLeaving" >> beam.Flatten()
+        | "Redacted" >> beam.Filter(lambda d: "pii_redacted" in d.flags)
+        | "PiiCounts" >> beam.Map(pii_counts)
+        | "SumPii" >> beam.CombinePerKey(_sum_counts)
+        | "PiiRows" >> beam.Map(pii_row)
+        | "WritePii" >> WriteJson(io.join(output, "_stats", "pii.json"), sort_key=lambda r: r["source"]))
+
     events = (extracted.events, *[s.events for s in stages]) | "AllEvents" >> beam.Flatten()
     events | "WriteEvents" >> WriteEvents(output)
 
@@ -185,6 +209,9 @@ def configuration(manifest: Manifest, output: str) -> dict:
     if io.exists(matches_path):
         rows = json.loads(io.read_bytes(matches_path))
         extra["decontamination"] = decontamination_summary(rows)
+    pii_path = io.join(output, "_stats", "pii.json")
+    if io.exists(pii_path):
+        extra["pii"] = pii_summary(json.loads(io.read_bytes(pii_path)))
     dedup_stats = io.join(output, "_stats", "dedup.json")
     if manifest.dedup.near and io.exists(dedup_stats):
         extra["dedup"] = json.loads(io.read_bytes(dedup_stats))
@@ -205,6 +232,13 @@ def decontamination_summary(rows: List[dict]) -> dict:
             "chars_redacted": sum(row.get("removed_chars", 0) for row in rows),
             "spans_redacted": sum(len(row.get("removed_spans") or []) for row in rows),
             "documents_matched": rows[:50]}
+
+
+def pii_summary(rows: List[dict]) -> dict:
+    """Records redacted by the PII step and e-mail addresses / phone numbers removed, in all and per source."""
+    total = {k: sum(row[k] for row in rows) for k in ("records", "emails", "phones")}
+    return {**total, "by_source": {row["source"]: {k: row[k] for k in ("records", "emails", "phones")}
+                                   for row in rows}}
 
 
 def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = True) -> dict:

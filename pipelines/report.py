@@ -169,6 +169,12 @@ def summary(report: dict) -> str:
                     if decon.get("chars_redacted") else "")
         lines.append(f"decontamination: {decon['documents']} documents contain {decon['benchmark_items']} benchmark "
                      f"items ({acted}{redacted}), e.g. {', '.join(list(decon['items'])[:3])}")
+    pii = report.get("pii")
+    if pii and pii.get("records"):
+        lines.append(f"pii: {_fmt(pii['records'])} records redacted, {_fmt(pii['emails'])} e-mail addresses and "
+                     f"{_fmt(pii['phones'])} phone numbers removed ("
+                     + ", ".join(f"{src}: {_fmt(b['records'])}/{_fmt(b['emails'])}/{_fmt(b['phones'])}"
+                                 for src, b in sorted(pii["by_source"].items())) + " records/e-mails/phones)")
     for note in report.get("notes", []):
         lines.append(f"note: {note}")
     bad = [c for c in report["checks"] if not c["ok"]]

@@ -65,7 +65,7 @@ def test_emails_brace_lists_and_phone_numbers_are_removed_and_counted():
     text = ("Authors: {anna.b, carl.d, e.f}@kit.edu and x.y@uni-ulm.de. E-mail: li@dsp.ufl.edu. "
             "Phone: (352) 392-2642. Fax: +1 352 392 0044. TS 38.211 V18.1.0 (2023-12) has 2,565 equations.")
     out, counts = redact_pii(text)
-    assert counts == {"emails": 3, "phones": 2}
+    assert counts == {"emails": 5, "phones": 2}  # the brace list is three addresses
     assert "@" not in out and "392" not in out
     assert "TS 38.211 V18.1.0 (2023-12) has 2,565 equations." in out  # versions, dates, counts stay
 
@@ -128,3 +128,43 @@ def test_a_byline_with_parenthesised_affiliation_markers():
     # the conference paper behind a repository cover page: "Edson Porto da Silva (1), Darko Zibar (1)."
     assert parse_byline("Edson Porto da Silva (1), Darko Zibar (1).") == ["Edson Porto da Silva", "Darko Zibar"]
     assert parse_byline("Ana Silva (a,b) and Bo Chen (b)") == ["Ana Silva", "Bo Chen"]
+
+
+def test_the_report_counts_what_the_pii_step_removed_per_source(tmp_path):
+    """A real build-pretrain run: a paper carrying three addresses (one a brace list of two) and a
+    phone number, its byte-identical copy (dropped by dedup_exact, still counted: it was redacted),
+    a paper without personal data, and a text source whose profile runs the pii filter."""
+    import json
+    import shutil
+
+    from telecom_etl.manifest import load_manifest
+    from telecom_etl.pipelines.build_pretrain import run
+    from telecom_etl.pipelines.report import summary
+    from telecom_etl.samples import PAPER_SECTIONS, make_paper_pdf
+
+    papers, notes = tmp_path / "papers", tmp_path / "notes"
+    contact = " Correspondence to jane.doe@example.org and {a.bell, c.dunn}@kit.edu, Phone: +49 721 608 41234."
+    sections = [PAPER_SECTIONS[0], (PAPER_SECTIONS[1][0], PAPER_SECTIONS[1][1] + contact), *PAPER_SECTIONS[2:]]
+    make_paper_pdf(str(papers / "contact.pdf"), sections=sections)
+    shutil.copy(papers / "contact.pdf", papers / "contact-copy.pdf")
+    make_paper_pdf(str(papers / "plain.pdf"), title="Uplink Power Control in Cell-Free Massive MIMO")
+    notes.mkdir()
+    (notes / "note.txt").write_text("The data set of drive tests is described in the appendix. "
+                                    "Contact: ops@operator.example.net for access to the raw traces.\n")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(f"sources:\n  - {{name: papers, kind: paper, paths: [{papers}]}}\n"
+                        f"  - {{name: notes, kind: text, paths: [{notes}], filter_profile: notes}}\n"
+                        "filters:\n  profiles:\n    default: [{name: length, min_chars: 10}]\n"
+                        "    notes: [{name: pii}]\n")
+    out = tmp_path / "out"
+    report = run(load_manifest(str(manifest)), str(out), [], progress=False)
+    assert report["balanced"] and report["stages"]["dedup_exact"]["dropped"] == 1
+    want = {"records": 3, "emails": 7, "phones": 2,
+            "by_source": {"papers": {"records": 2, "emails": 6, "phones": 2},
+                          "notes": {"records": 1, "emails": 1, "phones": 0}}}
+    assert report["pii"] == want
+    assert json.loads((out / "report.json").read_text())["pii"] == want
+    assert ("pii: 3 records redacted, 7 e-mail addresses and 2 phone numbers removed "
+            "(notes: 1/1/0, papers: 2/6/2 records/e-mails/phones)") in summary(report)
+    card = (out / "README.md").read_text()
+    assert "## Personal data" in card and "| `papers` | 2 | 6 | 2 |" in card, card[-1500:]

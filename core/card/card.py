@@ -397,6 +397,16 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
         out.append(Block("table", headers=["record", "action", "items", "characters removed"],
                          rows=[[f"`{r.get('id')}`", r.get("action", ""), ", ".join(r.get("items") or [])[:120],
                                 _n(r.get("removed_chars", 0))] for r in (decon.get("documents_matched") or [])[:10]]))
+    # -- personal data -------------------------------------------------------
+    pii = data.report.get("pii") or {}
+    if pii.get("records"):
+        out.append(Block("h2", "Personal data"))
+        out.append(Block("p", f"The PII step removed {_n(pii['emails'])} e-mail addresses and {_n(pii['phones'])} "
+                              f"phone numbers from {_n(pii['records'])} records (each is flagged `pii_redacted`, "
+                              "its counts are in `extra.pii_emails` and `extra.pii_phones`)."))
+        out.append(Block("table", headers=["source", "records redacted", "e-mail addresses", "phone numbers"],
+                         rows=[[f"`{src}`", _n(b["records"]), _n(b["emails"]), _n(b["phones"])]
+                               for src, b in sorted(pii["by_source"].items())]))
     # -- synthetic -----------------------------------------------------------
     if data.facets or data.numeric or data.rejections:
         out.append(Block("h2", "Synthetic data"))
