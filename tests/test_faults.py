@@ -59,19 +59,39 @@ def _tree(root):
     return out
 
 
+#: address space (MiB) the shared fault build may take past what its process has once the toolkit
+#: is imported (run_limited, ~320 MiB): measured 2,675 MiB (VmPeak 2,996 MiB; most of it Beam's
+#: imports and thread arenas, RSS ~400 MiB), failed with MemoryError at 2,560; about a third more.
+FAULT_BUILD_HEADROOM_MB = 3584
+
+FAULT_BUILD = """
+import json, sys
+from telecom_etl.manifest import load_manifest
+from telecom_etl.pipelines.build_pretrain import run
+manifest, out = sys.stdin.readline().split("\\0")  # imported while the test makes the corpus
+run(load_manifest(manifest), out.strip(), [], progress=False)
+print("VM", VM_AT_LIMIT, next(l for l in open("/proc/self/status") if l.startswith("VmPeak")).split()[1])
+"""
+
+
 @pytest.fixture(scope="module")
 def fault_run(tmp_path_factory):
-    from telecom_etl.manifest import load_manifest
-    from telecom_etl.pipelines.build_pretrain import run
-
+    """The fault corpus through build-pretrain in its own process under an address-space limit
+    (a regression fails this module, not the machine); the tests read what it wrote."""
     base = tmp_path_factory.mktemp("faults")
+    proc = run_limited(FAULT_BUILD, FAULT_BUILD_HEADROOM_MB, wait=False)
     root = base / "corpus"
     expected = make_corpus.make(str(root))
     manifest = base / "manifest.yaml"
     manifest.write_text(MANIFEST.format(root=root))
     before = _tree(str(base))
     out = base / "out"
-    report = run(load_manifest(str(manifest)), str(out), [], progress=False)
+    stdout, stderr = proc.communicate(f"{manifest}\0{out}\n")
+    assert proc.returncode == 0, stderr[-3000:]
+    at_limit, peak = (int(kb) for kb in stdout.rsplit("VM", 1)[1].split())
+    print(f"fault build: VmPeak {peak // 1024} MiB, {(peak - at_limit) // 1024} MiB past the limit's base "
+          f"(headroom {FAULT_BUILD_HEADROOM_MB} MiB)")
+    report = json.loads((out / "report.json").read_text())
     after = {p for p in _tree(str(base)) if not p.startswith("out")}
     return root, out, expected, report, before, after
 
@@ -214,14 +234,19 @@ def test_killed_run_rerun_gives_the_same_output(tmp_path):
     assert json.loads((killed_dir / "report.json").read_text())["balanced"]
 
 
-def run_limited(code: str, headroom_mb: int) -> subprocess.CompletedProcess:
+def run_limited(code: str, headroom_mb: int, wait: bool = True):
     """Run ``code`` in a fresh Python whose address space may grow only ``headroom_mb`` MiB past
-    what it has once the toolkit is imported: a regression fails this test, not the machine."""
+    what it has once the toolkit is imported (``VM_AT_LIMIT``, in KiB): a regression fails this
+    test, not the machine. ``wait=False``: the running process, its stdin/stdout/stderr pipes open."""
     prelude = ("import resource\n"
                "import telecom_etl.extractors, telecom_etl.extractors.threegpp.docx_reader\n"
-               "vm = int(next(l for l in open('/proc/self/status') if l.startswith('VmSize')).split()[1]) * 1024\n"
-               f"resource.setrlimit(resource.RLIMIT_AS, (vm + {headroom_mb} * 1024 * 1024, resource.RLIM_INFINITY))\n")
-    return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True)
+               "VM_AT_LIMIT = int(next(l for l in open('/proc/self/status') if l.startswith('VmSize')).split()[1])\n"
+               f"resource.setrlimit(resource.RLIMIT_AS, (VM_AT_LIMIT * 1024 + {headroom_mb} * 1024 * 1024, "
+               "resource.RLIM_INFINITY))\n")
+    if wait:
+        return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True)
+    return subprocess.Popen([sys.executable, "-c", prelude + code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.parametrize("method", ["bzip2", "lzma"])
