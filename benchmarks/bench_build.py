@@ -17,9 +17,11 @@ For each size, ``telecom-etl build-pretrain`` runs as a subprocess with the ship
 ``3gpp`` profile; the script samples the resident memory of the whole process tree
 (workers included) every 0.2 s and reads the tree's CPU time, and prints side by side:
 MB of input per CPU-minute and per wall-minute, CPU seconds per MB, and peak RSS.
-``--skip-cores`` leaves out the 1-vs-2-process comparison (the same input in one process
-and with ``--direct_running_mode multi_processing --direct_num_workers 2``: wall ratio and
-CPU ratio; run it on an otherwise idle machine). The one-file start-up row builds the
+``--skip-cores`` leaves out the cores comparison: the first size built in one process with
+``--extract-workers 1`` (the baseline), with Beam's ``--direct_running_mode multi_processing
+--direct_num_workers 2`` (``--skip-beam-multi`` leaves it out) and in one process with
+``--extract-workers 2`` (two extraction children at once): wall ratio and CPU ratio against the
+baseline, and whether the shards are identical; run it on an otherwise idle machine. The one-file start-up row builds the
 smallest real spec alone. PDF speed and near-dedup precision have their own commands
 (``bench_pdf.py``, ``bench_dedup.py``), printed at the end.
 """
@@ -128,6 +130,13 @@ def run_build(manifest: str, out: str, beam_args=()) -> dict:
     return {"wall": wall, "cpu": max(cpu, last_cpu[0]), "rss_mb": peak[0] / 1e6, "output": output}
 
 
+def shard_digests(out: str) -> dict:
+    import hashlib
+
+    return {os.path.relpath(p, out): hashlib.sha256(open(p, "rb").read()).hexdigest()
+            for p in sorted(glob.glob(os.path.join(out, "*", "*.parquet")))}
+
+
 MANIFEST = """version: 1
 name: bench-build
 sources:
@@ -142,6 +151,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="60,120,240,480", help="input sizes in MB (comma-separated)")
     ap.add_argument("--specs", default=os.path.join(CORPUS, "specs"), help="folder of real .docx specs")
     ap.add_argument("--skip-cores", action="store_true", help="leave out the 1-vs-2-process comparison")
+    ap.add_argument("--skip-beam-multi", action="store_true",
+                    help="in the cores comparison, leave out Beam's multi_processing run (keep extract_workers 1 vs 2)")
     ap.add_argument("--keep", action="store_true", help="keep the generated inputs and outputs")
     args = ap.parse_args(argv)
     specs = sorted(glob.glob(os.path.join(args.specs, "*.docx")))
@@ -188,13 +199,21 @@ def main(argv=None) -> int:
             manifest = os.path.join(work, f"m-{float(args.sizes.split(',')[0]):g}.yaml")
             print()
             print(f"cores, on {mb:.0f} MB (run on an idle machine):")
-            single = run_build(manifest, os.path.join(work, "out-1p"))
-            multi = run_build(manifest, os.path.join(work, "out-2p"),
-                              ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"])
-            print(f"  one process : {single['wall']:7.1f} s wall, {single['cpu']:7.1f} CPU-s, RSS {single['rss_mb']:.0f} MB")
-            print(f"  two workers : {multi['wall']:7.1f} s wall, {multi['cpu']:7.1f} CPU-s, RSS {multi['rss_mb']:.0f} MB")
-            print(f"  wall speed-up {single['wall'] / multi['wall']:.2f}x (target >= 1.7x), "
-                  f"CPU ratio {multi['cpu'] / single['cpu']:.2f} (target <= 1.15)")
+            single = run_build(manifest, os.path.join(work, "out-1p"), ["--extract-workers", "1"])
+            rows = [("one process, extract_workers 1", single)]
+            if not args.skip_beam_multi:
+                rows.append(("Beam multi_processing, 2 workers", run_build(
+                    manifest, os.path.join(work, "out-2p"),
+                    ["--direct_running_mode", "multi_processing", "--direct_num_workers", "2"])))
+            rows.append(("one process, extract_workers 2", run_build(
+                manifest, os.path.join(work, "out-2x"), ["--extract-workers", "2"])))
+            for label, r in rows:
+                print(f"  {label:33}: {r['wall']:7.1f} s wall, {r['cpu']:7.1f} CPU-s, RSS {r['rss_mb']:.0f} MB")
+            for label, r in rows[1:]:
+                print(f"  {label:33}: wall speed-up {single['wall'] / r['wall']:.2f}x (target >= 1.7x), "
+                      f"CPU ratio {r['cpu'] / single['cpu']:.2f} (target <= 1.15)")
+            same = shard_digests(os.path.join(work, "out-1p")) == shard_digests(os.path.join(work, "out-2x"))
+            print(f"  shards of extract_workers 1 and 2 {'identical' if same else 'DIFFER'}")
         print()
         print("PDF pages per CPU-second against get_text():  .venv/bin/python benchmarks/bench_pdf.py")
         print("clause-level near-dedup P/R/F1 against exact: .venv/bin/python benchmarks/bench_dedup.py")

@@ -108,6 +108,10 @@ class Manifest(_Model):
     #: reused child process that is killed at the timeout and fails an input over this limit
     extract_memory_mb: Optional[float] = Field(default=4096, gt=0)
     extract_isolation: bool = True
+    #: inputs extracted at once, each in its own child process (with extract_isolation); unset: the
+    #: cores this process may use on the local in-process DirectRunner, 1 on any other runner (whose
+    #: workers already run one process per core). Never changes the output (not in the digests).
+    extract_workers: Optional[int] = Field(default=None, ge=1, le=256)
 
     # where the manifest was read from (not a YAML field)
     path: Optional[str] = Field(default=None, exclude=True)
@@ -370,12 +374,16 @@ def load_manifest(path: str) -> Manifest:
     return manifest
 
 
+#: settings that change how a run is executed, never what it writes: left out of the digests
+EXECUTION_ONLY = {"extract_workers"}
+
+
 def manifest_digest(manifest: Manifest) -> str:
     """A short digest of the validated manifest (goes into the report and dataset card)."""
     import hashlib
     import json
 
-    blob = json.dumps(manifest.model_dump(mode="json"), sort_keys=True).encode()
+    blob = json.dumps(manifest.model_dump(mode="json", exclude=EXECUTION_ONLY), sort_keys=True).encode()
     return hashlib.sha1(blob).hexdigest()[:12]
 
 
@@ -422,7 +430,7 @@ def portable_digest(manifest: Manifest) -> str:
     import hashlib
     import json
 
-    data = manifest.model_dump(mode="json")
+    data = manifest.model_dump(mode="json", exclude=EXECUTION_ONLY)
     for src_dict, src in zip(data["sources"], manifest.sources):
         src_dict["paths"] = [_listing(p) for p in src.paths]
     blob = json.dumps(_portable(data), sort_keys=True).encode()

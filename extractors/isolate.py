@@ -13,6 +13,8 @@ extracted in a child process:
   child dies; either way that input fails with one line and a fresh child takes the next;
 * an input still running after :attr:`Limits.timeout_s` gets the child killed (SIGKILL)
   and fails with one line; the next input gets a fresh child;
+* a :class:`Pool` keeps up to ``extract_workers`` such children busy at once, one input
+  each, so one process uses several cores for extraction (most of a build's CPU);
 * records and characters per input are capped (:func:`extract_capped`), in the child or
   in process alike, and a refusal names the cap.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
@@ -188,17 +191,17 @@ class Isolated:
         return f"extraction process ended unexpectedly (exit status {code})"
 
     # -- the parent's side ------------------------------------------------------------
-    def extract(self, item, limits: Limits) -> list:
+    def send(self, item, limits: Limits) -> None:
+        """Hand ``item`` to the child (started or replaced as needed); raises StageFailure."""
         if not self._alive():
             self._start()
         try:
             self.conn.send((item, limits))
         except (BrokenPipeError, ConnectionResetError, EOFError):
             raise StageFailure(self._death()) from None
-        if not self.conn.poll(limits.timeout_s):
-            self._kill()
-            raise StageFailure(f"extraction still running after {limits.timeout_s:g} s (extract_timeout_s): "
-                               "stopped")
+
+    def receive(self) -> list:
+        """The outputs of the input handed over last (its reply is ready or coming)."""
         try:
             status, payload = self.conn.recv()
         except (EOFError, OSError):
@@ -209,6 +212,17 @@ class Isolated:
             self._kill()
         raise StageFailure(payload)
 
+    def stop_late(self, limits: Limits) -> StageFailure:
+        """Kill the child at the deadline; the failure of its input."""
+        self._kill()
+        return StageFailure(f"extraction still running after {limits.timeout_s:g} s (extract_timeout_s): stopped")
+
+    def extract(self, item, limits: Limits) -> list:
+        self.send(item, limits)
+        if not self.conn.poll(limits.timeout_s):
+            raise self.stop_late(limits)
+        return self.receive()
+
     def close(self) -> None:
         if self.pid is None:
             return
@@ -217,6 +231,67 @@ class Isolated:
         except OSError:
             pass
         self._kill()
+
+
+class Pool:
+    """Up to ``size`` children, each with one input in flight (``extract_workers``).
+
+    :meth:`submit` hands an input to an idle child; :meth:`completed` returns the inputs
+    that have finished as ``(key, outputs)`` or ``(key, StageFailure)``, waiting for the
+    first when asked to. Every child keeps its own memory limit, each input its own
+    deadline (counted from its hand-over); a killed or dead child is replaced on its next input.
+    """
+
+    def __init__(self, kinds: Dict[str, object], memory_mb: Optional[float], size: int):
+        self.children = [Isolated(kinds, memory_mb) for _ in range(max(1, size))]
+        self.busy: Dict[int, tuple] = {}  # child index -> (key, limits, deadline)
+        self.done: List[tuple] = []  # outcomes known at hand-over (the child could not take it)
+
+    def full(self) -> bool:
+        return len(self.busy) >= len(self.children)
+
+    def __len__(self) -> int:
+        return len(self.busy) + len(self.done)
+
+    def submit(self, key, item, limits: Limits) -> None:
+        idle = next(i for i in range(len(self.children)) if i not in self.busy)
+        try:
+            self.children[idle].send(item, limits)
+        except StageFailure as exc:
+            self.done.append((key, exc))
+            return
+        deadline = None if limits.timeout_s is None else time.monotonic() + limits.timeout_s
+        self.busy[idle] = (key, limits, deadline)
+
+    def completed(self, block: bool) -> List[tuple]:
+        """The finished inputs; with ``block``, waits until at least one has finished (if any is in flight)."""
+        from multiprocessing.connection import wait
+
+        out, self.done = self.done, []
+        while self.busy:
+            now = time.monotonic()
+            for i, (key, limits, deadline) in sorted(self.busy.items()):
+                if deadline is not None and deadline <= now:
+                    del self.busy[i]
+                    out.append((key, self.children[i].stop_late(limits)))
+            deadlines = [d for _, _, d in self.busy.values() if d is not None]
+            timeout = 0 if out or not block else (max(0.0, min(deadlines) - now) if deadlines else None)
+            ready = set(wait([self.children[i].conn for i in self.busy], timeout)) if self.busy else set()
+            for i in sorted(self.busy):
+                if self.children[i].conn in ready:
+                    key = self.busy.pop(i)[0]
+                    try:
+                        out.append((key, self.children[i].receive()))
+                    except StageFailure as exc:
+                        out.append((key, exc))
+            if out or not block:
+                break
+        return out
+
+    def close(self) -> None:
+        for child in self.children:
+            child.close()
+        self.busy.clear()
 
 
 def extract_all(kinds: Dict[str, object], isolated: Optional[Isolated], item, limits: Limits) -> List:

@@ -104,7 +104,8 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
 
     extracted = pipeline | "ListAndExtract" >> ListAndExtract(
         manifest.sources, progress=progress, timeout=manifest.extract_timeout_s,
-        memory_mb=manifest.extract_memory_mb, isolation=manifest.extract_isolation)
+        memory_mb=manifest.extract_memory_mb, isolation=manifest.extract_isolation,
+        workers=manifest.extract_workers)
     normalized = extracted.docs | "Normalize" >> DocStage("normalize", lambda: normalize, progress)
     filtered = normalized.kept | "Filter" >> DocStage("filter", _FilterFn(manifest), progress)
     stages = [normalized, filtered]

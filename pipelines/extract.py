@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 from telecom_etl.extractors import SOURCES, SourceItem, isolate
 from telecom_etl.outcome import Dropped
@@ -45,33 +46,66 @@ class _ListFn(beam.DoFn):
 
 
 class _ExtractFn(beam.DoFn):
-    """Extracts each input under its limits (:mod:`telecom_etl.extractors.isolate`): in a child
-    process of this DoFn instance (forked once, reused, killed at the deadline) when isolated."""
+    """Extracts each input under its limits (:mod:`telecom_etl.extractors.isolate`): in child
+    processes of this DoFn instance (forked once, reused, killed at the deadline) when isolated.
 
-    def __init__(self, configs, progress: bool, timeout=None, memory_mb=None, isolation: bool = False):
+    With ``workers`` children, up to that many inputs are in flight: :meth:`process` hands its
+    input to an idle child, emits the inputs that have finished (waiting for one when all children
+    are busy) and :meth:`finish_bundle` emits the rest. An input's outcome may so leave in a later
+    element's ``process`` or at the bundle's end: every input of this stage is in the global
+    window at the minimum timestamp (from ``Create``, through ``Reshuffle``), which is where those
+    outputs go. A failed input leaves on the dead-letter tag as ``with_exception_handling`` would
+    send it; the output does not depend on ``workers`` (shards are sorted by id, reports add up).
+    """
+
+    def __init__(self, configs, progress: bool, timeout=None, memory_mb=None, isolation: bool = False,
+                 workers: int = 1):
         self.configs, self.progress = configs, progress
         self.timeout, self.memory_mb, self.isolation = timeout, memory_mb, isolation
+        self.workers = workers
 
     def setup(self):
         self.kinds = {c.name: SOURCES[c.kind](c) for c in self.configs}
         self.limits = {c.name: isolate.Limits(timeout_s=self.timeout, memory_mb=self.memory_mb,
                                               max_records=c.max_records_per_file, max_chars=c.max_chars_per_file)
                        for c in self.configs}
-        self.child = isolate.Isolated(self.kinds, self.memory_mb) if self.isolation else None
+        self.pool = isolate.Pool(self.kinds, self.memory_mb, self.workers) if self.isolation else None
         self.files = Metrics.counter(NAMESPACE, "extract.files")
         self.docs = Metrics.counter(NAMESPACE, "extract.docs")
         self.bar = Progress("extract", "files")
         self.bar.enabled = self.progress
 
     def teardown(self):
-        if getattr(self, "child", None) is not None:
-            self.child.close()
+        if getattr(self, "pool", None) is not None:
+            self.pool.close()
 
     def process(self, item: SourceItem):
         self.files.inc()
         self.bar.tick()
+        if self.pool is None:  # in process: a failure is raised to with_exception_handling
+            yield from self._outcome(item, isolate.extract_all(self.kinds, None, item, self.limits[item.source]))
+            return
+        self.pool.submit(item, item, self.limits[item.source])
+        for done, outs in self.pool.completed(block=self.pool.full()):
+            yield from self._outcome(done, outs)
+
+    def finish_bundle(self):
+        if self.pool is None:
+            return
+        while len(self.pool):
+            for done, outs in self.pool.completed(block=True):
+                for out in self._outcome(done, outs):
+                    if isinstance(out, beam.pvalue.TaggedOutput):
+                        yield beam.pvalue.TaggedOutput(out.tag, GlobalWindows.windowed_value(out.value))
+                    else:
+                        yield GlobalWindows.windowed_value(out)
+
+    def _outcome(self, item: SourceItem, outs):
+        if isinstance(outs, Exception):  # the element and error as with_exception_handling sends them
+            yield beam.pvalue.TaggedOutput("failed", (item, (type(outs), repr(outs), [])))
+            return
         docs, drops = [], []
-        for out in isolate.extract_all(self.kinds, self.child, item, self.limits[item.source]):
+        for out in outs:
             (docs if isinstance(out, Document) else drops).append(out)
         for doc in docs:
             self.docs.inc()
@@ -86,6 +120,31 @@ class _ExtractFn(beam.DoFn):
                 "files", FileOutcome(item.source, item.uri, "dropped", first.rule, first.detail, 0))
 
 
+def default_workers(options) -> int:
+    """``extract_workers`` when the manifest and command line leave it out: the cores this process may
+    use on the local in-process DirectRunner (one process runs every DoFn), else 1 (a Dataflow or
+    other runner's worker already runs one SDK process per vCPU; Beam's own local multi-process and
+    multi-thread modes run several extract DoFns already)."""
+    import os
+
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    runner = options.view_as(StandardOptions).runner if options is not None else None
+    name = (runner if isinstance(runner, str) or runner is None else type(runner).__name__) or "DirectRunner"
+    if name.rsplit(".", 1)[-1].lower() not in IN_PROCESS_RUNNERS:
+        return 1
+    direct = options.view_as(DirectOptions) if options is not None else None
+    if direct is not None and (direct.direct_running_mode != "in_memory" or direct.direct_num_workers != 1):
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+IN_PROCESS_RUNNERS = {"directrunner", "fnapirunner", "bundlebaseddirectrunner", "swappingrunner"}
+
+
 class ExtractResult(NamedTuple):
     docs: beam.PCollection
     files: beam.PCollection  # FileOutcome (kept / dropped)
@@ -95,8 +154,9 @@ class ExtractResult(NamedTuple):
 
 class ListAndExtract(beam.PTransform):
     def __init__(self, sources, progress: bool = True, timeout: float | None = None,
-                 memory_mb: float | None = None, isolation: bool = True):
+                 memory_mb: float | None = None, isolation: bool = True, workers: int | None = None):
         super().__init__()
+        self.workers = workers  # None: default_workers() of the pipeline's options
         self.sources, self.progress, self.timeout = list(sources), progress, timeout
         self.memory_mb, self.isolation = memory_mb, isolation and isolate.available()
 
@@ -110,7 +170,9 @@ class ListAndExtract(beam.PTransform):
         list_failed = listed["failed"] | "ListRejects" >> beam.Map(reject_from_failure("list"))
         items = listed["items"] | "Spread" >> beam.Reshuffle()
         # isolated, the child is killed at the deadline; in process, Beam's thread timeout stays
-        extract_fn = _ExtractFn(self.sources, self.progress, self.timeout, self.memory_mb, self.isolation)
+        workers = self.workers or default_workers(pbegin.pipeline.options)
+        extract_fn = _ExtractFn(self.sources, self.progress, self.timeout, self.memory_mb, self.isolation,
+                                workers if self.isolation else 1)
         extracted = items | "Extract" >> beam.ParDo(extract_fn).with_outputs(
             "files", "parts", main="docs").with_exception_handling(
                 main_tag="docs", dead_letter_tag="failed", timeout=None if self.isolation else self.timeout)

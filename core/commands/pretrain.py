@@ -25,9 +25,13 @@ def default_manifest() -> str:
               help="Output folder (local path or gs://...). Re-running into it replaces its shards.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Print per-stage progress lines to stderr on long runs.")
+@click.option("--extract-workers", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Inputs extracted at once, each in its own child process (overrides the manifest's "
+                   "extract_workers) [default: the usable cores on the local in-process DirectRunner, "
+                   "else 1].")
 @click.option("--check", is_flag=True, help="Validate the manifest and options, then exit without running.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
-def build_pretrain(manifest_path, output, progress, check, beam_args):
+def build_pretrain(manifest_path, output, progress, extract_workers, check, beam_args):
     """Build the continual pre-training corpus from a manifest.
 
     Lists the manifest's sources, extracts text (3GPP zip/docx/doc/PDF, papers, code),
@@ -49,6 +53,8 @@ def build_pretrain(manifest_path, output, progress, check, beam_args):
     path = manifest_path or default_manifest()
     try:
         manifest = load_manifest(path)
+        if extract_workers is not None:
+            manifest = manifest.model_copy(update={"extract_workers": extract_workers})
         pipeline_options(list(beam_args), ours=command_options())
         preflight(output, keep_created=not check)  # an unusable output fails now, not after hours
     except (ManifestError, OptionsError, OutputError) as exc:
