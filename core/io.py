@@ -112,12 +112,15 @@ def _too_large(n: int, max_bytes: int) -> ValueError:
 
 def _read_bytes(path: str, max_bytes: int, regular_only: bool = False) -> bytes:
     if has_scheme(path):
-        if size(path) > max_bytes:
-            raise _too_large(size(path), max_bytes)
+        known = size(path)
+        if known > max_bytes:
+            raise _too_large(known, max_bytes)
         from apache_beam.io.filesystems import FileSystems
 
         with FileSystems.open(path) as fh:
-            data = fh.read(max_bytes + 1)
+            data = fh.read(known + 1)
+            if len(data) > known:
+                data += fh.read(max_bytes + 1 - len(data))
     else:
         flags = os.O_RDONLY | (getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) if regular_only else 0)
         with os.fdopen(os.open(_strip_file(path), flags), "rb") as fh:
@@ -128,7 +131,11 @@ def _read_bytes(path: str, max_bytes: int, regular_only: bool = False) -> bytes:
                 raise StageFailure(f"cannot read {path}: not a regular file (device, FIFO or socket)")
             if st.st_size > max_bytes:
                 raise _too_large(st.st_size, max_bytes)
-            data = fh.read(max_bytes + 1)
+            # ask for what the file holds (+1 to see growth), not max_bytes: a read of n bytes
+            # reserves n bytes of address space first, 100 MiB for every small file
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:  # it grew while being read: read on up to the limit
+                data += fh.read(max_bytes + 1 - len(data))
     if len(data) > max_bytes:
         from telecom_etl.outcome import TooLarge
 
