@@ -38,8 +38,16 @@ BEAM_NOISE = ("requested in with_outputs() but not declared", "apitools not foun
               "Discarding unparseable args", "Make sure that locally built Python SDK docker image")
 
 
+#: Beam loggers that log an exception a pipeline then raises: the command reports it once
+#: (one line for a write error, the traceback for a bug), so their copy is left out
+BEAM_RERAISED = ("apache_beam.runners.common", "apache_beam.runners.worker", "apache_beam.runners.portability",
+                 "apache_beam.runners.direct")
+
+
 class _QuietBeam(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.name.startswith(BEAM_RERAISED):
+            return False
         message = record.getMessage()
         return not any(noise in message for noise in BEAM_NOISE)
 

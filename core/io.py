@@ -61,7 +61,11 @@ def match(pattern: str) -> List[str]:
         return sorted(m.path for m in results)
     from telecom_etl.listing import list_path
 
-    return sorted(p for p in list_path(_strip_file(pattern)) if isinstance(p, str))
+    local = _strip_file(pattern)
+    found = [p for p in list_path(local) if isinstance(p, str)]
+    if not os.path.isabs(local):  # a glob's walk gives absolute paths: answer in the form asked
+        found = [os.path.relpath(p) if os.path.isabs(p) else p for p in found]
+    return sorted(found)
 
 
 def listdir(folder: str) -> List[str]:

@@ -50,6 +50,8 @@ class SourceConfig(_Model):
     #: an input making more records or characters than this fails (a 760 KB zip made 90,001 records)
     max_records_per_file: int = Field(default=20_000, ge=1)
     max_chars_per_file: int = Field(default=100_000_000, ge=1)
+    # records' uri: SOURCE/path inside the source (default), or the local absolute path when true
+    absolute_uris: bool = False
     # the paths as the manifest wrote them, before they were resolved (shown in reports, not absolute)
     _paths_as_written: List[str] = PrivateAttr(default_factory=list)
 

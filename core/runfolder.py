@@ -240,6 +240,7 @@ class RunFolder:
         self._pending_signal: Optional[int] = None
         self._old_handlers: dict = {}
         self.notes: List[str] = []
+        self._pid = os.getpid()
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self) -> "RunFolder":
@@ -295,6 +296,10 @@ class RunFolder:
         self._old_handlers = {}
 
     def _on_signal(self, signum, frame) -> None:
+        if os.getpid() != self._pid:  # a forked child (isolated extraction) inherited this handler: just end
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         if self._committing:
             self._pending_signal = signum
             return
@@ -401,3 +406,58 @@ def failure_reason(exc: BaseException) -> Optional[str]:
 
 
 WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+# ---------------------------------------------------------------------------
+# checking a folder (telecom-etl inspect)
+# ---------------------------------------------------------------------------
+
+def _card_run_id(output: str) -> Optional[str]:
+    path = io.join(output, "README.md")
+    if not io.exists(path):
+        return None
+    m = re.search(r", run `([0-9a-f]+)`", io.read_bytes(path, 16 << 20).decode("utf-8", "replace"))
+    return m.group(1) if m else ""
+
+
+def shard_run_id(path: str) -> Optional[str]:
+    import pyarrow.parquet as pq
+
+    if io.has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        with FileSystems.open(path) as fh:
+            meta = pq.read_schema(fh).metadata or {}
+    else:
+        meta = pq.read_schema(path).metadata or {}
+    value = meta.get(RUN_ID_KEY.encode())
+    return value.decode() if value is not None else None
+
+
+def folder_problems(output: str, report: dict, shards: Iterable[str]) -> List[str]:
+    """What says the files of ``output`` are not one run's: [] when report, card and shards agree.
+
+    ``shards`` are the Parquet files found in the folder's datasets."""
+    problems = []
+    if io.exists(io.join(output, JOURNAL_NAME)):
+        problems.append(f"a run's commit was cut short ({JOURNAL_NAME} is there): the next run into {output} "
+                        "completes it")
+    rid = report.get("run_id")
+    if not rid:  # a folder of an older telecom-etl, or of a command that stamps no run id: nothing to compare
+        return problems
+    card = _card_run_id(output)
+    if card is not None and card != rid:
+        problems.append(f"README.md is of run {card or '(none)'}, report.json of run {rid}")
+    others: dict = {}
+    for path in shards:
+        got = shard_run_id(path)
+        if got != rid:
+            others.setdefault(got or "(none)", []).append(path[len(output):].lstrip("/"))
+    for other, paths in sorted(others.items()):
+        problems.append(f"{len(paths)} shard(s) of run {other}, not the report's run {rid}: {', '.join(paths[:3])}"
+                        + (" ..." if len(paths) > 3 else ""))
+    listed = set(report.get("shards") or {})
+    present = {p.rsplit("/", 1)[-1] for p in shards if "/pretrain/" in p or p.startswith("pretrain/")}
+    if listed and present and present != listed:
+        problems.append(f"pretrain/ holds {len(present)} shard(s), the report lists {len(listed)}")
+    return problems

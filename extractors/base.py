@@ -19,7 +19,8 @@ from typing import Any, Dict, Iterator, Optional, Union
 
 from telecom_etl import io, listing
 from telecom_etl.outcome import Dropped
-from telecom_etl.record import Document, make_id
+from telecom_etl.record import Document
+from telecom_etl.uris import record_id, shown_uri
 
 
 @dataclass(frozen=True)
@@ -110,5 +111,6 @@ class SourceKind:
         extra.update(values.pop("extra", {}) or {})
         values.setdefault("license", cfg.license)
         values.setdefault("kind", self.document_kind)
-        return Document(id=make_id(cfg.name, item.uri, part), text=text, source=cfg.name,
-                        uri=item.uri + (f"#{part}" if part else ""), extra=extra, **values)
+        # id and uri from the path inside the source, never from where the corpus sits (telecom_etl.uris)
+        return Document(id=record_id(cfg, item.uri, part), text=text, source=cfg.name,
+                        uri=shown_uri(cfg, item.uri) + (f"#{part}" if part else ""), extra=extra, **values)

@@ -11,6 +11,7 @@ Two counted stages:
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -21,7 +22,8 @@ from telecom_etl.extractors import SOURCES, SourceItem, isolate
 from telecom_etl.outcome import Dropped
 from telecom_etl.pipelines.stage import (NAMESPACE, Progress, doc_event, event, reject_event,
                                          reject_from_failure)
-from telecom_etl.record import Document
+from telecom_etl.record import Document, Reject
+from telecom_etl.uris import shown_uri
 
 
 class FileOutcome(NamedTuple):
@@ -39,7 +41,8 @@ class _ListFn(beam.DoFn):
         for item in kind.list_items():
             if isinstance(item, Dropped):
                 yield beam.pvalue.TaggedOutput(
-                    "files", FileOutcome(config.name, item.uri or "", "dropped", item.rule, item.detail, 0))
+                    "files", FileOutcome(config.name, shown_uri(config, item.uri or ""), "dropped", item.rule,
+                                         item.detail, 0))
             else:
                 yield item
         yield beam.pvalue.TaggedOutput("listed", config.name)
@@ -70,6 +73,7 @@ class _ExtractFn(beam.DoFn):
                                               max_records=c.max_records_per_file, max_chars=c.max_chars_per_file)
                        for c in self.configs}
         self.pool = isolate.Pool(self.kinds, self.memory_mb, self.workers) if self.isolation else None
+        self.by_name = {c.name: c for c in self.configs}
         self.files = Metrics.counter(NAMESPACE, "extract.files")
         self.docs = Metrics.counter(NAMESPACE, "extract.docs")
         self.bar = Progress("extract", "files")
@@ -110,14 +114,16 @@ class _ExtractFn(beam.DoFn):
         for doc in docs:
             self.docs.inc()
             yield doc
+        config = self.by_name[item.source]
+        uri = shown_uri(config, item.uri)
         if docs:
-            yield beam.pvalue.TaggedOutput("files", FileOutcome(item.source, item.uri, "kept", "", "", len(docs)))
+            yield beam.pvalue.TaggedOutput("files", FileOutcome(item.source, uri, "kept", "", "", len(docs)))
             for d in drops:  # parts of a kept file skipped on purpose (e.g. a zip member)
-                yield beam.pvalue.TaggedOutput("parts", (item.source, d.uri or item.uri, d.rule))
+                yield beam.pvalue.TaggedOutput("parts", (item.source, shown_uri(config, d.uri or item.uri), d.rule))
         else:
             first = drops[0] if drops else Dropped("no_documents", "the file produced no text")
             yield beam.pvalue.TaggedOutput(
-                "files", FileOutcome(item.source, item.uri, "dropped", first.rule, first.detail, 0))
+                "files", FileOutcome(item.source, uri, "dropped", first.rule, first.detail, 0))
 
 
 def default_workers(options) -> int:
@@ -176,7 +182,14 @@ class ListAndExtract(beam.PTransform):
         extracted = items | "Extract" >> beam.ParDo(extract_fn).with_outputs(
             "files", "parts", main="docs").with_exception_handling(
                 main_tag="docs", dead_letter_tag="failed", timeout=None if self.isolation else self.timeout)
-        extract_failed = extracted["failed"] | "ExtractRejects" >> beam.Map(reject_from_failure("extract"))
+        by_name = {c.name: c for c in self.sources}
+
+        def shown(rej: Reject) -> Reject:  # the file's path inside its source, like the records' uri
+            config = by_name.get(rej.source)
+            return dataclasses.replace(rej, uri=shown_uri(config, rej.uri)) if config is not None else rej
+
+        extract_failed = (extracted["failed"] | "ExtractRejects" >> beam.Map(reject_from_failure("extract"))
+                          | "RejectUris" >> beam.Map(shown))
         files = (listed["files"], extracted["files"]) | "Files" >> beam.Flatten()
 
         def file_event(f: FileOutcome):

@@ -165,6 +165,9 @@ def _as_dict(manifest) -> Dict[str, Any]:
         data = manifest.model_dump(mode="json")
         if getattr(manifest, "path", None):
             data["path"] = manifest.path
+        for src, config in zip(data.get("sources") or [], getattr(manifest, "sources", [])):
+            if hasattr(config, "paths_as_written"):  # as the manifest wrote them, not this machine's folders
+                src["paths"] = config.paths_as_written
         return data
     raise TypeError(f"manifest must be a Manifest, a dict or None, not {type(manifest).__name__}")
 

@@ -222,6 +222,19 @@ def inspect(output, datasets, sources, tasks, wheres, samples, seed, show_schema
         if "balanced" in report:
             bits.append("accounting OK" if report["balanced"] else click.style("accounting MISMATCH", fg="red"))
         echo(f"{output}: " + ", ".join(bits))
+        if not datasets:  # a whole folder: do its files belong to one run?
+            from telecom_etl.runfolder import folder_problems
+
+            every = [f for ds in found for f in ds.files]
+            problems = folder_problems(output, report, every)
+            if problems:
+                echo(click.style(f"NOT ONE RUN: {output} mixes files of different runs", fg="red", bold=True))
+                for p in problems:
+                    echo(f"  {p}")
+            elif report.get("run_id"):
+                echo(f"run {report['run_id']}: report, card and all {len(every)} shards belong to it")
+            else:
+                echo("run: report.json names no run id, so shards, report and card cannot be checked against it")
     else:
         echo(f"{output}")
 
