@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from telecom_etl.cli import main
+from telecom_etl.manifest import SourceConfig
 
 WORDS = ("the gNB schedules uplink grants for each UE on the PUSCH while the AMF handles registration and "
          "mobility the SMF selects a UPF for every PDU session and the PCF supplies policy rules over N7 "
@@ -186,8 +187,7 @@ def test_a_manifest_with_several_mistakes_names_every_one_in_file_order(tmp_path
     assert lines == [
         f"{p}:4: sources[0].kind: unknown source kind '3gppp' (did you mean '3gpp'? known: 3gpp, code, paper, text)",
         f"{p}:5: sources[0].paths: must be a list (write [value] for a single one) (got 'manifests')",
-        f"{p}:6: sources[0].colour: unknown key (known: absolute_uris, filter_profile, kind, license, max_file_mb, metadata, name, "
-        "options, paths)",
+        f"{p}:6: sources[0].colour: unknown key (known: {', '.join(sorted(SourceConfig.model_fields))})",
         f"{p}:9: sources[1].paths: must list at least 1 item",
         f"{p}:10: sources[1].filter_profile: unknown profile 'strct' (did you mean 'strict'? known: strict)",
         f"{p}:14: filters.profiles.strict[0].min_char: filter 'length' has no parameter 'min_char' (did you mean "
