@@ -213,10 +213,29 @@ def configuration(manifest: Manifest, output: str) -> dict:
     pii_path = io.join(output, "_stats", "pii.json")
     if io.exists(pii_path):
         extra["pii"] = pii_summary(json.loads(io.read_bytes(pii_path)))
+    loaded = benchmarks_loaded(manifest)
+    if loaded:  # what decontamination was given, also when it found nothing
+        extra.setdefault("decontamination", decontamination_summary([]))["benchmarks"] = loaded
     dedup_stats = io.join(output, "_stats", "dedup.json")
     if manifest.dedup.near and io.exists(dedup_stats):
         extra["dedup"] = json.loads(io.read_bytes(dedup_stats))
     return extra
+
+
+def benchmarks_loaded(manifest: Manifest) -> dict:
+    """Benchmark file name -> items the decontaminate filters of the manifest loaded from it."""
+    from telecom_etl.filters.decontaminate import cached_benchmark
+
+    out = {}
+    for source in manifest.sources:
+        for spec in manifest.profile_for(source):
+            if spec.name != "decontaminate":
+                continue
+            paths, fields = spec.params.get("benchmarks") or [], spec.params.get("fields") or ("question",)
+            for path in [paths] if isinstance(paths, str) else paths:
+                out[path.rstrip("/").rsplit("/", 1)[-1]] = len(cached_benchmark(
+                    path, tuple([fields] if isinstance(fields, str) else fields)))
+    return dict(sorted(out.items()))
 
 
 def decontamination_summary(rows: List[dict]) -> dict:

@@ -32,6 +32,7 @@ from telecom_etl.pipelines.stage import Progress, WriteEvents, event, reject_fro
 from telecom_etl.pipelines.spend import PlanSpend
 from telecom_etl.pipelines.spend import spend_report as spend_report_of
 from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
+from telecom_etl.runfolder import RunFolder
 from telecom_etl.record import REJECT_SCHEMA, Document, Reject
 from telecom_etl.synth import instructions as steps
 from telecom_etl.synth.instructions import Item, Rejection, SynthSettings
@@ -543,40 +544,46 @@ def run(settings: SynthSettings, input_path: str, output: str, beam_args: List[s
     shards = input_shards(input_path)
     options = pipeline_options(beam_args)
     Progress.enabled = progress
-    io.makedirs(output)
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, settings, shards, output)
-    pipeline.run().wait_until_finish()
-    remove_stale(output, OUTPUT_FOLDERS)
-    usage_rows = json.loads(io.read_bytes(io.join(output, "_stats", "usage.json")))
-    task_rows = json.loads(io.read_bytes(io.join(output, "_stats", "tasks.json")))
-    tasks = task_table(task_rows, settings.produced_tasks())
-    report = build_report(output, PAIR_STAGES, rows_folder="sft", extra={
-        "command": "synth-instructions", "input": input_path, "input_shards": len(shards),
-        "tasks": tasks, "usage": summarise_usage(usage_rows),
-        "teachers": {role: cfg.public() for role, cfg in sorted(settings.teachers.items())},
-        **(extra or {})})
-    stages = report["stages"]
-    blank = {"kept": 0, "in": 0}
-    chain = ["select", "budget", "generate"] if "budget" in stages else ["select", "generate"]
-    for prev, cur in [("read", "passages"), *zip(chain, chain[1:])]:
-        left, right = stages.get(cur, blank)["in"], stages.get(prev, blank)["kept"]
-        report["checks"].append({"check": f"{cur}.in == {prev}.kept", "ok": left == right, "left": left,
-                                 "right": right})
-    report["balanced"] = all(c["ok"] for c in report["checks"])
-    report["totals"] = {"docs_in": stages.get("read", blank)["kept"],
-                        "items": stages.get("select", blank)["kept"],
-                        "pairs_made": stages.get("generate_pairs", blank)["kept"],
-                        "pairs_out": stages.get("dedup", blank)["kept"],
-                        "rejects": sum(st["dropped"] for name, st in stages.items() if name in PAIR_STAGES)
-                        + sum(v for k, v in stages.get("generate", {}).get("dropped_by_rule", {}).items()
-                              if k not in ("no_teacher", "no_pairs")),
-                        "failed": sum(st["failed"] for st in stages.values())}
-    report["budget"] = spend_report(output, settings, report["usage"]["total"], (extra or {}).get("batch_prepass"))
-    write_report(output, report)
-    from telecom_etl.card import write_card
+    # written into a staging folder, committed at the end: OUT holds the previous run until then
+    entries = OUTPUT_FOLDERS + ("_stats", "plots", "report.json", "README.md", "report.html")
+    with RunFolder(output, entries, "synth-instructions") as folder:
+        staging, shown = folder.staging, output
+        output = staging
+        pipeline = beam.Pipeline(options=options)
+        build(pipeline, settings, shards, output)
+        pipeline.run().wait_until_finish()
+        remove_stale(output, OUTPUT_FOLDERS)
+        usage_rows = json.loads(io.read_bytes(io.join(output, "_stats", "usage.json")))
+        task_rows = json.loads(io.read_bytes(io.join(output, "_stats", "tasks.json")))
+        tasks = task_table(task_rows, settings.produced_tasks())
+        report = build_report(output, PAIR_STAGES, rows_folder="sft", extra={
+            "command": "synth-instructions", "input": input_path, "input_shards": len(shards),
+            "tasks": tasks, "usage": summarise_usage(usage_rows),
+            "teachers": {role: cfg.public() for role, cfg in sorted(settings.teachers.items())},
+            **(extra or {})})
+        stages = report["stages"]
+        blank = {"kept": 0, "in": 0}
+        chain = ["select", "budget", "generate"] if "budget" in stages else ["select", "generate"]
+        for prev, cur in [("read", "passages"), *zip(chain, chain[1:])]:
+            left, right = stages.get(cur, blank)["in"], stages.get(prev, blank)["kept"]
+            report["checks"].append({"check": f"{cur}.in == {prev}.kept", "ok": left == right, "left": left,
+                                     "right": right})
+        report["balanced"] = all(c["ok"] for c in report["checks"])
+        report["totals"] = {"docs_in": stages.get("read", blank)["kept"],
+                            "items": stages.get("select", blank)["kept"],
+                            "pairs_made": stages.get("generate_pairs", blank)["kept"],
+                            "pairs_out": stages.get("dedup", blank)["kept"],
+                            "rejects": sum(st["dropped"] for name, st in stages.items() if name in PAIR_STAGES)
+                            + sum(v for k, v in stages.get("generate", {}).get("dropped_by_rule", {}).items()
+                                  if k not in ("no_teacher", "no_pairs")),
+                            "failed": sum(st["failed"] for st in stages.values())}
+        report["budget"] = spend_report(output, settings, report["usage"]["total"], (extra or {}).get("batch_prepass"))
+        report["output"] = shown  # not the staging folder
+        write_report(output, report)
+        from telecom_etl.card import write_card
 
-    write_card(output, report, title="telecom instruction pairs (SFT)")  # OUT/README.md, OUT/report.html
+        write_card(output, report, shown_as=shown, title="telecom instruction pairs (SFT)")  # OUT/README.md, OUT/report.html
+        folder.commit()
     return report
 
 

@@ -34,6 +34,7 @@ from telecom_etl.outcome import Dropped, StageFailure, error_line
 from telecom_etl.pipelines.stage import NAMESPACE, DocStage, Progress, WriteEvents, doc_event, event, reject_event
 from telecom_etl.pipelines.spend import PlanSpend, spend_report
 from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
+from telecom_etl.runfolder import RunFolder
 from telecom_etl.record import REJECT_SCHEMA, Reject
 from telecom_etl.synth.preferences.candidates import CandidateSource
 from telecom_etl.synth.preferences.schema import (DROPPED_SCHEMA, PREFERENCE_SCHEMA, Pair, PreferenceItem,
@@ -543,32 +544,38 @@ def run(reads: List[Tuple[str, Optional[int]]], config: PreferenceConfig, output
 
     options = pipeline_options(beam_args)
     Progress.enabled = progress
-    io.makedirs(output)
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, reads, config, output, progress=progress)
-    pipeline.run().wait_until_finish()
-    remove_stale(output, OUTPUT_FOLDERS)
-    usage = summarise_usage(json.loads(io.read_bytes(io.join(output, "_stats", "usage.json"))))
-    report = build_report(output, DOC_STAGES, rows_folder="preference")
-    stages = report["stages"]
-    metrics = preference_metrics(output, stages)
-    report["totals"].update({
-        "files_in": stages.get("read", {}).get("in", 0), "files_failed": stages.get("read", {}).get("failed", 0),
-        "records_in": stages.get("read_records", {}).get("kept", 0), "prompts": metrics["prompts"],
-        "pairs_out": metrics["pairs"], "requests": usage["total"]["requests"], "cached": usage["total"]["cached"],
-        "prompt_tokens": usage["total"]["prompt_tokens"], "completion_tokens": usage["total"]["completion_tokens"],
-        "cost_usd": usage["total"]["cost_usd"]})
-    report.update({
-        "command": "synth-preferences", "input": input_path,
-        "preference": metrics,
-        "usage": {k: v for k, v in usage.items() if k != "rows"},
-        "settings": settings(config),
-        "budget": spend_report(output, config.spend.active, usage["total"]),
-    })
-    write_report(output, report)
-    from telecom_etl.card import write_card
+    # written into a staging folder, committed at the end: OUT holds the previous run until then
+    entries = OUTPUT_FOLDERS + ("_stats", "plots", "report.json", "README.md", "report.html")
+    with RunFolder(output, entries, "synth-preferences") as folder:
+        staging, shown = folder.staging, output
+        output = staging
+        pipeline = beam.Pipeline(options=options)
+        build(pipeline, reads, config, output, progress=progress)
+        pipeline.run().wait_until_finish()
+        remove_stale(output, OUTPUT_FOLDERS)
+        usage = summarise_usage(json.loads(io.read_bytes(io.join(output, "_stats", "usage.json"))))
+        report = build_report(output, DOC_STAGES, rows_folder="preference")
+        stages = report["stages"]
+        metrics = preference_metrics(output, stages)
+        report["totals"].update({
+            "files_in": stages.get("read", {}).get("in", 0), "files_failed": stages.get("read", {}).get("failed", 0),
+            "records_in": stages.get("read_records", {}).get("kept", 0), "prompts": metrics["prompts"],
+            "pairs_out": metrics["pairs"], "requests": usage["total"]["requests"], "cached": usage["total"]["cached"],
+            "prompt_tokens": usage["total"]["prompt_tokens"], "completion_tokens": usage["total"]["completion_tokens"],
+            "cost_usd": usage["total"]["cost_usd"]})
+        report.update({
+            "command": "synth-preferences", "input": input_path,
+            "preference": metrics,
+            "usage": {k: v for k, v in usage.items() if k != "rows"},
+            "settings": settings(config),
+            "budget": spend_report(output, config.spend.active, usage["total"]),
+        })
+        report["output"] = shown  # not the staging folder
+        write_report(output, report)
+        from telecom_etl.card import write_card
 
-    write_card(output, report, title="telecom preference pairs (DPO)")  # OUT/README.md, OUT/report.html
+        write_card(output, report, shown_as=shown, title="telecom preference pairs (DPO)")  # OUT/README.md, OUT/report.html
+        folder.commit()
     return report
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import os
 import re
 import shutil
@@ -329,3 +330,34 @@ def test_card_shows_a_few_example_records(rich):
     assert re.search(r"… \(\+[\d,]+ characters\)", examples)  # long text clipped
     html = (out / "report.html").read_text()
     assert html.count("<details><summary>pretrain example") == 3
+
+
+def test_report_page_run_facts_are_a_table_in_headless_chromium(sample_build, tmp_path):
+    """build-pretrain's report.html in a real browser: "Run facts" is a table of the sources
+    (no YAML block, no doubled quotes), and the decontamination and classifier parts say
+    what they were given."""
+    out, report, _ = sample_build
+    probe = tmp_path / "probe.html"
+    script = ("<script>window.onload=()=>{const hs=[...document.querySelectorAll('h2')];"
+              "const h=hs.find(x=>x.textContent.trim()==='Run facts');let n=h.nextElementSibling,tables=[],pre=0;"
+              "while(n&&n.tagName!=='H2'){if(n.tagName==='TABLE')tables.push([...n.querySelectorAll('th')]"
+              ".map(t=>t.textContent.trim()).join('|')+'='+[...n.querySelectorAll('tbody tr td:first-child')]"
+              ".map(t=>t.textContent.trim()).join('|'));if(n.tagName==='PRE'||n.querySelector('pre'))pre++;"
+              "n=n.nextElementSibling;}document.body.setAttribute('data-facts',tables.join(';'));"
+              "document.body.setAttribute('data-pre',pre);"
+              "document.body.setAttribute('data-text',document.body.innerText.replace(/\\s+/g,' '));}</script></body>")
+    probe.write_text((out / "report.html").read_text().replace("</body>", script))
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                          "--dump-dom", f"file://{probe}"], capture_output=True, text=True, timeout=120).stdout
+    facts = re.search(r'data-facts="([^"]*)"', dom).group(1).split(";")
+    assert "sources|kind|paths|license|filter_profile|filters|options=specs|papers|code" in facts
+    assert re.search(r'data-pre="0"', dom)
+    text = html.unescape(re.search(r'data-text="([^"]*)"', dom).group(1))
+    assert "''" not in text
+    assert f"run {report['run_id']}" in text
+    assert "Benchmark decontamination Not run: no profile has a decontaminate filter" in text
+    assert "fastText relevance classifier: not used (no profile has a fasttext_classifier entry)" in text
+    shot = tmp_path / "facts.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=1200,900", f"file://{out / 'report.html'}"], capture_output=True, timeout=120)
+    assert png_size(shot.read_bytes()) == (1200, 900)

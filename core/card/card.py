@@ -320,6 +320,18 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
                               "`drop_rule`."))
         out.append(Block("table", headers=["profile", "#", "filter", "set in manifest", "defaults in effect",
                                            "used by sources"], rows=rows))
+    notes = data.report.get("notes") or []
+    if notes:
+        if not profiles:
+            out.append(Block("h2", "Filters and thresholds"))
+        out.append(Block("p", "Steps not run, and why:"))
+        out.append(Block("table", headers=["note"], rows=[[n] for n in notes]))
+    classifiers = sorted({name for name, src in (data.report.get("sources") or {}).items()
+                          if "fasttext_classifier" in (src.get("filters") or [])})
+    if "sources" in data.report:
+        out.append(Block("p", "fastText relevance classifier: " + (
+            "used by " + ", ".join(f"`{c}`" for c in classifiers) + "." if classifiers else
+            "not used (no profile has a `fasttext_classifier` entry), so no record has a classifier score.")))
     if data.scores:
         out.append(Block("h2", "Quality scores"))
         rows = []
@@ -384,8 +396,17 @@ def blocks(data: CardData, plots: Sequence[Plot]) -> List[Block]:
                                     for p in low]))
     # -- decontamination ------------------------------------------------------
     decon = data.report.get("decontamination") or {}
-    if decon.get("documents"):
+    if decon.get("benchmarks") or decon.get("documents") or "sources" in data.report:
         out.append(Block("h2", "Benchmark decontamination"))
+        loaded = decon.get("benchmarks") or {}
+        if loaded:
+            out.append(Block("p", f"Checked against {_n(sum(loaded.values()))} benchmark items loaded from "
+                                  + ", ".join(f"`{name}` ({_n(n)})" for name, n in loaded.items())
+                                  + (". No record contained any of them." if not decon.get("documents") else ".")))
+        elif not decon.get("documents"):
+            out.append(Block("p", "Not run: no profile has a `decontaminate` filter, so no record was checked "
+                                  "against a benchmark."))
+    if decon.get("documents"):
         acted = decon.get("by_action") or {}
         out.append(Block("p", f"{_n(decon['documents'])} records contained {_n(decon['benchmark_items'])} benchmark "
                               f"items: " + ", ".join(f"{_n(n)} {a}" for a, n in sorted(acted.items()))
@@ -523,29 +544,53 @@ def _fact(v) -> str:
     return str(v)
 
 
+def _shallow(v) -> bool:
+    """A value one table cell can show: a scalar, or a list / mapping of scalars."""
+    if _scalar(v):
+        return True
+    if isinstance(v, list):
+        return all(_scalar(x) for x in v)
+    if isinstance(v, dict):
+        return all(_scalar(x) or (isinstance(x, (list, dict)) and all(_scalar(y) for y in
+                                                                       (x.values() if isinstance(x, dict) else x)))
+                   for x in v.values())
+    return False
+
+
+def _compact(v) -> str:
+    if isinstance(v, list):
+        return ", ".join(_compact(x) for x in v) or "-"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={_compact(x)}" for k, x in v.items()) or "-"
+    return _fact(v) if v != "" else "-"
+
+
 def fact_blocks(key: str, value, level: int = 0) -> List[Block]:
-    """A report.json entry as tables where its shape allows (a dict of records becomes
-    one table, a flat dict a key/value table), YAML otherwise; nothing is left out."""
+    """A report.json entry as a table where its shape allows (records become rows, a flat
+    mapping key/value rows, a list of sentences one row each), YAML only for deeper shapes;
+    empty entries are left out, nothing else is."""
+    if value in (None, {}, [], ""):
+        return []
     title = Block("h3", f"`{key}`") if level == 0 else Block("p", f"**{key}**")
     if _scalar(value):
         return [Block("p", f"`{key}`: {_fact(value)}")]
-    if isinstance(value, dict) and value and all(_scalar(v) for v in value.values()):
-        return [title, Block("table", headers=["key", "value"], rows=[[f"`{k}`", _fact(v)] for k, v in value.items()])]
+    if isinstance(value, list) and all(_scalar(v) for v in value):
+        return [title, Block("table", headers=[key], rows=[[_fact(v)] for v in value])]
+    if isinstance(value, dict) and all(_shallow(v) and not isinstance(v, dict) for v in value.values()):
+        return [title, Block("table", headers=["key", "value"], rows=[[f"`{k}`", _compact(v)] for k, v in value.items()])]
     records = None
-    if isinstance(value, dict) and value and all(isinstance(v, dict) and v and all(_scalar(x) for x in v.values())
-                                                 for v in value.values()):
+    if isinstance(value, dict) and all(isinstance(v, dict) and _shallow(v) for v in value.values()):
         records = [{key: k, **v} for k, v in value.items()]
-    elif isinstance(value, list) and value and all(isinstance(v, dict) and all(_scalar(x) for x in v.values())
-                                                   for v in value):
+    elif isinstance(value, list) and all(isinstance(v, dict) and _shallow(v) for v in value):
         records = value
     if records:
         cols = list(dict.fromkeys(c for r in records for c in r))
-        return [title, Block("table", headers=cols, rows=[[_fact(r.get(c)) for c in cols] for r in records])]
-    if isinstance(value, dict) and value and level < 1:
+        return [title, Block("table", headers=cols, rows=[[_compact(r.get(c)) for c in cols] for r in records])]
+    if isinstance(value, dict) and level < 1:
         out = [title]
         for k, v in value.items():
             out.extend(fact_blocks(k, v, level + 1))
-        return out
+        return out if len(out) > 1 else []
     return [title, Block("code", yaml.safe_dump(value, sort_keys=False, default_flow_style=False,
                                                 allow_unicode=True).rstrip(), lang="yaml")]
 

@@ -62,6 +62,14 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _legend(ax, **kwargs) -> None:
+    """The legend beside the axes, never over the bars or lines it explains (the figure's
+    constrained layout makes room for it)."""
+    kwargs.pop("loc", None)
+    kwargs.pop("framealpha", None)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
 def _short(label: str, width: int = 38) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
@@ -158,7 +166,7 @@ def plot_lengths(data: CardData) -> Optional[Plot]:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Document length distribution")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    _legend(ax, fontsize=8, loc="best")
     return Plot("lengths.png", "Length distribution",
                 "Characters per kept document, stacked by kind (or source); the outline shows dropped documents; "
                 "dashed lines are the manifest's length thresholds.", _png(fig))
@@ -193,7 +201,7 @@ def plot_scores(data: CardData) -> Optional[Plot]:
         ax.set_ylabel("documents")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best", framealpha=0.8)
+        _legend(ax, fontsize=7, loc="best", framealpha=0.8)
     fig.suptitle("Quality scores (threshold marked)")
     more = len([d for d in data.scores if d.kept or d.dropped]) - len(dists)
     caption = ("Distribution of each score the filters wrote: kept documents, documents dropped by the filter "
@@ -215,7 +223,7 @@ def plot_drops(data: CardData) -> Optional[Plot]:
     _barh(ax, labels, [v for _, v in items], colors, "", "records (or files, for extract)")
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color=DROPPED, label="dropped on purpose (rule)"),
+    _legend(ax, handles=[Patch(color=DROPPED, label="dropped on purpose (rule)"),
                        Patch(color=FAILED, label="failed (error)")], fontsize=8, loc="lower right")
     synth_only = bool(data.synthetic) and not any(d.name == "pretrain" for d in data.datasets)
     title = "Rejections per stage and reason" if synth_only else "Drops per stage and rule"
@@ -251,7 +259,7 @@ def plot_dedup(data: CardData) -> Optional[Plot]:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Duplicate cluster sizes")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     return Plot("dedup.png", "Dedup cluster sizes",
                 "How many duplicate clusters of each size every dedup stage found; each cluster keeps one record.",
                 _png(fig))
@@ -306,7 +314,7 @@ def plot_rejections(data: CardData) -> Optional[Plot]:
     ax.set_xlabel("records rejected")
     ax.set_title("Synthetic records rejected, per task and reason")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    _legend(ax, fontsize=8, loc="best")
     return Plot("rejections.png", "Rejections per task and reason",
                 "Why synthetic records were rejected (validation, parsing, dedup, budget...), per task.", _png(fig))
 

@@ -48,6 +48,8 @@ STAGE_ORDER_HEAD = ("list", "extract", "extract_parts")
 #: command adds (cost, usage, teachers, ...) is shown in "Run facts".
 _REPORT_KNOWN = {"toolkit", "version", "manifest", "manifest_digest", "output", "run_id", "totals", "doc_stages",
                  "stages", "shards", "checks", "balanced", "command", "stage_order"}
+#: report entries with a section of their own in the card (not repeated under "Run facts")
+_REPORT_OWN_SECTION = {"decontamination", "dedup", "notes"}
 CHARS_PER_TOKEN = 4  # telecom_etl.record.estimate_tokens
 MAX_DISTRIBUTION_ROWS = 250_000
 
@@ -375,7 +377,8 @@ def collect(output: str, report: Optional[dict] = None, manifest=None, title: Op
             _collect_rejections(data, ds)
     _collect_dedup_stats(data)
     _collect_thresholds(data)
-    data.run_facts = {k: v for k, v in sorted(report.items()) if k not in _REPORT_KNOWN}
+    data.run_facts = {k: v for k, v in sorted(report.items())
+                      if k not in _REPORT_KNOWN and k not in _REPORT_OWN_SECTION and v not in (None, {}, [], "")}
     return data
 
 

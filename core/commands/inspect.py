@@ -135,11 +135,29 @@ def format_record(row: dict, width: Optional[int]) -> List[str]:
                                                  for item in value))
         elif isinstance(value, list):
             lines.append(f"{label} " + ", ".join(str(v) for v in value))
+        elif isinstance(value, (bytes, bytearray)):  # e.g. a MinHash signature: never raw bytes on a terminal
+            lines.append(f"{label} " + click.style(f"<{len(value):,} bytes of binary data>", dim=True))
         elif isinstance(value, str) and ("\n" in value or len(value) > 100):
             lines.append(label)
             lines.append(_indent(_clip(value, width)))
         else:
             lines.append(f"{label} {value}")
+    return lines
+
+
+def schema_lines(schema, one_per_line: bool = False, width: int = 100) -> List[str]:
+    """A dataset's columns and types: wrapped under its summary, or one per line (``--schema``)."""
+    entries = [f"{f.name}: {f.type}" for f in schema]
+    if one_per_line:
+        return [f"  schema ({len(entries)} columns):"] + [f"    {f.name:<22} {f.type}" for f in schema]
+    lines, cur = [f"  schema ({len(entries)} columns):"], "   "
+    for e in entries:
+        if len(cur) + len(e) + 2 > width and cur.strip():
+            lines.append(cur.rstrip(","))
+            cur = "   "
+        cur += f" {e},"
+    if cur.strip():
+        lines.append(cur.rstrip(","))
     return lines
 
 
@@ -150,6 +168,8 @@ def _jsonable(row: dict) -> dict:
             continue
         if isinstance(v, list) and v and isinstance(v[0], tuple) and len(v[0]) == 2:
             v = {a: b for a, b in v}
+        if isinstance(v, (bytes, bytearray)):
+            v = f"<{len(v)} bytes of binary data>"
         out[k] = v
     return out
 
@@ -171,7 +191,8 @@ def _jsonable(row: dict) -> dict:
 @click.option("-n", "--samples", default=3, show_default=True, type=click.IntRange(min=0),
               help="Records to print per dataset.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the record sample.")
-@click.option("--schema", "show_schema", is_flag=True, help="Print each dataset's columns and types.")
+@click.option("--schema", "show_schema", is_flag=True,
+              help="Print each dataset's columns one per line (they are always listed, wrapped, with its summary).")
 @click.option("--width", default=600, show_default=True, type=click.IntRange(min=20),
               help="Clip long text fields to this many characters.")
 @click.option("--full", is_flag=True, help="Do not clip long text fields.")
@@ -244,9 +265,9 @@ def inspect(output, datasets, sources, tasks, wheres, samples, seed, show_schema
         echo("")
         echo(click.style(f"{ds.name}", bold=True, fg="cyan")
              + f"  {ds.total_rows:,} rows in {len(ds.files)} shard(s), {_fmt_bytes(ds.total_bytes)}  [{splits}]")
-        if show_schema and ds.schema is not None:
-            for f in ds.schema:
-                echo(f"    {f.name:<22} {f.type}")
+        if ds.schema is not None:
+            for line in schema_lines(ds.schema, one_per_line=show_schema):
+                echo(line)
         missing = [(flag, col) for flag, col in (("--source", "source"), ("--task", "task"))
                    if (sources if col == "source" else tasks) and col not in ds.columns]
         if missing:

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from telecom_etl.cli import UserError, command_options
+from telecom_etl.cli import UserError, command_options, exit_now
 from telecom_etl.commands.teacher_options import (budget_options, exit_on_failures, parse_prices, require_prices,
                                                   run_budget)
 
@@ -105,6 +105,7 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
     Further arguments are Apache Beam pipeline options (see build-pretrain --help).
     """
     from telecom_etl.pipelines.options import OptionsError, pipeline_options
+    from telecom_etl.runfolder import OutputError, preflight
     from telecom_etl.pipelines.synth_instructions import input_shards
     from telecom_etl.synth.instructions import SynthSettings
     from telecom_etl.synth.tasks import TASKS, build_tasks
@@ -112,7 +113,8 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
 
     try:
         pipeline_options(list(beam_args), ours=command_options())
-    except OptionsError as exc:
+        preflight(output, keep_created=not dry_run)  # an unwritable output fails now, before any teacher call
+    except (OptionsError, OutputError) as exc:
         raise UserError(str(exc)) from None
     shards = input_shards(input_path)
     if not shards:
@@ -215,7 +217,14 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
             settings = dataclasses.replace(settings, spend=settings.spend.minus(
                 pre["sent"] + pre["failed"] - pre["failed_by_kind"].get("budget_exceeded", 0),
                 pre.get("sent_tokens", 0), pre["cost_usd"]))
-    report = pipeline.run(settings, input_path, output, list(beam_args), extra=extra, progress=progress)
+    from telecom_etl.runfolder import Interrupted
+
+    try:
+        report = pipeline.run(settings, input_path, output, list(beam_args), extra=extra, progress=progress)
+    except OutputError as exc:  # the output cannot be written, or is in use by another run
+        raise UserError(str(exc)) from None
+    except Interrupted as exc:  # a signal during the commit: the line is printed
+        exit_now(exc.exit_code)
     click.echo(pipeline.summary(report))
     click.echo(f"wrote {output}/sft/ ({len(report['shards'])} shards), {output}/rejects/, {output}/report.json")
     from telecom_etl.pipelines.report import failed_everything

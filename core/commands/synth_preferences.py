@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from telecom_etl.cli import UserError, command_options
+from telecom_etl.cli import UserError, command_options, exit_now
 from telecom_etl.commands.teacher_options import (budget_options, exit_on_failures, parse_prices, require_prices,
                                                   run_budget)
 
@@ -114,6 +114,7 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
     Any further arguments are Apache Beam pipeline options (see build-pretrain --help).
     """
     from telecom_etl.pipelines.options import OptionsError, pipeline_options
+    from telecom_etl.runfolder import OutputError, preflight
     from telecom_etl.pipelines.synth_preferences import PreferenceConfig, input_files, plan_reads
     from telecom_etl.synth.preferences.candidates import CandidateSpecError, parse_candidate_spec
 
@@ -138,7 +139,8 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
         judge = parse_candidate_spec(f"model={judge_model or model},name=judge", {
             "base_url": judge_base_url or base_url, "api_key_env": judge_api_key_env or api_key_env})
         pipeline_options(list(beam_args), ours=command_options())
-    except (CandidateSpecError, OptionsError) as exc:
+        preflight(output, keep_created=not dry_run)  # an unwritable output fails now, before any teacher call
+    except (CandidateSpecError, OptionsError, OutputError) as exc:
         raise UserError(str(exc)) from None
     if k < len(sources):
         raise UserError(f"-k {k} is fewer than the {len(sources)} candidate sources: each needs one answer at least")
@@ -182,8 +184,14 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
         click.echo(estimate(reads, config))
         return
     from telecom_etl.pipelines.synth_preferences import run, summary
+    from telecom_etl.runfolder import Interrupted
 
-    report = run(reads, config, output, list(beam_args), progress=progress, input_path=input_path)
+    try:
+        report = run(reads, config, output, list(beam_args), progress=progress, input_path=input_path)
+    except OutputError as exc:  # the output cannot be written, or is in use by another run
+        raise UserError(str(exc)) from None
+    except Interrupted as exc:  # a signal during the commit: the line is printed
+        exit_now(exc.exit_code)
     click.echo(summary(report))
     click.echo(f"wrote {output}/preference/ ({len(report['shards'])} shards), {output}/report.json, "
                f"{output}/README.md (dataset card) and {output}/report.html")
