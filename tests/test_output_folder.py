@@ -525,3 +525,18 @@ def test_several_roots_of_one_source_keep_uris_unique():
     assert relative_uri("s", roots, "/data/papers/p.pdf") == "s/papers/p.pdf"
     assert relative_uri("s", roots, "gs://bucket/x/y.pdf") == "gs://bucket/x/y.pdf"
     assert relative_uri("s", ["/data/a/specs"], "/data/a/specs/38_series/x.zip") == "s/38_series/x.zip"
+
+
+def test_inspect_prints_the_schema_and_never_raw_bytes(tmp_path):
+    out = tmp_path / "out"
+    proc = build(write_manifest(tmp_path / "m.yaml", make_corpus(tmp_path / "in", files=3)), out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, lines = cli("inspect", str(out), "-d", "dedup_index", "-n", "1")
+    text = "\n".join(lines)
+    assert code == 0 and "  schema (4 columns):" in lines and "signature: binary" in text
+    assert "signature: <" in text and " bytes of binary data>" in text
+    assert "\\x" not in text and "b'" not in text
+    code, lines = cli("inspect", str(out), "-n", "0")
+    assert any(ln.startswith("  schema (") for ln in lines)
+    run_line = next(ln for ln in lines if ln.startswith("run "))
+    assert run_line.endswith("report, card and all 5 shards belong to it")
