@@ -113,7 +113,7 @@ def synth_instructions(input_path, output, tasks, teachers_file, base_url, model
 
     try:
         pipeline_options(list(beam_args), ours=command_options())
-        preflight(output, keep_created=not dry_run)  # an unwritable output fails now, before any teacher call
+        preflight(output, keep_created=False)  # an unwritable output fails now, before any teacher call
     except (OptionsError, OutputError) as exc:
         raise UserError(str(exc)) from None
     shards = input_shards(input_path)

@@ -139,7 +139,7 @@ def synth_preferences(input_path, output, base_url, api_key_env, model, candidat
         judge = parse_candidate_spec(f"model={judge_model or model},name=judge", {
             "base_url": judge_base_url or base_url, "api_key_env": judge_api_key_env or api_key_env})
         pipeline_options(list(beam_args), ours=command_options())
-        preflight(output, keep_created=not dry_run)  # an unwritable output fails now, before any teacher call
+        preflight(output, keep_created=False)  # an unwritable output fails now, before any teacher call
     except (CandidateSpecError, OptionsError, OutputError) as exc:
         raise UserError(str(exc)) from None
     if k < len(sources):
