@@ -557,6 +557,12 @@ def _shallow(v) -> bool:
     return False
 
 
+def _flat(record: dict) -> bool:
+    """A mapping one table row can show: cells a table cell can show, and not every one of them
+    a mapping (a mapping of mappings, like usage.by_teacher, is a table of its own)."""
+    return _shallow(record) and not (record and all(isinstance(x, dict) for x in record.values()))
+
+
 def _compact(v) -> str:
     if isinstance(v, list):
         return ", ".join(_compact(x) for x in v) or "-"
@@ -579,9 +585,10 @@ def fact_blocks(key: str, value, level: int = 0) -> List[Block]:
     if isinstance(value, dict) and all(_shallow(v) and not isinstance(v, dict) for v in value.values()):
         return [title, Block("table", headers=["key", "value"], rows=[[f"`{k}`", _compact(v)] for k, v in value.items()])]
     records = None
-    if isinstance(value, dict) and all(isinstance(v, dict) and _shallow(v) for v in value.values()):
+    # records: one row each (a field that is a mapping of records gets a table of its own below)
+    if isinstance(value, dict) and all(isinstance(v, dict) and _flat(v) for v in value.values()):
         records = [{key: k, **v} for k, v in value.items()]
-    elif isinstance(value, list) and all(isinstance(v, dict) and _shallow(v) for v in value):
+    elif isinstance(value, list) and all(isinstance(v, dict) and _flat(v) for v in value):
         records = value
     if records:
         cols = list(dict.fromkeys(c for r in records for c in r))
