@@ -330,6 +330,26 @@ def binary_metrics(scores: Sequence[float], gold: Sequence[bool], threshold: flo
             "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": len(gold)}
 
 
+def roc_auc(scores: Sequence[float], gold: Sequence[bool]) -> Optional[float]:
+    """Area under the ROC curve: the chance that a random positive scores above a random
+    negative (ties count half). Threshold-free, so it stays meaningful when the validation
+    split is too small to place a threshold well. ``None`` without both labels."""
+    pairs = sorted(zip(scores, gold))
+    n_pos = sum(1 for _, g in pairs if g)
+    n_neg = len(pairs) - n_pos
+    if not n_pos or not n_neg:
+        return None
+    rank_sum, i = 0.0, 0
+    while i < len(pairs):  # average ranks over ties (Mann-Whitney U)
+        j = i
+        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+            j += 1
+        mid = (i + 1 + j) / 2
+        rank_sum += mid * sum(1 for k in range(i, j) if pairs[k][1])
+        i = j
+    return round((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg), 4)
+
+
 def choose_threshold(scores: Sequence[float], gold: Sequence[bool], default: float = 0.5) -> float:
     """The F1-best threshold on (validation) scores, placed midway between the lowest
     score it keeps and the next score below (the widest margin, not the edge of the
@@ -388,9 +408,9 @@ def train_classifier(examples: Sequence[Example], model_path: str, positive_labe
     t_scores = score(model, test, positive_label)
     t_gold = [ex.label == positive_label for ex in test]
     metrics = {
-        "test": binary_metrics(t_scores, t_gold, threshold),
+        "test": dict(binary_metrics(t_scores, t_gold, threshold), roc_auc=roc_auc(t_scores, t_gold)),
         "test_at_0.5": binary_metrics(t_scores, t_gold, 0.5),
-        "validation": binary_metrics(v_scores, v_gold, threshold),
+        "validation": dict(binary_metrics(v_scores, v_gold, threshold), roc_auc=roc_auc(v_scores, v_gold)),
     }
     import fasttext
 
@@ -406,7 +426,8 @@ def train_classifier(examples: Sequence[Example], model_path: str, positive_labe
         "metrics": metrics,
         "split": {"unit": unit, "holdout": holdout, "seed": params.seed,
                   "train": _label_counts(train), "validation": _label_counts(valid), "test": _label_counts(test),
-                  "documents": len({ex.group for ex in examples})},
+                  "documents": len({ex.group for ex in examples}),
+                  "validation_positive_documents": len({ex.group for ex in valid if ex.label == positive_label})},
         "params": asdict(params),
         "preprocessing": PREPROCESSING,
         "fasttext": getattr(fasttext, "__version__", "fasttext-numpy2"),

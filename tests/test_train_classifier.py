@@ -13,7 +13,7 @@ from test_filters_heuristics import TELECOM_PROSE, doc, off_topic_docs, telecom_
 
 from telecom_etl.cli import main
 from telecom_etl.filters import build_filter
-from telecom_etl.filters.train import (Example, FastTextParams, binary_metrics, choose_threshold, chunk_text,
+from telecom_etl.filters.train import (Example, FastTextParams, binary_metrics, choose_threshold, chunk_text, roc_auc,
                                        split_examples, train_classifier)
 
 SMALL = ["--dim", "16", "--bucket", "20000", "--epoch", "15"]  # small, fast models for tests
@@ -76,7 +76,12 @@ def test_train_classifier_cli_on_real_documents(real_docs, tmp_path):
     assert card["labels"] == ["other", "telecom"] and card["positive_label"] == "telecom"
     test = card["metrics"]["test"]
     assert test["n"] > 0 and test["tp"] + test["fn"] > 0
-    assert test["f1"] >= 0.8, card["metrics"]  # specs/papers vs software docs separate cleanly
+    # specs/papers vs software docs and everyday prose separate cleanly. With 6 positive documents
+    # the threshold is placed on one or two validation documents, so the F1 at that threshold moves
+    # with the package READMEs a fresh install brings (0.78-1.0 measured); the ranking does not.
+    assert test["roc_auc"] >= 0.95, card["metrics"]
+    assert card["metrics"]["test_at_0.5"]["f1"] >= 0.8, card["metrics"]
+    assert "ROC AUC" in result.output and "rough estimate" in result.output
     assert card["split"]["unit"] == "document" and card["split"]["documents"] == 42
     assert {i["role"] for i in card["inputs"]} == {"positive", "negative"}
     assert card["params"]["seed"] == 1 and card["preprocessing"]
@@ -167,6 +172,10 @@ def test_split_never_cuts_a_document_and_threshold_choice():
     m = binary_metrics(scores, gold, 0.325)
     assert (m["precision"], m["recall"], m["f1"]) == (1.0, 1.0, 1.0)
     assert choose_threshold([0.2, 0.1], [False, False]) == 0.5
+    assert roc_auc(scores, gold) == 1.0
+    assert roc_auc([0.9, 0.3, 0.5, 0.1], [True, True, False, False]) == 0.75  # one of four pairs inverted
+    assert roc_auc([0.5, 0.5], [True, False]) == 0.5  # a tie counts half
+    assert roc_auc([0.2, 0.1], [False, False]) is None
 
 
 def test_chunking_is_paragraph_aligned_and_capped():

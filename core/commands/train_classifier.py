@@ -138,8 +138,14 @@ def train_classifier(model_path, data_paths, positive_paths, negative_paths, wea
     for name in ("validation", "test", "test_at_0.5"):
         m = card["metrics"][name]
         click.echo(f"{name:>12}: threshold {m['threshold']:.4f}  precision {m['precision']:.4f}  "
-                   f"recall {m['recall']:.4f}  F1 {m['f1']:.4f}  accuracy {m['accuracy']:.4f}  (n={m['n']})")
+                   f"recall {m['recall']:.4f}  F1 {m['f1']:.4f}  accuracy {m['accuracy']:.4f}  (n={m['n']})"
+                   + (f"  ROC AUC {m['roc_auc']:.4f}" if m.get("roc_auc") is not None else ""))
     click.echo(f"threshold: {card['threshold']} (F1-best on validation)")
+    n_valid = split.get("validation_positive_documents", 0)
+    if n_valid < 5:
+        click.echo(f"note: the threshold was placed on {n_valid} validation document(s) of the positive label, "
+                   f"so it is a rough estimate; ROC AUC (threshold-free) says how well the labels separate. "
+                   f"More documents or a larger --holdout give a steadier threshold.")
     click.echo(f"wrote {result.model_path} ({os.path.getsize(result.model_path) / 1e6:.1f} MB) and {result.card_path}")
     click.echo("manifest filter: " + json.dumps({"name": "fasttext_classifier", **{
         k: v for k, v in card["use"].items() if k != "filter"}}))
