@@ -5,8 +5,9 @@ Three stages, in this order in ``build-pretrain``:
 * ``dedup_exact`` (:class:`ExactDedup`): same normalised-content hash -> one record.
 * ``dedup_version`` (:class:`SpecVersionDedup`): of the versions of one 3GPP spec
   (optionally per release) only the newest version's records stay, and of that version only
-  the best rendering's (Word over the ETSI PDF: ``preferred_format``); of the renderings of
-  one paper (same title) the LaTeX source.
+  the best rendering's (Word over the ETSI PDF: ``preferred_format``), a garbled rendering
+  (many unmapped glyphs) never superseding a clean one (``garbled_rendering``); of the
+  renderings of one paper (same title) the LaTeX source.
 * ``dedup_near`` (:class:`NearDedup`): MinHash + LSH near-duplicate clusters, connected
   components by large-star/small-star rounds, one representative per cluster.
 
@@ -24,8 +25,9 @@ from telecom_etl.filters.dedup.components import (BucketMember, confirm_represen
                                                   small_star, star_check)
 from telecom_etl.filters.dedup.index import index_row
 from telecom_etl.filters.dedup.lsh import band_keys, lsh_params_for
-from telecom_etl.filters.dedup.policy import (FORMAT_PREFERENCE, choose, format_rank, id_of_rank, link_tag,
-                                              rank_string, source_format, spec_identity, version_group)
+from telecom_etl.filters.dedup.policy import (FORMAT_PREFERENCE, best_rendering, choose, id_of_rank,
+                                              link_tag, lost_glyphs, rank_string, rendering_key, source_format,
+                                              spec_identity, version_group)
 from telecom_etl.outcome import Dropped
 from telecom_etl.pipelines.stage import NAMESPACE, DroppedRecord, StageResult, doc_event
 from telecom_etl.record import content_hash
@@ -65,9 +67,14 @@ def _version_text(version) -> str:
     return ".".join(str(v) for v in version)
 
 
-def _competes(doc):
-    """What records of one spec compete on: newest version first, then the best rendering."""
-    return tuple(-v for v in spec_identity(doc)[1]), format_rank(doc)
+def _sum_rendering(values):
+    """(lost, visible, best rank) of one rendering from its records' (an associative combiner)."""
+    lost = visible = 0
+    rank = None
+    for value_lost, value_visible, value_rank in values:
+        lost, visible = lost + value_lost, visible + value_visible
+        rank = value_rank if rank is None or value_rank < rank else rank
+    return lost, visible, rank
 
 
 def _format_of_rank(rank: int) -> str:
@@ -76,7 +83,7 @@ def _format_of_rank(rank: int) -> str:
 
 
 class SpecVersionDedup(beam.PTransform):
-    """Stage ``dedup_version``: only the newest version of each 3GPP spec stays.
+    """Stage ``dedup_version``: only the newest clean version of each 3GPP spec stays.
 
     Records are grouped by :func:`policy.version_group` (spec number, plus the release under
     ``newest_per_release``); every record of the newest version in its group stays (all
@@ -86,9 +93,13 @@ class SpecVersionDedup(beam.PTransform):
     one's records stay (:func:`policy.format_rank`: a Word file over the ETSI PDF of the same
     version); the others are dropped as ``preferred_format``, naming the kept record. The
     renderings of one paper (:func:`policy.paper_key`: the same title) compete the same way:
-    the LaTeX source stays, the PDF goes. Records in no group pass untouched.
-    The newest version per group is a combiner (no record moves for it); the records then
-    meet it in one CoGroupByKey, iterated once (runners stream large groups).
+    the LaTeX source stays, the PDF goes. A garbled rendering (:func:`policy.is_garbled`: too
+    many unmapped glyphs) never supersedes a clean one (:func:`policy.best_rendering`): a
+    newer version's garbled ETSI PDF is dropped as ``garbled_rendering`` when a clean rendering
+    of an older version is there, and that older rendering stays. Records in no group pass untouched.
+    The per-rendering sums (lost and visible characters, best rank) are a combiner (no record
+    moves for them); the records then meet them in one CoGroupByKey, iterated once (runners
+    stream large groups).
     """
 
     stage = "dedup_version"
@@ -108,34 +119,47 @@ class SpecVersionDedup(beam.PTransform):
                 yield group, doc
 
         routed = docs | "Route" >> beam.FlatMap(route).with_outputs("unversioned", main="versioned")
-        # the best (newest version, then best rendering of it) per group, as a combiner
-        best = (routed.versioned
-                | "RankInGroup" >> beam.Map(lambda kd: (kd[0], (_competes(kd[1]), rank_string(kd[1]))))
-                | "Newest" >> beam.CombinePerKey(min))
+        # per rendering (version and format) of a group: its lost and visible characters and its
+        # best record's rank, summed by a combiner (no record moves for it)
+        renderings = (routed.versioned
+                      | "PerRendering" >> beam.Map(lambda kd: ((kd[0], rendering_key(kd[1])),
+                                                               lost_glyphs(kd[1]) + (rank_string(kd[1]),)))
+                      | "SumRendering" >> beam.CombinePerKey(_sum_rendering)
+                      | "ByGroup" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1]))))
 
         def decide(group):
             _, joined = group
-            ((best_neg, best_format), best_rank), = joined["best"]
-            newest = tuple(-v for v in best_neg)
+            summary = {key: value for key, value in joined["renderings"]}
+            best = best_rendering({key: value[:2] for key, value in summary.items()})
+            (newest, best_format), best_rank = best, summary[best][2]
             for doc in joined["docs"]:
+                key = rendering_key(doc)
+                if key == best:
+                    yield doc
+                    continue
                 number, version = spec_identity(doc)
-                if version != newest:
+                what = f"{number} V{_version_text(version)}" if number else (doc.title or doc.id)
+                if version > newest:  # a newer version loses only as a garbled rendering to a clean one
+                    lost, visible = summary[key][:2]
+                    yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
+                        "garbled_rendering",
+                        f"{what}: the {source_format(doc) or 'unknown'} rendering lost {lost / max(visible, 1):.1%} "
+                        f"of its characters as unmapped glyphs; the clean {_format_of_rank(best_format)} rendering "
+                        f"of V{_version_text(newest)} is kept", duplicate_of=id_of_rank(best_rank))))
+                elif version != newest:
                     yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
                         "superseded_spec_version",
                         f"{number} V{_version_text(version)} superseded by V{_version_text(newest)}",
                         duplicate_of=id_of_rank(best_rank))))
-                elif format_rank(doc) != best_format:
-                    what = f"{number} V{_version_text(version)}" if number else (doc.title or doc.id)
+                else:
                     same = "version" if number else "paper"
                     yield beam.pvalue.TaggedOutput("dropped", DroppedRecord(stage, doc, Dropped(
                         "preferred_format",
                         f"{what}: the {source_format(doc) or 'unknown'} rendering; "
                         f"the {_format_of_rank(best_format)} rendering of the same {same} is kept",
                         duplicate_of=id_of_rank(best_rank))))
-                else:
-                    yield doc
 
-        out = ({"docs": routed.versioned, "best": best}
+        out = ({"docs": routed.versioned, "renderings": renderings}
                | "Join" >> beam.CoGroupByKey()
                | "Decide" >> beam.FlatMap(decide).with_outputs("dropped", main="kept"))
         kept = (out.kept, routed.unversioned) | "Kept" >> beam.Flatten()

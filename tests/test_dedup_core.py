@@ -267,6 +267,45 @@ def test_format_preference_source_over_pdf_word_over_etsi_pdf():
     assert [d.id for d in sorted([pdf, plain, tex], key=rank_string)] == ["z-tex", "plain", "a-pdf"]
 
 
+def test_a_garbled_rendering_never_supersedes_a_clean_one_whatever_the_version():
+    from telecom_etl.filters.dedup.policy import best_rendering, is_garbled, lost_glyphs, rendering_key
+
+    word = _spec("18.0.0", id_="word", text="y" * 1000).replace(extra={"source_format": "docx"})
+    garbled = _spec("18.1.0", id_="garbled", text="y" * 990 + "\ufffd" * 10).replace(
+        extra={"source_format": "pdf"}, scores={"unmapped_char_share": 0.01}, flags=["unmapped_glyphs"])
+    clean_pdf = _spec("17.9.0", id_="clean-pdf", text="y" * 1000).replace(
+        extra={"source_format": "pdf"}, scores={"unmapped_char_share": 0.001})
+    assert lost_glyphs(word) == (0, 1000) and lost_glyphs(garbled) == (10, 1000)
+    assert lost_glyphs(clean_pdf) == (1, 1000) and not is_garbled(1, 1000) and is_garbled(10, 1000)
+    # flagged without a score (a hand-made record): wholly lost
+    assert lost_glyphs(garbled.replace(scores={})) == (1000, 1000)
+
+    def pick(*docs):
+        sums = {}
+        for doc in docs:
+            lost, visible = sums.get(rendering_key(doc), (0, 0))
+            more = lost_glyphs(doc)
+            sums[rendering_key(doc)] = (lost + more[0], visible + more[1])
+        return best_rendering(sums)
+
+    # the garbled newer PDF does not supersede the clean older Word file, nor a clean older PDF
+    assert pick(word, garbled) == rendering_key(word) == ((18, 0, 0), 1)
+    assert pick(garbled, clean_pdf) == rendering_key(clean_pdf)
+    # among clean renderings the newest version wins, then the format (as before)
+    assert pick(word, garbled, clean_pdf) == rendering_key(word)
+    assert pick(clean_pdf, word.replace(spec_version="17.9.0")) == ((17, 9, 0), 1)
+    # all garbled: the newest still wins
+    assert pick(garbled, clean_pdf.replace(text="y" * 900 + "\ufffd" * 100, scores={"unmapped_char_share": 0.1})) \
+        == rendering_key(garbled)
+    # a rendering is judged on all its records: one garbled clause among clean ones of the same
+    # version and format is under the threshold for the rendering, many are over it
+    clause = garbled.replace(id="c1", text="y" * 95 + "\ufffd" * 5, scores={"unmapped_char_share": 0.05})
+    clean_clauses = [garbled.replace(id=f"c{i}", text="y" * 1000, scores={"unmapped_char_share": 0.0},
+                                     flags=[]) for i in range(2, 6)]
+    assert pick(word, clause, *clean_clauses) == rendering_key(garbled)
+    assert pick(word, clause, clause.replace(id="c2"), clean_clauses[0]) == rendering_key(word)
+
+
 def test_renderings_of_one_paper_share_a_group_by_title():
     from telecom_etl.filters.dedup.policy import paper_key, version_group
 

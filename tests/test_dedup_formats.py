@@ -104,3 +104,37 @@ def test_word_rendering_is_kept_over_the_etsi_pdf_of_the_same_version(tmp_path):
     assert (old["drop_rule"], old["duplicate_of"]) == ("superseded_spec_version", word_id)
     assert report["stages"]["dedup_version"]["dropped_by_rule"] == {"preferred_format": 1,
                                                                    "superseded_spec_version": 1}
+
+
+def test_a_garbled_etsi_pdf_of_a_newer_version_does_not_supersede_a_clean_older_word_file(tmp_path):
+    from pdf_fonts import glyph_pdf
+    from test_spec_pdf_glyphs import COVER
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    make_spec_docx(str(specs / "38999-i00.docx"), spec="38.999", version="18.0.0")
+    make_spec_docx(str(specs / "38999-h00.docx"), spec="38.999", version="17.0.0", clauses=DEFAULT_CLAUSES + [
+        ("5.9", "Removed later", ["A procedure of the older version that the newer one no longer has."])])
+    # ETSI TS 138 999 V18.1.0 whose equation glyphs have no Unicode: flagged unmapped_glyphs
+    (specs / "ts_138999v180100p.pdf").write_bytes(glyph_pdf(
+        COVER + [("1 Scope", b""), ("The quantity ", b"\x01\x01\x01 "), ("equals ", b"\x01")], ["xyz123"]))
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(f"version: 1\nsources:\n  - name: specs\n    kind: 3gpp\n    paths: [{specs}]\n"
+                        f"dedup: {{near: false}}\n")
+    report = run(load_manifest(str(manifest)), str(tmp_path / "out"), [], progress=False)
+    assert report["balanced"]
+    kept = _table(tmp_path / "out" / "pretrain")
+    dropped = {os.path.basename(r["uri"]): r for r in _table(tmp_path / "out" / "dropped")}
+    # the clean rendering stays although a newer version is there; among the clean ones the newest
+    assert [os.path.basename(r["uri"]) for r in kept] == ["38999-i00.docx"], sorted(dropped)
+    word_id = kept[0]["id"]
+    pdf = dropped["ts_138999v180100p.pdf"]
+    assert "unmapped_glyphs" in pdf["flags"]
+    assert (pdf["drop_stage"], pdf["drop_rule"], pdf["duplicate_of"]) == ("dedup_version", "garbled_rendering", word_id)
+    assert re.fullmatch(r"38\.999 V18\.1\.0: the pdf rendering lost \d+\.\d% of its characters as unmapped glyphs; "
+                        r"the clean docx rendering of V18\.0\.0 is kept", pdf["drop_detail"]), pdf["drop_detail"]
+    old = dropped["38999-h00.docx"]
+    assert (old["drop_rule"], old["drop_detail"], old["duplicate_of"]) == (
+        "superseded_spec_version", "38.999 V17.0.0 superseded by V18.0.0", word_id)
+    assert report["stages"]["dedup_version"]["dropped_by_rule"] == {"garbled_rendering": 1,
+                                                                   "superseded_spec_version": 1}

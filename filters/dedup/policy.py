@@ -23,6 +23,11 @@ Version grouping (stage ``dedup_version``): records of the same spec (and, with
 records stay, whatever their text similarity, and of those only the best rendering's
 (the Word records when the same version is also there as a PDF). The renderings of one
 paper (same title: :func:`paper_key`) are a group too: its LaTeX source stays, its PDF goes.
+A garbled rendering (:func:`is_garbled`: its records lost more than
+:data:`~telecom_etl.extractors.pdfglyphs.FLAG_SHARE` of their characters as unmapped glyphs,
+the threshold of the ``unmapped_glyphs`` flag) never supersedes a clean one of its group,
+whatever the version: :func:`best_rendering` ranks clean renderings first, then the newest
+version, then the format.
 """
 from __future__ import annotations
 
@@ -30,8 +35,9 @@ import os
 import re
 import struct
 import unicodedata
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, List, Mapping, Optional, Tuple
 
+from telecom_etl.extractors.pdfglyphs import FLAG_SHARE
 from telecom_etl.record import Document
 
 # 3GPP file names: 38211-i10 (V18.1.0, one base-36 character per field), 24229-083700 (V8.37.0),
@@ -186,6 +192,41 @@ def rank_string(doc: Document, previous: bool = False) -> str:
     length = f"{10 ** 15 - min(len(doc.text), 10 ** 15 - 1):015d}"
     return (f"{0 if previous else 1}{0 if version else 1}{newest}{format_rank(doc)}"
             f"{_descending_float(quality_of(doc))}{length}|{doc.id}")
+
+
+#: the flag of a record whose PDF text layer lost glyphs (set with ``scores["unmapped_char_share"]``)
+GARBLED_FLAG = "unmapped_glyphs"
+
+RenderingKey = Tuple[Tuple[int, ...], int]  # (version tuple, format rank)
+
+
+def rendering_key(doc: Document) -> RenderingKey:
+    """Which rendering of its version group a record belongs to: its version and its format."""
+    return spec_identity(doc)[1], format_rank(doc)
+
+
+def lost_glyphs(doc: Document) -> Tuple[int, int]:
+    """(characters lost as unmapped glyphs, visible characters) of a record, from its
+    ``scores["unmapped_char_share"]`` (a record flagged ``unmapped_glyphs`` without the score
+    counts as wholly lost; a record with neither lost nothing)."""
+    visible = len(doc.text) - doc.text.count(" ") - doc.text.count("\n")
+    share = doc.scores.get("unmapped_char_share")
+    if share is None or share != share:
+        share = 1.0 if GARBLED_FLAG in doc.flags else 0.0
+    return int(round(float(share) * visible)), visible
+
+
+def is_garbled(lost: int, visible: int) -> bool:
+    """A rendering whose records lost more than the ``unmapped_glyphs`` flag's share of their
+    characters (in a one-record-per-document build: exactly when its record is flagged)."""
+    return visible > 0 and lost > FLAG_SHARE * visible
+
+
+def best_rendering(renderings: Mapping[RenderingKey, Tuple[int, int]]) -> RenderingKey:
+    """The rendering whose records stay, of ``{rendering_key: (lost, visible)}`` summed over
+    the records of one version group: a clean rendering before a garbled one whatever the
+    version, then the newest version, then the better format."""
+    return min(renderings, key=lambda key: (is_garbled(*renderings[key]), tuple(-v for v in key[0]), key[1]))
 
 
 def id_of_rank(rank: str) -> str:
