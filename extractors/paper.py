@@ -292,12 +292,30 @@ class PaperSource(SourceKind):
             yield dataclasses.replace(item, meta=meta)
 
     def _files_and_trees(self) -> Iterator:
-        """The listed files, with each LaTeX source folder as one item (its main file)."""
+        """The listed files, with each LaTeX source folder as one item (its main file).
+
+        A main file has ``\\documentclass`` and ``\\begin{document}``, is not a part (a
+        ``standalone`` figure, a ``subfiles`` section: compiled on their own, never papers) and
+        is included by no other listed file (:func:`latex_source.included_paths`); the other
+        files under its folder are read with it."""
         items = list(super().list_items())
+        local = [item for item in items if isinstance(item, SourceItem) and not io.has_scheme(item.uri)]
+        listed = {os.path.normpath(item.uri) for item in local}
+        documents: List[str] = []
+        included: set = set()
+        for item in local:
+            text = self._latex_text(item.uri)
+            if text is None:
+                continue
+            path = os.path.normpath(item.uri)
+            if latex_source.has_document(text) and latex_source.part_class(text) is None:
+                documents.append(item.uri)
+            top = os.path.normpath(item.root) if item.root else ""
+            included |= latex_source.included_paths(path, text, listed, top=top) - {path}
         mains: Dict[str, List[str]] = {}
-        for item in items:
-            if isinstance(item, SourceItem) and not io.has_scheme(item.uri) and self._is_latex_main(item.uri):
-                mains.setdefault(os.path.dirname(item.uri), []).append(item.uri)
+        # a main file is included by no other file (when each includes another, a loop: all are)
+        for uri in [u for u in documents if os.path.normpath(u) not in included] or documents:
+            mains.setdefault(os.path.dirname(uri), []).append(uri)
         if not mains:
             yield from items
             return
@@ -320,18 +338,20 @@ class PaperSource(SourceKind):
                 yield item  # a paper PDF or e-print beside a source, not one of its figures
             # else: a file of that LaTeX source, read with its main file
 
-    def _is_latex_main(self, path: str) -> bool:
+    def _latex_text(self, path: str) -> Optional[str]:
+        """A listed local file's text, comments stripped, when it is a text file (else None)."""
         try:
             if os.path.islink(path) or os.path.getsize(path) > min(self.max_bytes, 16 * 1024 * 1024):
-                return False
+                return None
             with open(path, "rb") as fh:
-                data = fh.read()
+                head = fh.read(1024)
+                if sniff(head) != "text":
+                    return None
+                data = head + fh.read()
         except OSError:
-            return False
-        if sniff(data[:1024]) != "text":
-            return False
+            return None
         text = latex_source.decode(data)
-        return bool(text) and latex_source.has_document(latex_source.strip_comments(text))
+        return latex_source.strip_comments(text) if text else None
 
     def _id_from_first_page(self, item: SourceItem) -> Optional[str]:
         """arXiv-compiled PDFs carry ``arXiv:2101.00001v1 [cs.IT] ...`` in the margin of page 1."""
@@ -421,9 +441,13 @@ class PaperSource(SourceKind):
             tree = latex_tree.from_folder(root, os.path.relpath(item.uri, root).replace(os.sep, "/"), limits)
         else:
             tree = latex_tree.from_bytes(data, item.name, limits)
-        paper = latex_to_markdown(tree, drop_references=self.option("drop_references", True),
-                                  drop_acknowledgements=self.option("drop_acknowledgements", False),
-                                  timeout_s=float(self.option("latex_timeout_s", 120)))
+        try:
+            paper = latex_to_markdown(tree, drop_references=self.option("drop_references", True),
+                                      drop_acknowledgements=self.option("drop_acknowledgements", False),
+                                      timeout_s=float(self.option("latex_timeout_s", 120)))
+        except latex_source.LatexPart as exc:  # a standalone figure or a subfile given on its own
+            yield Dropped("latex_part", str(exc), uri=item.uri)
+            return
         if not paper.markdown.strip():
             yield Dropped("no_text", "the LaTeX source has no text", uri=item.uri)
             return

@@ -322,3 +322,140 @@ and get
     assert "## I. Usage: with a forced break" in doc.text
     assert "\\begin{equation} a = b \\end{equation}" in doc.text  # the example, as typed
     assert "$$c = d \\tag{1}$$" in doc.text and "\\tag{2}" not in doc.text
+
+
+# -- parts of a paper: subfiles sections and standalone figures (issue 15) ------------------------
+
+PARTS_MAIN = r"""\documentclass{article}
+\usepackage{subfiles,graphicx}
+\begin{document}
+\title{Subfiles and Standalone Figures in One Cell-Free Paper}
+\author{Alice Marconi}
+\maketitle
+\subfile{sections/intro}
+\section{Results}
+The measured rate matches the model. \includegraphics{figures/diagram}
+\end{document}
+"""
+SUBFILE = r"""\documentclass[../main.tex]{subfiles}
+\begin{document}
+\section{Introduction}
+Every access point serves every user of the cell-free network at once.
+\end{document}
+"""
+TIKZ = r"""\documentclass[tikz]{standalone}
+\begin{document}
+\begin{tikzpicture}\node (ap) at (0,0) {AP}; \node (ue) at (2,0) {UE}; \draw[->] (ap) -- (ue);
+\draw (0,1) -- (2,1) -- (2,2) -- (0,2) -- cycle; \node at (1,1.5) {a long tikz figure, longer than the main file};
+\draw (0,3) -- (2,3) -- (2,4) -- (0,4) -- cycle; \node at (1,3.5) {and another box, so that it is the longest};
+\end{tikzpicture}
+\end{document}
+"""
+PARTS_TREE = {"main.tex": PARTS_MAIN, "sections/intro.tex": SUBFILE, "figures/diagram.tex": TIKZ,
+              "overview.tex": TIKZ + "%" + "x" * len(PARTS_MAIN) + "\n"}  # beside main.tex and longer
+
+
+def _one_paper_of_parts(doc):
+    assert isinstance(doc, Document), doc
+    assert doc.extra["latex_main"] == "main.tex" and doc.title.startswith("Subfiles and Standalone")
+    assert [ln for ln in doc.text.splitlines() if ln.startswith("#")][1:] == ["## 1 Introduction", "## 2 Results"]
+    assert doc.text.count("Every access point serves every user") == 1  # the \subfile's body, once
+    assert "subfiles" not in doc.text and "tikzpicture" not in doc.text
+
+
+def test_subfiles_sections_and_standalone_figures_are_parts_not_papers_folder(tmp_path):
+    write_tree(str(tmp_path / "2403.01234"), PARTS_TREE)
+    results = extract_all(source([tmp_path]))
+    # one record: the section is not a second record duplicating it, the figures no no_text drops
+    assert [(os.path.relpath(uri, tmp_path), type(x).__name__) for uri, x in results] == \
+        [("2403.01234/main.tex", "Document")], results
+    _one_paper_of_parts(results[0][1])
+    assert results[0][1].extra["latex_includes_resolved"] == "1"
+
+
+def test_subfiles_sections_and_standalone_figures_are_parts_not_papers_tar(tmp_path):
+    (tmp_path / "2403.01234").write_bytes(gzip.compress(tar_bytes(PARTS_TREE), mtime=0))
+    (tmp_path / "plain.tar").write_bytes(tar_bytes(PARTS_TREE))
+    results = dict(extract_all(source([tmp_path / "2403.01234", tmp_path / "plain.tar"])))
+    eprint, plain = results[str(tmp_path / "2403.01234")], results[str(tmp_path / "plain.tar")]
+    _one_paper_of_parts(eprint)
+    assert eprint.text == plain.text
+
+
+def test_a_main_file_that_another_file_includes_is_a_part(tmp_path):
+    # a chapter that compiles on its own (its own \documentclass, as docmute allows), input by the
+    # main file from a subfolder and named like nothing else: read with the main file, not a paper
+    chapter = ("\\documentclass{article}\n\\begin{document}\n\\section{Chapter}\nA chapter written to compile "
+               "on its own as well.\n\\end{document}\n")
+    files = {"main.tex": PARTS_MAIN.replace("\\subfile{sections/intro}", "\\input{chapters/one}"),
+             "chapters/one.tex": chapter}
+    results = extract_all(source([write_tree(str(tmp_path / "paper"), files)]))
+    assert [os.path.basename(uri) for uri, _ in results] == ["main.tex"], results
+    assert results[0][1].text.count("A chapter written to compile") == 1
+    (tmp_path / "paper.tar").write_bytes(tar_bytes({"a-main.tex": files["main.tex"], "one.tex": chapter}))
+    (_, tar_doc), = extract_all(source([tmp_path / "paper.tar"]))
+    assert tar_doc.extra["latex_main"] == "a-main.tex"  # chapters/one missing there: the main still wins
+
+
+def test_a_standalone_figure_or_subfile_on_its_own_is_a_counted_drop(tmp_path):
+    (tmp_path / "figure.tex").write_text(TIKZ)
+    (tmp_path / "figures.tar").write_bytes(tar_bytes({"a.tex": TIKZ, "b.tex": SUBFILE}))
+    results = dict(extract_all(source([tmp_path / "figure.tex", tmp_path / "figures.tar"])))
+    figure, figures = results[str(tmp_path / "figure.tex")], results[str(tmp_path / "figures.tar")]
+    assert isinstance(figure, Dropped) and figure.rule == "latex_part"
+    assert figure.detail == ("only parts of another document (\\documentclass{standalone}: a figure or section "
+                             "compiled on its own), no paper")
+    assert isinstance(figures, Dropped) and figures.rule == "latex_part" and "{subfiles}" in figures.detail
+
+
+def test_own_macros_renewcommand_and_several_arguments_are_expanded(tmp_path):
+    body = r"""\newcommand{\vect}[1]{\mathbf{#1}}
+\newcommand{\inner}[2]{\left\langle #1, #2 \right\rangle}
+\newcommand{\power}[2][x]{#1^{#2}}
+\newcommand{\pair}[2]{#1 and then #2}
+\newcommand{\Rate}{R}
+\renewcommand{\Rate}{C}
+\renewcommand{\vec}[1]{\boldsymbol{#1}}
+\section{Macros}
+We study \pair{uplink training}{downlink precoding} in turn.
+\begin{equation} \Rate = \inner{\vect{h}}{\vec{w}} + \power{2} + \power[y]{3} \end{equation}
+"""
+    files = dict(TREE)
+    files["paper.tex"] = MAIN.replace("\\input{sections/intro}", body).replace("\\include{sections/model}", "")
+    doc = only_doc(write_tree(str(tmp_path / "p"), files))
+    assert "We study uplink training and then downlink precoding in turn." in doc.text  # two arguments
+    (block,) = re.findall(r"^\$\$(.+?)\$\$$", doc.text, re.S | re.M)
+    # \renewcommand of the paper's own macro and of a LaTeX one; an optional first argument
+    assert re.sub(r"\s+", "", block) == re.sub(r"\s+", "", r"C = \left\langle \mathbf{h}, \boldsymbol{w} "
+                                                             r"\right\rangle + x^{2} + y^{3} \tag{1}")
+    assert "\\Rate" not in doc.text and "\\pair" not in doc.text and "\\inner" not in doc.text
+    latex2mathml.converter.convert(block)
+
+
+def test_subfile_resolution(tmp_path):
+    main = PARTS_MAIN.replace("\\subfile{sections/intro}", "\\subfile{sections/intro}\n\\subfile{sections/more.tex}\n"
+                              "\\subfile{sections/gone}")
+    more = SUBFILE.replace("\\begin{document}", "\\newcommand{\\local}{ignored}\n\\begin{document}").replace(
+        "\\section{Introduction}\nEvery access point serves every user of the cell-free network at once.",
+        "\\section{More}\nA second section, named with its extension.")
+    doc = only_doc(write_tree(str(tmp_path / "p"), {"main.tex": main, "sections/intro.tex": SUBFILE,
+                                                     "sections/more.tex": more}))
+    assert [ln for ln in doc.text.splitlines() if ln.startswith("##")] == ["## 1 Introduction", "## 2 More",
+                                                                         "## 3 Results"]
+    assert "A second section, named with its extension." in doc.text
+    assert "documentclass" not in doc.text and "ignored" not in doc.text  # a subfile's preamble is not its text
+    assert doc.extra["latex_includes_resolved"] == "2" and doc.extra["latex_includes_missing"] == "1"
+    assert doc.extra["latex_missing_inputs"] == "sections/gone" and "latex_missing_input" in doc.flags
+
+
+def test_a_gzipped_tar_named_pdf_is_read_as_latex_by_its_bytes(tmp_path):
+    folder = only_doc(write_tree(str(tmp_path / "folder")))
+    (tmp_path / "eprint.pdf").write_bytes(gzip.compress(tar_bytes(), mtime=0))  # arXiv e-print, misnamed
+    (tmp_path / "single").mkdir()  # a .tex named .docx, in a folder of its own (its folder is its tree)
+    (tmp_path / "single" / "paper.docx").write_bytes(MAIN.replace("\\input{sections/intro}", INTRO).encode("utf-8"))
+    results = dict(extract_all(source([tmp_path / "eprint.pdf", tmp_path / "single"])))
+    eprint, tex = results[str(tmp_path / "eprint.pdf")], results[str(tmp_path / "single" / "paper.docx")]
+    assert isinstance(eprint, Document) and eprint.extra["source_format"] == "latex"
+    assert eprint.extra["latex_origin"] == "tar.gz" and eprint.text == folder.text
+    assert isinstance(tex, Document) and tex.extra["latex_main"] == "paper.docx" and tex.title == TITLE
+    assert "Cell-free networks serve every user" in tex.text

@@ -1,7 +1,9 @@
 """From a source tree to one flat LaTeX text that the converter reads.
 
-* :func:`find_main`: the file with ``\\documentclass`` and ``\\begin{document}`` (of several, the
-  one no other file includes, then the longest, then the first name);
+* :func:`find_main`: the file with ``\\documentclass`` and ``\\begin{document}`` that no other
+  file of the tree includes and that is not a part (``standalone`` figures, ``subfiles``
+  sections: :data:`PART_CLASSES`); of several, the shallowest, then the longest, then the
+  first name;
 * :func:`strip_comments`: ``%`` comments (not ``\\%``, not inside ``\\verb``/verbatim),
   ``comment`` environments and ``\\iffalse ... \\fi``;
 * :func:`flatten`: ``\\input``, ``\\include``, ``\\subfile``, ``\\import`` resolved inside the tree
@@ -19,7 +21,7 @@ import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from telecom_etl.extractors.sniff import looks_binary
 from telecom_etl.outcome import StageFailure
@@ -88,21 +90,96 @@ def tex_texts(files: Dict[str, bytes]) -> Dict[str, str]:
     return out
 
 
+#: classes of files that are parts of another document, never papers: a standalone figure
+#: (tikz, pgfplots) compiled on its own, a section compiled on its own with the subfiles package
+PART_CLASSES = ("standalone", "subfiles")
+
+
+class LatexPart(StageFailure):
+    """The source's only documents are parts of another one (standalone figures, subfiles)."""
+
+
+def part_class(text: str) -> Optional[str]:
+    """``standalone`` or ``subfiles`` when the file's ``\\documentclass`` is one of
+    :data:`PART_CLASSES`, else None."""
+    m = _DOCCLASS.search(text)
+    cls = m.group("cls").strip() if m else ""
+    return cls if cls in PART_CLASSES else None
+
+
+def include_names(text: str) -> List[str]:
+    """The names a file ``\\input``s, ``\\include``s, ``\\subfile``s or ``\\import``s, as written."""
+    names = []
+    for m in _INCLUDE.finditer(text):
+        if m.group("bib"):
+            continue
+        if m.group("icmd"):
+            names.append(posixpath.join(m.group("dir").strip(), m.group("file").strip()))
+        else:
+            names.append((m.group("arg") if m.group("arg") is not None else m.group("bare")) or "")
+    return [n.strip().strip('"') for n in names if n.strip().strip('"')]
+
+
+def included_paths(path: str, text: str, paths, top: str = "") -> Set[str]:
+    """The files of ``paths`` (a set of posix paths: a tree's, or a folder listing's) that the
+    file at ``path`` includes. A name is taken relative to the file's own folder and to every
+    folder above it up to ``top`` (LaTeX reads it from the main file's folder, the subfiles
+    package from the part's own), with ``.tex`` added or as written."""
+    found: Set[str] = set()
+    folders = []
+    folder = posixpath.dirname(path)
+    top = "" if top in (".", "./") else top.rstrip("/")
+    while True:
+        folders.append(folder)
+        if not folder or folder == top or folder == "/" or (top and not folder.startswith(top + "/")):
+            break
+        folder = posixpath.dirname(folder)
+    for name in include_names(text):
+        if name.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", name):
+            continue
+        for base in folders:
+            joined = posixpath.normpath(posixpath.join(base, name))
+            if joined.startswith("../") or joined == "..":
+                continue
+            for candidate in (joined + ".tex", joined):
+                if candidate in paths:
+                    found.add(candidate)
+    return found
+
+
+def main_files(texts: Dict[str, str]) -> List[str]:
+    """The papers of a tree: files with ``\\documentclass`` and ``\\begin{document}`` that are not
+    of a part class (:data:`PART_CLASSES`) and that no other file of the tree includes; best
+    first (the shallowest, then the longest, then the first name)."""
+    documents = [p for p, t in texts.items() if has_document(t)]
+    included: Set[str] = set()
+    for path, text in texts.items():
+        included |= included_paths(path, text, texts) - {path}
+    papers = [p for p in documents if part_class(texts[p]) is None]
+    top = [p for p in papers if p not in included] or papers  # each includes another (a loop): all
+    return sorted(top, key=lambda p: (p.count("/"), -len(texts[p]), p))
+
+
 def find_main(texts: Dict[str, str], hint: Optional[str] = None) -> str:
     if hint and hint in texts and has_document(texts[hint]):
+        cls = part_class(texts[hint])
+        if cls:
+            raise LatexPart(_part_detail(cls))
         return hint
-    mains = [p for p, t in texts.items() if has_document(t)]
+    mains = main_files(texts)
     if not mains:
+        parts = sorted({part_class(t) for t in texts.values() if has_document(t)} - {None})
+        if parts:
+            raise LatexPart(_part_detail(*parts))
         if hint and hint in texts:
             raise StageFailure(NOT_LATEX)
         raise StageFailure("no LaTeX main file (\\documentclass and \\begin{document}) in the source")
-    included = set()
-    for path in mains:
-        for m in _INCLUDE.finditer(texts[path]):
-            target = m.group("arg") or m.group("file") or m.group("bare") or ""
-            included.add(posixpath.basename(target).rsplit(".tex", 1)[0])
-    top = [p for p in mains if posixpath.basename(p).rsplit(".tex", 1)[0] not in included] or mains
-    return sorted(top, key=lambda p: (p.count("/"), -len(texts[p]), p))[0]
+    return mains[0]
+
+
+def _part_detail(*classes: str) -> str:
+    named = " and ".join(f"\\documentclass{{{c}}}" for c in classes)
+    return f"only parts of another document ({named}: a figure or section compiled on its own), no paper"
 
 
 # -- includes ---------------------------------------------------------------------------------
@@ -183,8 +260,8 @@ def flatten(texts: Dict[str, str], main: str, max_chars: int = 32 * 1024 * 1024)
                 return ""
             flat.counts["includes_resolved"] += 1
             inner = expand(target, stack + (target,))
-            if m.group("cmd") in ("subfile", "subfileinclude"):
-                inner = _body(inner)
+            if m.group("cmd") in ("subfile", "subfileinclude") or has_document(texts[target]):
+                inner = _body(inner)  # a part that also compiles on its own (subfiles, docmute): its body
             budget[0] -= len(inner)
             if budget[0] < 0:
                 raise StageFailure(f"\\input expansion exceeds {max_chars // (1024 * 1024)} MB (included files "
