@@ -184,11 +184,14 @@ def summary(report: dict) -> str:
 
 
 def _commonest_error(output: str, stage: str) -> Optional[tuple]:
-    """(error line, count) most frequent among ``stage``'s rejects in ``OUT/rejects/``, if readable."""
+    """(error line, count) most frequent among ``stage``'s failures, if readable: in ``OUT/rejects/``
+    (build-pretrain, synth-preferences) or ``OUT/failed/`` (synth-instructions, whose rejects/
+    holds rejected pairs)."""
     from collections import Counter
 
     counts: Counter = Counter()
-    for path in io.match(io.join(output, "rejects", "*.parquet")):
+    paths = [p for folder in ("rejects", "failed") for p in io.match(io.join(output, folder, "*.parquet"))]
+    for path in paths:
         try:
             if io.has_scheme(path):
                 from apache_beam.io.filesystems import FileSystems
@@ -211,7 +214,8 @@ def failed_everything(report: dict, output: Optional[str] = None) -> Optional[st
     """One line when a stage failed every record it was given (the run produced nothing useful), else None.
 
     Names the first such stage in pipeline order and its commonest error (the full error line
-    from ``OUT/rejects/`` when ``output`` is given, else the error class counted in the report).
+    from ``OUT/rejects/`` or ``OUT/failed/`` when ``output`` is given, else the error class counted in
+    the report).
     """
     stages = report.get("stages") or {}
     order = ["list", "extract", "extract_parts"] + list(report.get("doc_stages") or [])

@@ -189,6 +189,8 @@ ORAN_ROWS = [
 @pytest.mark.parametrize("name,body", [
     ("oran.json", "\r\n".join(json.dumps(r) for r in ORAN_ROWS) + "\r\n"),  # ORAN-Bench: JSONL arrays, CRLF
     ("oran-list.json", "\ufeff" + json.dumps(ORAN_ROWS)),  # a JSON list of arrays with a BOM
+    ("objects.json", json.dumps([{"id": "q0", "question": ORAN_ROWS[0][0], "answer": "E2"},  # a JSON list of
+                                 {"id": "q1", "question": ORAN_ROWS[1][0]}])),  # objects
     ("bench.csv", "id,question,answer\r\nq0,\"" + ORAN_ROWS[0][0] + "\",E2\r\nq1," + ORAN_ROWS[1][0] + ",xApp\r\n"),
     ("bench.tsv", "\ufeffquestion\tanswer\n" + ORAN_ROWS[0][0] + "\tE2\n" + ORAN_ROWS[1][0] + "\tx\n"),
     ("questions.txt", "\ufeff" + ORAN_ROWS[0][0] + "\r\n\r\n" + ORAN_ROWS[1][0] + "\r\n"),
@@ -198,6 +200,8 @@ def test_benchmark_formats(tmp_path, name, body):
     path.write_bytes(body.encode("utf-8"))
     items = load_benchmark(str(path))
     assert [i.texts[0] for i in items] == [ORAN_ROWS[0][0], ORAN_ROWS[1][0]]
+    if name == "objects.json":
+        assert [i.id for i in items] == ["objects:q0", "objects:q1"]
     index = BenchmarkIndex.build(items)
     text = f"{TELECOM_PROSE[0]} {ORAN_ROWS[0][0]} {TELECOM_PROSE[1]}\nWhat is an xApp?\n{TELECOM_PROSE[2]}"
     assert len(index.matches(text)) == 2

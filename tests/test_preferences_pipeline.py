@@ -321,3 +321,69 @@ def test_benchmark_overlap_in_prompt_or_generated_answer_is_rejected(server, sft
     bad.write_text('[["question", ["1. a"], "1"]\n["broken"')
     result = run_cli(server, sft_dir, tmp_path / "pref2", "--benchmark", str(bad))
     assert result.exit_code == 2 and "oran.json" in result.output and "Traceback" not in result.output
+
+
+CSAT_Q = "What does CSAT stand for?"  # a benchmark's short question (under 8 words)
+UPF_Q = "Explain the role of the UPF in the 5G core network."
+SHORT_ANSWERS = {
+    "teacher-m": {CSAT_Q: "Customer satisfaction.",
+                  UPF_Q: "The UPF forwards user plane packets between the RAN and the data network. "
+                         "What is a mesh link? It applies QoS enforcement and usage reporting."},
+    "student-m": {CSAT_Q: "Carrier sense.", UPF_Q: "It stores subscriber data."},
+}
+
+
+def short_question_responder(body):
+    if body["model"] == "judge-m":
+        graded = body["messages"][1]["content"].split("## Answer to grade\n", 1)[1].split("\n\n## Rubric", 1)[0]
+        teacher_answers = {*SHORT_ANSWERS["teacher-m"].values(), *ANSWERS["teacher-m"].values()}
+        s = 9 if graded in teacher_answers else 3
+        return json.dumps({"factual_accuracy": s, "completeness": s, "telecom_correctness": s, "clarity": s,
+                           "rationale": f"graded {s}"})
+    prompt = body["messages"][-1]["content"]
+    if prompt in SHORT_ANSWERS[body["model"]]:
+        return SHORT_ANSWERS[body["model"]][prompt]
+    return responder(body)
+
+
+def test_short_benchmark_questions_in_a_prompt_or_a_generated_answer_are_rejected(tmp_path):
+    """Short questions (under 8 words: no 13-word n-gram) match as a whole sentence, in a prompt
+    (dropped before any candidate is bought) and in a generated answer (dropped at select); the
+    benchmark is a JSON list of objects."""
+    sft = tmp_path / "sft_in"
+    write_sft(str(sft / "sft"), [sft_row(1, "clause_qa", CSAT_Q, "Customer satisfaction."),
+                                 sft_row(2, "clause_qa", UPF_Q, "The UPF forwards user plane packets."),
+                                 sft_row(3, "clause_qa", QA_Q, "The AMF authenticates the UE and registers it.")])
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps([{"id": "q-csat", "question": CSAT_Q, "answer": "Customer satisfaction"},
+                                 {"id": "q-mesh", "question": "What is a mesh link?"},
+                                 {"id": "q-long", "question": "Which network function of the 5G core allocates "
+                                                              "IP addresses to the UE during PDU session setup?"}]))
+    out = tmp_path / "pref"
+    with OpenAIServer(responder=short_question_responder) as srv:
+        result = run_cli(srv, sft, out, "--benchmark", str(bench))
+        sent = [b["messages"][-1]["content"] for b in srv.chat_requests()]
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["balanced"]
+    assert report["stages"]["prepare"]["dropped_by_rule"] == {"contaminated": 1}
+    assert report["stages"]["select"]["dropped_by_rule"]["contaminated"] == 1
+    dropped = {(d["drop_stage"], d["drop_detail"]) for d in pq.read_table(out / "dropped").to_pylist()
+               if d["drop_rule"] == "contaminated"}
+    assert dropped == {("prepare", "prompt matches bench:q-csat"), ("select", "generated answer matches bench:q-mesh")}
+    assert CSAT_Q not in sent  # no candidate was bought for the contaminated prompt
+    assert {r["sft_id"] for r in pq.read_table(out / "preference").to_pylist()} == {"sft-003"}
+
+
+def test_a_stage_that_fails_every_record_exits_non_zero_with_one_line(server, tmp_path):
+    # Parquet files that are not SFT shards (no conversation column): every file fails at read
+    write_sft(str(tmp_path / "in" / "sft"), [{"id": "x1", "text": "a pre-training record"}],
+              "part-00000-of-00002.parquet")
+    write_sft(str(tmp_path / "in" / "sft"), [{"id": "x2", "text": "another one"}], "part-00001-of-00002.parquet")
+    result = run_cli(server, tmp_path / "in", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("telecom-etl: error:")]
+    assert len(lines) == 1, result.output
+    assert lines[0] == ("telecom-etl: error: stage read failed every record (2 files); commonest error: not an SFT "
+                        "shard: no messages/conversations/instruction/prompt column (2 of 2)")
+    assert "Traceback" not in result.output

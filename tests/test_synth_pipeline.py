@@ -442,3 +442,60 @@ def test_per_source_budget_keeps_the_same_items_as_the_driver_plan(shards, tmp_p
     planned = plan_items(SynthSettings(max_per_doc=2, max_per_source=1), input_shards(shards))
     assert {(i.task, i.passage.doc_id, i.passage.section) for i in planned if i.task == "abbreviations"} == {
         (r["task"], r["doc_id"], r["section"]) for r in rows if r["task"] == "abbreviations"}
+
+
+def short_question_teacher(body):
+    """The test teacher, except that open-answer questions are a benchmark's short question
+    ("What does CSAT stand for?", 5 words) or a question of its own."""
+    text = body["messages"][-1]["content"]
+    if text.startswith("Read the passage and write"):
+        passage = passage_of(text)
+        first = sentences(passage)[0]
+        question = "What does CSAT stand for?" if "(RRC reconfiguration)" in text else \
+            f"What does the text state about {' '.join(first.split()[1:7])}?"
+        return json.dumps({"items": [{"question": question, "answer": first, "evidence": first}]})
+    return teacher(body)
+
+
+@pytest.mark.parametrize("form", ["teleqna", "json_list"])
+def test_a_pair_overlapping_a_short_benchmark_question_is_rejected(shards, tmp_path, form):
+    short = "What does CSAT stand for?"  # under 8 words: matched as a whole sentence, not by n-grams
+    other = "Which protocol layer performs header compression for user plane data in 5G NR networks?"
+    if form == "teleqna":
+        bench = tmp_path / "teleqna.json"
+        bench.write_text(json.dumps({f"question {i}": {"question": q + " [3GPP Release 18]", "option 1": "a",
+                                                        "option 2": "b", "answer": "option 1: a",
+                                                        "category": "Lexicon"} for i, q in enumerate((other, short))}))
+        item = "teleqna:question 1"
+    else:  # a JSON list of objects, with ids
+        bench = tmp_path / "bench.json"
+        bench.write_text(json.dumps([{"id": "q-long", "question": other}, {"id": "q-csat", "question": short}]))
+        item = "bench:q-csat"
+    out = tmp_path / "out"
+    with OpenAIServer(responder=short_question_teacher) as server:
+        result = run_cli("-i", shards, "-o", str(out), "--teachers", teachers_yaml(tmp_path, server),
+                         "--tasks", "open_qa", "--benchmark", str(bench))
+    assert result.exit_code == 0, result.output
+    rejects = [r for r in read_rows(out / "rejects") if r["reason"] == "contaminated"]
+    assert [(r["task"], r["section"]) for r in rejects] == [("open_qa", "5.3.5")]
+    assert rejects[0]["detail"] == f"matches {item}"
+    kept = read_rows(out / "sft")
+    assert kept and all(short not in json.dumps(r["messages"]) for r in kept)  # the others pass
+    report = json.loads((out / "report.json").read_text())
+    assert report["tasks"]["open_qa"]["rejected_pairs"] == {"contaminated": 1}
+
+
+def test_a_stage_that_fails_every_record_exits_non_zero_with_one_line(shards, tmp_path, monkeypatch):
+    from telecom_etl.synth.tasks.abbreviations import Abbreviations
+
+    def broken(self, passage):
+        raise ValueError("abbreviation table unreadable")
+
+    monkeypatch.setattr(Abbreviations, "offline", broken)  # every item of the task fails in generate
+    result = CliRunner().invoke(main, ["synth-instructions", "-i", shards, "-o", str(tmp_path / "out"),
+                                       "--tasks", "abbreviations"])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("telecom-etl: error:")]
+    assert len(lines) == 1, result.output
+    assert re.fullmatch(r"telecom-etl: error: stage generate failed every record \((\d+) items\); commonest error: "
+                        r"ValueError: abbreviation table unreadable \(\1 of \1\)", lines[0]), lines[0]
