@@ -417,6 +417,8 @@ class PaperSource(SourceKind):
                 extra[key] = str(pdf.quality[key])
         yield self.new_document(item, markdown, flags=flags, extra=extra,
                                 scores={"unmapped_char_share": share}, **fields)
+        for reason, part, detail in pdf.placeholders:  # each [equation (N)] placeholder: a dropped part
+            yield Dropped(f"equation_placeholder.{reason}", detail, uri=f"{item.uri}#{part}")
 
     @staticmethod
     def _redact(text: str, extra: Dict[str, str], flags: List[str]) -> str:

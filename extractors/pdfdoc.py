@@ -80,6 +80,9 @@ class PdfText:
     stamps: List[str] = field(default_factory=list)  # removed margin/rotated text (arXiv stamps, banners)
     quality: Dict[str, object] = field(default_factory=dict)  # signals, and "garbage": reason or None
     removed: Dict[str, int] = field(default_factory=dict)  # lines removed, per reason
+    # display equations left as a placeholder: (reason, part, detail), reason "lost_glyphs" or
+    # "too_few_glyphs", part "page3/equation(2)" (the source reports each as a dropped part)
+    placeholders: List[Tuple[str, str, str]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -582,6 +585,7 @@ class _Extraction:
         self.font_text: Dict[str, List[str]] = defaultdict(list)
         self.glyphs = GlyphMapper(doc)
         self.equations: Counter = Counter()
+        self.placeholders: List[Tuple[str, str, str]] = []
 
     # -- steps -----------------------------------------------------------------------------
     def run(self) -> PdfText:
@@ -622,7 +626,8 @@ class _Extraction:
         quality["equation_placeholders"] = self.equations["equation_placeholders"]
         return PdfText(markdown=markdown, page_count=doc.page_count, metadata=self._metadata(), title=title,
                        front_lines=front, stamps=self.stamps, quality=quality,
-                       removed={k: v for k, v in sorted(self.removed.items()) if v})
+                       removed={k: v for k, v in sorted(self.removed.items()) if v},
+                       placeholders=list(self.placeholders))
 
     def _metadata(self) -> Dict[str, str]:
         out = {}
@@ -858,6 +863,15 @@ class _Extraction:
         if glyphs < 3 or lost > 0.3 * (glyphs + lost):
             self.equations["equation_placeholders"] += 1
             text = f"[equation ({number})]" if number else "[equation]"
+            page = rows[0].page + 1
+            name = f"equation ({number})" if number else "an unnumbered display equation"
+            if lost > 0.3 * (glyphs + lost):
+                reason, why = "lost_glyphs", f"{lost} of its {glyphs + lost} glyphs have no Unicode"
+            else:
+                reason, why = "too_few_glyphs", f"{glyphs} glyph{'s' if glyphs != 1 else ''} left"
+            part = f"page{page}/equation({number})" if number else \
+                f"page{page}/equation-{sum(p[1].startswith(f'page{page}/equation-') for p in self.placeholders) + 1}"
+            self.placeholders.append((reason, part, f"{name} on page {page} left as a placeholder: {why}"))
         else:
             self.equations["display_equations"] += 1
             text = f"$$ {body}{tag} $$"
