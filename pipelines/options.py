@@ -111,6 +111,9 @@ def pipeline_options(beam_args: List[str], setup_file: Optional[str] = None,
                      ours: Sequence[str] = ()) -> PipelineOptions:
     """Beam options from the arguments a command did not know; ``ours`` are the command's own
     option names, suggested when a misspelt one lands here."""
+    from telecom_etl.pipelines import beamcache
+
+    beamcache.install()  # graph construction and the runner's start-up without repeated introspection
     beam_args = list(beam_args)
     bad = argument_problems(beam_args, ours)
     if bad:
