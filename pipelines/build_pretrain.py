@@ -271,12 +271,13 @@ def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = 
 
     from telecom_etl.card import write_card
     from telecom_etl.manifest import manifest_digest, portable_digest
-    from telecom_etl.pipelines.options import pipeline_options
+    from telecom_etl.pipelines.options import pipeline_options, without_graph_type_check
     from telecom_etl.pipelines.report import build_report, write_report
     from telecom_etl.pipelines.stage import Progress
     from telecom_etl.runfolder import RunFolder, run_id
 
     options = pipeline_options(beam_args)
+    without_graph_type_check(options, beam_args)  # unless a type-check flag was given
     Progress.enabled = progress
     rid = run_id("build-pretrain", portable_digest(manifest))
     with RunFolder(output, RUN_ENTRIES, "build-pretrain") as folder:

@@ -124,6 +124,18 @@ def test_lsh_params_follow_datasketch_and_the_threshold():
         lsh_params(1.0, 128)
 
 
+def test_known_lsh_params_are_datasketchs():
+    """The table that spares a build importing datasketch gives datasketch's own answers."""
+    from datasketch.lsh import _optimal_param
+
+    from telecom_etl.filters.dedup.lsh import KNOWN_PARAMS
+
+    for (threshold, num_perm, fp, fn), params in KNOWN_PARAMS.items():
+        assert _optimal_param(threshold, num_perm, fp, fn) == params, (threshold, num_perm, fp, fn)
+    lsh_params.cache_clear()
+    assert lsh_params(0.65, 100) == _optimal_param(0.65, 100, 0.5, 0.5)  # not in the table: datasketch
+
+
 def test_verified_lsh_leans_to_recall():
     even, verified = lsh_params(0.8, 128), lsh_params_for(0.8, 128, verify=True)
     assert lsh_params_for(0.8, 128, verify=False) == even

@@ -103,6 +103,18 @@ def test_local_runner_is_the_default_and_beam_options_pass_through():
         pipeline_options(["--no_such_option", "1"])
 
 
+def test_graph_type_check_is_off_unless_type_checking_is_asked_for():
+    from telecom_etl.pipelines.options import without_graph_type_check
+
+    opts = pipeline_options([])
+    assert without_graph_type_check(opts, []) and opts.get_all_options()["pipeline_type_check"] is False
+    args = ["--type_check_strictness", "ALL_REQUIRED"]
+    opts = pipeline_options(args)
+    assert not without_graph_type_check(opts, args) and opts.get_all_options()["pipeline_type_check"] is True
+    args = ["--runtime_type_check"]
+    assert not without_graph_type_check(pipeline_options(args), args)
+
+
 def test_dataflow_options_ship_the_toolkit_with_setup_py():
     opts = pipeline_options(["--runner", "DataflowRunner", "--project", "p", "--region", "europe-west1",
                              "--temp_location", "gs://bucket/tmp"]).get_all_options()
