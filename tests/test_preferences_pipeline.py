@@ -321,3 +321,15 @@ def test_benchmark_overlap_in_prompt_or_generated_answer_is_rejected(server, sft
     bad.write_text('[["question", ["1. a"], "1"]\n["broken"')
     result = run_cli(server, sft_dir, tmp_path / "pref2", "--benchmark", str(bad))
     assert result.exit_code == 2 and "oran.json" in result.output and "Traceback" not in result.output
+
+
+def test_the_output_folder_is_locked_staged_interruptible_and_follows_the_umask(sft_dir, tmp_path):
+    """RunFolder through synth-preferences: as tests/test_synth_pipeline.py checks it for
+    synth-instructions (umask, staging, the lock, SIGINT 130 / SIGTERM 143, the folder as before)."""
+    from runfolder_checks import check_run_folder
+
+    check_run_folder(tmp_path, lambda out, url, cache: [
+        "synth-preferences", "--input", str(sft_dir), "--output", str(out), "--base-url", url,
+        "--candidate", "model=teacher-m,temperature=0.2,name=teacher",
+        "--candidate", "model=student-m,temperature=1.0,name=student",
+        "-k", "2", "--judge-model", "judge-m", "--cache-dir", str(cache), "--no-progress"], responder, "preference")

@@ -442,3 +442,14 @@ def test_per_source_budget_keeps_the_same_items_as_the_driver_plan(shards, tmp_p
     planned = plan_items(SynthSettings(max_per_doc=2, max_per_source=1), input_shards(shards))
     assert {(i.task, i.passage.doc_id, i.passage.section) for i in planned if i.task == "abbreviations"} == {
         (r["task"], r["doc_id"], r["section"]) for r in rows if r["task"] == "abbreviations"}
+
+
+def test_the_output_folder_is_locked_staged_interruptible_and_follows_the_umask(shards, tmp_path):
+    """RunFolder through synth-instructions: umask 027 gives 0640/0750, a run waiting on its
+    teacher shows nothing of itself, a second run into the folder is one line, SIGINT/SIGTERM
+    exit 130/143 with one line and leave the previous run's folder byte for byte."""
+    from runfolder_checks import check_run_folder
+
+    check_run_folder(tmp_path, lambda out, url, cache: [
+        "synth-instructions", "-i", shards, "-o", str(out), "--base-url", url, "--model", "gpt-4o-mini",
+        "--cache-dir", str(cache), "--no-progress"], teacher, "sft")
