@@ -52,7 +52,8 @@ class SourceConfig(_Model):
     max_chars_per_file: int = Field(default=100_000_000, ge=1)
     # records' uri: SOURCE/path inside the source (default), or the local absolute path when true
     absolute_uris: bool = False
-    # the paths as the manifest wrote them, before they were resolved (shown in reports, not absolute)
+    # the paths as the manifest wrote them, before they were resolved, an absolute one relative to
+    # the manifest's folder unless absolute_uris (shown in the report and card: no machine paths)
     _paths_as_written: List[str] = PrivateAttr(default_factory=list)
 
     @property
@@ -117,6 +118,26 @@ class Manifest(_Model):
 
     # where the manifest was read from (not a YAML field)
     path: Optional[str] = Field(default=None, exclude=True)
+
+    @property
+    def absolute_paths(self) -> bool:
+        """A source asks for the machine's paths (``absolute_uris: true``): the report and card then
+        show the manifest, output and source paths as given; otherwise relative ones only."""
+        return any(s.absolute_uris for s in self.sources)
+
+    @property
+    def folder(self) -> Optional[str]:
+        """The local folder the manifest was read from (what its relative paths are relative to)."""
+        if not self.path or io.has_scheme(self.path):
+            return None
+        return os.path.dirname(os.path.abspath(self.path))
+
+    def shown(self, value):
+        """``value`` (a path, or dicts and lists holding paths) as the report and card show it:
+        absolute local paths relative to the manifest's folder unless :attr:`absolute_paths`."""
+        from telecom_etl.uris import portable
+
+        return value if self.absolute_paths else portable(value, self.folder)
 
     def profile_for(self, source: SourceConfig) -> List[FilterSpec]:
         name = source.filter_profile
@@ -333,12 +354,15 @@ def load_manifest(path: str) -> Manifest:
             if i not in valid and isinstance(wanted, str) and wanted not in profiles:
                 _unknown_profile(add, i, wanted, profiles)
     base = os.path.dirname(os.path.abspath(path)) if not io.has_scheme(path) else None
+    from telecom_etl.uris import shown_path
+
     names = set()
     for i, source in sources:
         if source.name in names:
             add(("sources", i, "name"), f"duplicate source name {source.name!r}")
         names.add(source.name)
-        source._paths_as_written = list(source.paths)
+        source._paths_as_written = list(source.paths) if source.absolute_uris else \
+            [shown_path(p, base) for p in source.paths]
         resolved = []
         for j, p in enumerate(source.paths):
             p = os.path.expanduser(p)
