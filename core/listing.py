@@ -59,12 +59,22 @@ def relpath(path: str, root: str) -> str:
     return os.path.relpath(path, root).replace(os.sep, "/")
 
 
+def shown_target(link: str) -> str:
+    """A link's target as a drop's detail shows it: as written when relative; an absolute one by
+    its last name only (``absolute path .../passwd``): no path of this machine in the output, and
+    the same detail wherever the corpus sits."""
+    if not os.path.isabs(link):
+        return link
+    return f"absolute path .../{os.path.basename(os.path.normpath(link))}"
+
+
 def symlink_outcome(local: str, real_root: str) -> Dropped:
     """The counted drop for the symbolic link ``local`` found under ``real_root`` (a realpath)."""
     try:
-        link = printable(os.readlink(local))
+        link = os.readlink(local)
     except OSError:  # removed while listing
         return Dropped("file_vanished", "removed while listing", uri=printable(local))
+    link = printable(shown_target(link))
     uri = printable(local)
     try:
         target_stat = os.stat(local)

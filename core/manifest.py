@@ -52,7 +52,8 @@ class SourceConfig(_Model):
     max_chars_per_file: int = Field(default=100_000_000, ge=1)
     # records' uri: SOURCE/path inside the source (default), or the local absolute path when true
     absolute_uris: bool = False
-    # the paths as the manifest wrote them, before they were resolved (shown in reports, not absolute)
+    # the paths as the manifest wrote them, before they were resolved, an absolute one relative to
+    # the manifest's folder unless absolute_uris (shown in the report and card: no machine paths)
     _paths_as_written: List[str] = PrivateAttr(default_factory=list)
 
     @property
@@ -118,6 +119,26 @@ class Manifest(_Model):
     # where the manifest was read from (not a YAML field)
     path: Optional[str] = Field(default=None, exclude=True)
 
+    @property
+    def absolute_paths(self) -> bool:
+        """A source asks for the machine's paths (``absolute_uris: true``): the report and card then
+        show the manifest, output and source paths as given; otherwise relative ones only."""
+        return any(s.absolute_uris for s in self.sources)
+
+    @property
+    def folder(self) -> Optional[str]:
+        """The local folder the manifest was read from (what its relative paths are relative to)."""
+        if not self.path or io.has_scheme(self.path):
+            return None
+        return os.path.dirname(os.path.abspath(self.path))
+
+    def shown(self, value):
+        """``value`` (a path, or dicts and lists holding paths) as the report and card show it:
+        absolute local paths relative to the manifest's folder unless :attr:`absolute_paths`."""
+        from telecom_etl.uris import portable
+
+        return value if self.absolute_paths else portable(value, self.folder)
+
     def profile_for(self, source: SourceConfig) -> List[FilterSpec]:
         name = source.filter_profile
         if name is None:
@@ -139,23 +160,28 @@ def _loc_str(loc) -> str:
     return out or "(top level)"
 
 
-def _line_for(node, loc) -> Optional[int]:
-    """Line (1-based) of the YAML node at ``loc``, or of the closest parent that exists."""
-    line = node.start_mark.line + 1 if node is not None else None
+def _position(node, loc) -> Optional[tuple]:
+    """(line, column) of the YAML node at ``loc`` (of its key in a mapping), or of the closest
+    parent that exists: problems are listed in this order, so two on one line (a flow list
+    ``[{...}, {...}]``) come out in the order of the file too."""
+    def at(mark):
+        return mark.line + 1, mark.column
+
+    pos = at(node.start_mark) if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if key.value == part:
-                    line, node = key.start_mark.line + 1, value
+                    pos, node = at(key.start_mark), value
                     break
             else:
-                return line
+                return pos
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
-            line = node.start_mark.line + 1
+            pos = at(node.start_mark)
         else:
-            return line
-    return line
+            return pos
+    return pos
 
 
 def _is_remote(path: str) -> bool:
@@ -303,7 +329,7 @@ def load_manifest(path: str) -> Manifest:
     problems: List[tuple] = []
 
     def add(loc, msg: str) -> None:
-        problems.append((_line_for(node, loc) or 1, len(problems), f"{_loc_str(loc)}: {msg}"))
+        problems.append((_position(node, loc) or (1, 0), len(problems), f"{_loc_str(loc)}: {msg}"))
 
     manifest: Optional[Manifest]
     try:
@@ -314,11 +340,11 @@ def load_manifest(path: str) -> Manifest:
             add(err["loc"], _problem(err))
     if manifest is not None:
         sources = list(enumerate(manifest.sources))
-        profiles = manifest.filters.profiles
-    else:  # check what can be checked of the parts that are right
+        profiles = {name: list(enumerate(specs)) for name, specs in manifest.filters.profiles.items()}
+    else:  # check what can be checked of the parts that are right (at their place in the file)
         sources = _valid_items(SourceConfig, data.get("sources"))
         raw = (data.get("filters") or {}).get("profiles") if isinstance(data.get("filters"), dict) else None
-        profiles = {name: [spec for _, spec in _valid_items(FilterSpec, specs)]
+        profiles = {name: _valid_items(FilterSpec, specs)
                     for name, specs in (raw.items() if isinstance(raw, dict) else [])}
 
     if manifest is None:  # a source that failed validation may still name a profile that does not exist
@@ -328,12 +354,15 @@ def load_manifest(path: str) -> Manifest:
             if i not in valid and isinstance(wanted, str) and wanted not in profiles:
                 _unknown_profile(add, i, wanted, profiles)
     base = os.path.dirname(os.path.abspath(path)) if not io.has_scheme(path) else None
+    from telecom_etl.uris import shown_path
+
     names = set()
     for i, source in sources:
         if source.name in names:
             add(("sources", i, "name"), f"duplicate source name {source.name!r}")
         names.add(source.name)
-        source._paths_as_written = list(source.paths)
+        source._paths_as_written = list(source.paths) if source.absolute_uris else \
+            [shown_path(p, base) for p in source.paths]
         resolved = []
         for j, p in enumerate(source.paths):
             p = os.path.expanduser(p)
@@ -362,16 +391,16 @@ def load_manifest(path: str) -> Manifest:
             and not _is_remote(manifest.dedup.previous_index):
         manifest.dedup.previous_index = os.path.normpath(os.path.join(base, manifest.dedup.previous_index))
     for pname, specs in profiles.items():
-        for k, spec in enumerate(specs):
+        for k, spec in specs:
             _resolve_paths(spec.model_extra or {}, base)
             try:
                 build_filter(spec)
             except (KeyError, TypeError, ValueError) as exc:
                 param = getattr(exc, "param", None)
                 loc = ("filters", "profiles", pname, k) + ((param,) if param else ())
-                add(loc, str(exc))
+                add(loc, getattr(exc, "problem", None) or str(exc))
     if problems:
-        raise ManifestError("\n".join(f"{path}:{line}: {msg}" for line, _, msg in sorted(problems)))
+        raise ManifestError("\n".join(f"{path}:{pos[0]}: {msg}" for pos, _, msg in sorted(problems)))
     manifest.path = path
     return manifest
 

@@ -77,3 +77,76 @@ def record_id(config, uri: str, part: str = "") -> str:
     """A record's id: from the source name, the path inside the source and the part, never from
     where the corpus sits."""
     return make_id(config.name, relative_uri(config.name, config.paths, uri), part)
+
+
+# ---------------------------------------------------------------------------
+# paths of this machine in what a run writes (report, card): relative unless asked
+# ---------------------------------------------------------------------------
+
+def _local_path_like(value) -> bool:
+    """A text naming an absolute local path that exists (up to a glob's first wildcard):
+    a source path, a model or benchmark file, a cache folder; not a regular expression or a URL."""
+    if not isinstance(value, str) or not value or _is_remote(value) or "\n" in value:
+        return False
+    path = os.path.expanduser(value)
+    if not os.path.isabs(path):
+        return False
+    head = root_folder(path) if any(ch in path for ch in "*?[") else path
+    return head not in (os.sep, "") and os.path.exists(head)
+
+
+def shown_path(path: str, anchor: Optional[str]) -> str:
+    """A local path of a manifest as the run's report and card show it: relative to ``anchor``
+    (the manifest's folder) when it is absolute; relative paths and URIs as they are."""
+    if anchor is None or not _local_path_like(path):
+        return path
+    return os.path.relpath(os.path.expanduser(path), anchor).replace(os.sep, "/")
+
+
+def shown_location(path: Optional[str]) -> Optional[str]:
+    """A path the user gave on the command line (the manifest, ``-o``) as a run's outputs show
+    it: as given when relative or remote, else its last name (``.`` for the root)."""
+    if not path or _is_remote(path) or not os.path.isabs(os.path.expanduser(path)):
+        return path
+    return os.path.basename(os.path.normpath(os.path.expanduser(path))) or "."
+
+
+def portable(value, anchor: Optional[str]):
+    """``value`` (dicts, lists, texts) with every absolute local path made relative to ``anchor``."""
+    if isinstance(value, dict):
+        return {k: portable(v, anchor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v, anchor) for v in value]
+    return shown_path(value, anchor) if isinstance(value, str) else value
+
+
+def portable_yaml(text: str, anchor: Optional[str]) -> str:
+    """The manifest's text as written (comments, layout) with each scalar naming an absolute
+    local path replaced by its path relative to ``anchor`` (the manifest's folder)."""
+    import json
+
+    import yaml
+
+    if anchor is None:
+        return text
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return text
+    spans = []
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if _local_path_like(node.value):
+                new = shown_path(node.value, anchor)
+                plain = all(ch not in new for ch in ":#{}[],&*!|>'\"%@`") and new.strip() == new
+                spans.append((node.start_mark.index, node.end_mark.index, new if plain else json.dumps(new)))
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    for start, end, new in sorted(spans, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text

@@ -22,7 +22,7 @@ from telecom_etl.normalize import normalize
 from telecom_etl.pipelines.dedup import ExactDedup, NearDedup, SpecVersionDedup
 from telecom_etl.pipelines.extract import ListAndExtract
 from telecom_etl.pipelines.stage import DocStage, DroppedRecord, WriteEvents
-from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
+from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale, shard_entry
 from telecom_etl.record import PRETRAIN_SCHEMA, REJECT_SCHEMA, Document, Reject
 
 #: Document stages in order; each one's input is the previous one's kept output.
@@ -156,7 +156,7 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
             shard_max_bytes=shard_bytes, row_group_rows=out.row_group_rows, compression=out.compression,
             run_id=run_id))
     (shards | "AllShards" >> beam.Flatten()
-     | "ShardNames" >> beam.Map(lambda pr: [pr[0], pr[1]])
+     | "ShardNames" >> beam.Map(lambda pr: [shard_entry(pr[0]), pr[1]])
      | "WriteShardList" >> WriteJson(io.join(output, "_stats", "files.json")))
 
     # benchmark items found in the corpus (redacted, dropped or flagged by the decontaminate filter)
@@ -196,7 +196,7 @@ def configuration(manifest: Manifest, output: str) -> dict:
         names = [spec.name for spec in manifest.profile_for(s)]
         profile = s.filter_profile or (s.kind if s.kind in manifest.filters.profiles else "default")
         sources[s.name] = {"kind": s.kind, "paths": s.paths_as_written, "license": s.license, "filter_profile": profile,
-                           "filters": names, "options": s.options}
+                           "filters": names, "options": manifest.shown(s.options)}
         if "fasttext_classifier" not in names:
             notes.append(f"source {s.name}: no fastText classifier in profile '{profile}': classifier step skipped")
         if not names:
@@ -205,7 +205,7 @@ def configuration(manifest: Manifest, output: str) -> dict:
         notes.append("dedup.exact is off: exact duplicates are kept")
     if not manifest.dedup.near:
         notes.append("dedup.near is off: near duplicates are kept")
-    extra = {"sources": sources, "dedup_config": manifest.dedup.model_dump(mode="json"), "notes": notes}
+    extra = {"sources": sources, "dedup_config": manifest.shown(manifest.dedup.model_dump(mode="json")), "notes": notes}
     matches_path = io.join(output, "_stats", "decontamination.json")
     if io.exists(matches_path):
         rows = json.loads(io.read_bytes(matches_path))
@@ -275,6 +275,7 @@ def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = 
     from telecom_etl.pipelines.report import build_report, write_report
     from telecom_etl.pipelines.stage import Progress
     from telecom_etl.runfolder import RunFolder, run_id
+    from telecom_etl.uris import shown_location
 
     options = pipeline_options(beam_args)
     without_graph_type_check(options, beam_args)  # unless a type-check flag was given
@@ -289,10 +290,13 @@ def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = 
         result = pipeline.run()
         result.wait_until_finish()
         remove_stale(staging, OUTPUT_FOLDERS)
-        report = build_report(staging, DOC_STAGES, manifest_path=manifest.path,
+        # the manifest and the output as the user named them when relative, else by their last name
+        # (no path of this machine in what may be published), unless a source asks for absolute_uris
+        shown = (lambda p: p) if manifest.absolute_paths else shown_location
+        report = build_report(staging, DOC_STAGES, manifest_path=shown(manifest.path),
                               manifest_digest=manifest_digest(manifest), extra=configuration(manifest, staging))
-        report.update(output=output, run_id=rid)
+        report.update(output=shown(output), run_id=rid)
         write_report(staging, report)
-        write_card(staging, report, manifest, shown_as=output)  # OUT/README.md, OUT/plots/, OUT/report.html
+        write_card(staging, report, manifest, shown_as=shown(output))  # OUT/README.md, OUT/plots/, OUT/report.html
         folder.commit(rid)
     return report

@@ -31,7 +31,7 @@ from telecom_etl.outcome import error_line
 from telecom_etl.pipelines.stage import Progress, WriteEvents, event, reject_from_failure, reject_event
 from telecom_etl.pipelines.spend import PlanSpend
 from telecom_etl.pipelines.spend import spend_report as spend_report_of
-from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
+from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale, shard_entry
 from telecom_etl.runfolder import RunFolder
 from telecom_etl.record import REJECT_SCHEMA, Document, Reject
 from telecom_etl.synth import instructions as steps
@@ -422,7 +422,7 @@ def build(pipeline: beam.Pipeline, settings: SynthSettings, shards: List[str], o
         io.join(output, "failed"), "failed", REJECT_SCHEMA, Reject.to_row,
         key=lambda r: f"{r.stage}\x00{r.source}\x00{r.uri}\x00{r.id or ''}", size=lambda r: len(r.error) + 200,
         shard_max_bytes=shard_max_bytes))
-    (files | "AllFiles" >> beam.Flatten() | "FileNames" >> beam.Map(lambda pr: [pr[0], pr[1]])
+    (files | "AllFiles" >> beam.Flatten() | "FileNames" >> beam.Map(lambda pr: [shard_entry(pr[0]), pr[1]])
      | "WriteFiles" >> WriteJson(io.join(output, "_stats", "files.json")))
 
     events = ((read_events, passages["events"], passages_failed | "PassFailEvents" >> beam.Map(

@@ -33,7 +33,7 @@ from telecom_etl import io
 from telecom_etl.outcome import Dropped, StageFailure, error_line
 from telecom_etl.pipelines.stage import NAMESPACE, DocStage, Progress, WriteEvents, doc_event, event, reject_event
 from telecom_etl.pipelines.spend import PlanSpend, spend_report
-from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale
+from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale, shard_entry
 from telecom_etl.runfolder import RunFolder
 from telecom_etl.record import REJECT_SCHEMA, Reject
 from telecom_etl.synth.preferences.candidates import CandidateSource
@@ -437,7 +437,7 @@ def build(pipeline: beam.Pipeline, reads: List[Tuple[str, Optional[int]]], confi
         key=lambda r: f"{r.stage}\x00{r.doc.id}", size=lambda r: len(r.doc.text) + 4000,
         shard_max_bytes=shard_max_bytes))
     (folders | "AllShards" >> beam.Flatten()
-     | "ShardNames" >> beam.Map(lambda pr: [pr[0], pr[1]])
+     | "ShardNames" >> beam.Map(lambda pr: [shard_entry(pr[0]), pr[1]])
      | "WriteShardList" >> WriteJson(io.join(output, "_stats", "files.json")))
 
     file_events = (

@@ -102,11 +102,17 @@ class WriteJson(beam.PTransform):
         return pcoll | "Collect" >> beam.combiners.ToList() | "Write" >> beam.Map(write)
 
 
+def shard_entry(path: str) -> str:
+    """A shard as ``_stats/files.json`` names it: ``folder/file`` inside the output (never the
+    machine's path of the output, nor of the run's staging folder)."""
+    return "/".join(path.replace("\\", "/").rstrip("/").rsplit("/", 2)[-2:])
+
+
 def remove_stale(output: str, folders) -> int:
     """Delete what an earlier run left in ``output/<folder>``: shards this run did not write
     (``output/_stats/files.json`` lists the ones it did; the shard count may have changed) and
     temporary files of a killed run. Returns how many files went."""
-    written = {p for p, _ in json.loads(io.read_bytes(io.join(output, "_stats", "files.json")))}
+    written = {shard_entry(p) for p, _ in json.loads(io.read_bytes(io.join(output, "_stats", "files.json")))}
     removed = 0
     for folder in folders:
         path = io.join(output, folder)
@@ -114,7 +120,7 @@ def remove_stale(output: str, folders) -> int:
             continue
         for f in io.listdir(path):
             name = f.rsplit("/", 1)[-1]
-            if (name.endswith(".parquet") and f not in written) or name.startswith(".tmp-"):
+            if (name.endswith(".parquet") and f"{folder}/{name}" not in written) or name.startswith(".tmp-"):
                 io.remove_matching(path, name)
                 removed += 1
     return removed

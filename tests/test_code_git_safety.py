@@ -116,3 +116,30 @@ def test_a_linked_worktree_is_read_through_its_gitdir_file(tmp_path):
     git(main, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "wt")
     assert gitmod.tracked_files(str(tmp_path / "wt")) == {"f.c": "100644"}
     assert gitmod.head_commit(str(tmp_path / "wt")) == git(main, "rev-parse", "HEAD")
+
+
+def test_clones_ignore_the_users_global_git_config(tmp_path, monkeypatch):
+    """Issue 19 item 1: no global config either (GIT_CONFIG_GLOBAL=/dev/null, as GIT_CONFIG_NOSYSTEM
+    for the system one). A global ``url.insteadOf`` here redirects the clone to another repository
+    (a ~/.gitconfig could as well name an fsmonitor, a credential helper or a pager)."""
+    repos = {}
+    for name in ("wanted", "decoy"):
+        repo = tmp_path / name
+        repo.mkdir()
+        (repo / f"{name}.py").write_text(f"NAME = {name!r}\n")
+        git(repo, "init", "-q")
+        git(repo, "add", f"{name}.py")
+        git(repo, "commit", "-qm", name)
+        repos[name] = repo
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(f'[url "file://{repos["decoy"]}"]\n\tinsteadOf = file://{repos["wanted"]}\n')
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    # control: plain git reads that global config
+    assert git(tmp_path, "config", "--global", "--get-regexp", "insteadof").endswith(f"file://{repos['wanted']}")
+    with pytest.raises(gitmod.GitError):  # and the toolkit's git does not
+        gitmod.run_git(["config", "--global", "--get-regexp", "insteadof"])
+    outcome, _ = run_all(source([f"file://{repos['wanted']}"], clone_cache=str(tmp_path / "cache")))
+    assert _docs(outcome) == ["wanted.py"], outcome

@@ -317,28 +317,41 @@ sys.exit(rc)
 """
 
 
+#: the caps of the test's manifest: low, so an input reaches them in a few records or characters,
+#: far from every deadline whatever the machine's speed (a 20,500-record zip reached the 20 s
+#: deadline before the 20,000-record cap on a loaded 2-core machine)
+RECORD_CAP, CHAR_CAP = 25, 1_000
+
+
 def test_every_input_ends_within_its_deadline_and_memory_and_output_caps(tmp_path):
-    """Issue 19 item 6: a spinning parser is killed at extract_timeout_s (a thread could only be
-    abandoned), a memory hog fails at extract_memory_mb (512 MiB here), a 200 MiB-XML docx and
-    a 150 MiB text node at the first bound they reach, a zip of 20,500 attachments at the
-    record cap; the run finishes, the good inputs are kept, the build process itself stays
-    under 1.5 GiB and no extraction child outlives the run. The whole build runs under an
-    address-space limit so a regression fails this test, not the machine."""
+    """Issue 19 item 6: a spinning parser (it never ends: only the deadline can stop it) is killed
+    at extract_timeout_s (a thread could only be abandoned), a memory hog fails at
+    extract_memory_mb (512 MiB here), a zip of 60 attachments at the record cap and a 6,375-character
+    text at the character cap (each lowered for its own source, so reaching it takes milliseconds),
+    a 200 MiB-XML docx and a 150 MiB text node at the first bound they reach; the run finishes, the
+    good inputs are kept, the build process itself stays under 1.5 GiB and no extraction child
+    outlives the run. Every reason is exact except the last two (which bound comes first depends on
+    the machine). The whole build runs under an address-space limit so a regression fails this
+    test, not the machine."""
     from telecom_etl.samples import make_spec_docx
 
-    specs, text = tmp_path / "specs", tmp_path / "text"
-    specs.mkdir(), text.mkdir()
+    specs, archive, text = tmp_path / "specs", tmp_path / "archive", tmp_path / "text"
+    for folder in (specs, archive, text):
+        folder.mkdir()
     docx = open(make_spec_docx(str(specs / "38999-i10.docx")), "rb").read()
-    (specs / "38998-i10.zip").write_bytes(make_corpus.many_records_zip(docx))
+    (archive / "38998-i10.zip").write_bytes(make_corpus.many_records_zip(docx, records=60))
     (specs / "big-xml.docx").write_bytes(make_corpus.big_xml_docx(200))
     (specs / "text-node.docx").write_bytes(make_corpus.text_node_docx(150))
     good = "The gNB schedules uplink grants for the UE on the PUSCH after a scheduling request. " * 5
     for name in ("spin.txt", "hog.txt", "fine.txt"):
         (text / name).write_text(good)
+    (text / "long.txt").write_text(good * 15)  # 6,375 characters, one record
     manifest = tmp_path / "m.yaml"
     manifest.write_text(
         f"sources:\n"
         f"  - {{name: specs, kind: 3gpp, paths: [{specs}]}}\n"
+        f"  - {{name: archive, kind: 3gpp, paths: [{archive}], max_records_per_file: {RECORD_CAP}}}\n"
+        f"  - {{name: long, kind: text, paths: [{text / 'long.txt'}], max_chars_per_file: {CHAR_CAP}}}\n"
         f"  - {{name: spin, kind: spin, paths: [{text / 'spin.txt'}, {text / 'fine.txt'}]}}\n"
         f"  - {{name: hog, kind: hog, paths: [{text / 'hog.txt'}]}}\n"
         "extract_timeout_s: 20\nextract_memory_mb: 512\n"
@@ -354,10 +367,12 @@ def test_every_input_ends_within_its_deadline_and_memory_and_output_caps(tmp_pat
     # a child's RSS includes the pages it shares with the build process (forked from it)
     assert peak_child < (1536 + 512) * 1024, f"extraction child peak RSS {peak_child / 1024:.0f} MiB"
     errors = {os.path.basename(r["uri"]): r["error"] for r in _read(str(out / "rejects"))}
-    assert set(errors) == {"spin.txt", "hog.txt", "38998-i10.zip", "big-xml.docx", "text-node.docx"}, errors
+    assert set(errors) == {"spin.txt", "hog.txt", "38998-i10.zip", "long.txt", "big-xml.docx", "text-node.docx"}, \
+        errors
     assert errors["spin.txt"] == "extraction still running after 20 s (extract_timeout_s): stopped"
     assert "memory limit (512 MiB, extract_memory_mb)" in errors["hog.txt"], errors["hog.txt"]
-    assert errors["38998-i10.zip"] == "input makes more than 20,000 records (the source's max_records_per_file)"
+    assert errors["38998-i10.zip"] == "input makes more than 25 records (the source's max_records_per_file)"
+    assert errors["long.txt"] == "input makes more than 1,000 characters of text (the source's max_chars_per_file)"
     for name in ("big-xml.docx", "text-node.docx"):  # whichever bound it reaches first (machine speed)
         assert any(k in errors[name] for k in ("extract_memory_mb", "max_chars_per_file", "extract_timeout_s")), (
             name, errors[name])

@@ -270,7 +270,7 @@ def test_prose_view_removes_tables_code_asn1_and_toc_leaders():
 def test_filters_reject_bad_params_at_build():
     with pytest.raises(TypeError, match="gopher_quality"):
         build_filter({"name": "gopher_quality", "min_words": 3})
-    with pytest.raises(ValueError, match="min_doc_words must be a number"):
+    with pytest.raises(TypeError, match="gopher_quality': min_doc_words: must be a whole number or null"):
         build_filter({"name": "gopher_quality", "min_doc_words": "fifty"})
     with pytest.raises(ValueError, match="must not be negative"):
         build_filter({"name": "fineweb_lines", "short_line_thr": -1})

@@ -158,3 +158,55 @@ def test_paths_in_options_and_filter_params_are_relative_to_the_manifest(tmp_pat
     assert m.sources[0].paths[0] == str(tmp_path / "code")
     assert m.sources[0].paths[1] == "file:///nonexistent/repo#main"
     assert m.filters.profiles["default"][0].params["benchmarks"] == [str(sub / "bench.json")]
+
+
+FILTER_MISTAKES = """\
+sources:
+  - name: a
+    kind: text
+    paths: [.]
+filters:
+  profiles:
+    default: [{name: length, min_chars: ten}, {name: 3}, {name: length, min_chars: eleven}]
+    code:
+      - name: code_comment_share
+        max_share: lots
+      - {name: c4_lines, remove_citations: maybe, min_num_sentences: 2.5}
+      - {name: code_alpha_share, exempt_languages: 3}
+      - {name: telecom_keywords, terms_path: [a.txt, b.txt]}
+      - {name: decontaminate, benchmarks: [{file: b.jsonl}]}
+      - {name: gopher_quality, max_doc_words: null, stop_words: [the, 7]}
+"""
+
+
+def test_filter_parameter_mistakes_are_plain_words_in_file_order(write_manifest):
+    """A wrong type for a filter parameter (whole number, number, true/false, list, file path) is
+    one line at the parameter, in the manifest's words, never Python's (``invalid literal for
+    int() with base 10``); problems on one line come out left to right, at their own index (a
+    filter that fails validation does not shift the index of the ones after it)."""
+    path = write_manifest(FILTER_MISTAKES)
+    with pytest.raises(ManifestError) as err:
+        load_manifest(path)
+    f = "filters.profiles"
+    assert str(err.value).splitlines() == [
+        f"{path}:7: {f}.default[0].min_chars: must be a whole number (got 'ten')",
+        f"{path}:7: {f}.default[1].name: must be text (got 3)",
+        f"{path}:7: {f}.default[2].min_chars: must be a whole number (got 'eleven')",
+        f"{path}:10: {f}.code[0].max_share: must be a number (got 'lots')",
+        f"{path}:11: {f}.code[1].remove_citations: must be true or false (got 'maybe')",
+        f"{path}:12: {f}.code[2].exempt_languages: must be a list of texts (got 3)",
+        f"{path}:13: {f}.code[3].terms_path: must be a file path or null (got a list)",
+        f"{path}:14: {f}.code[4].benchmarks: must be a list of file paths (got a list)",
+        f"{path}:15: {f}.code[5].stop_words: must be a list of texts or null (got a list)",
+    ]
+
+
+def test_filter_parameters_of_the_right_type_are_taken(write_manifest):
+    from telecom_etl.filters import build_filter
+
+    path = write_manifest("sources:\n  - {name: a, kind: text, paths: [.]}\nfilters:\n  profiles:\n    default:\n"
+                          "      - {name: language, allowed: en}\n"  # one text where a list is expected: [text]
+                          "      - {name: code_comment_share, max_share: 1}\n"
+                          "      - {name: length, max_chars: null}\n")
+    lang, share, length = (build_filter(s) for s in load_manifest(path).filters.profiles["default"])
+    assert (lang.allowed, share.max_share, length.max_chars) == (frozenset({"en"}), 1.0, None)

@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -540,3 +541,68 @@ def test_inspect_prints_the_schema_and_never_raw_bytes(tmp_path):
     assert any(ln.startswith("  schema (") for ln in lines)
     run_line = next(ln for ln in lines if ln.startswith("run "))
     assert run_line.endswith("report, card and all 5 shards belong to it")
+
+
+def _texts_and_strings(out):
+    """(file, text) of every file under ``out`` that is not Parquet, and (file, value) of every
+    string cell (lists and maps included) of every Parquet file, its schema metadata too."""
+    for p in sorted(Path(out).rglob("*")):
+        if not p.is_file():
+            continue
+        name = str(p.relative_to(out))
+        if p.suffix != ".parquet":
+            yield name, p.read_bytes().decode("utf-8", "replace")
+            continue
+        pf = pq.ParquetFile(str(p))
+        yield name, str(pf.schema_arrow.metadata)
+        for row in pf.read().to_pylist():
+            yield name, json.dumps(row, default=str)
+
+
+def test_absolute_paths_given_from_two_folders_reach_no_output_file(tmp_path):
+    """Issue 18 item 6: the manifest, -o and the source paths given as absolute paths (and an
+    absolute filter path, links with absolute targets): no path of the machine in README.md,
+    report.json, report.html, _stats/ or any Parquet string; the same shards, byte for byte,
+    from two folders of different depths."""
+    import shutil
+
+    outside = tmp_path / "secret-place"
+    outside.mkdir()
+    (outside / "passwd.txt").write_text("not to be read")
+    first = tmp_path / "machine-a" / "work"
+    make_corpus(first / "corpus", files=3)
+    (first / "corpus" / "empty.txt").write_text("")
+    os.symlink(str(outside / "passwd.txt"), first / "corpus" / "leak.txt")  # absolute target, outside
+    os.symlink(str(outside / "gone.txt"), first / "corpus" / "broken.txt")  # absolute target, missing
+    (first / "terms.txt").write_text("gNB\nUE\nAMF\nSMF\nPUSCH\n")
+    second = tmp_path / "elsewhere" / "much" / "deeper" / "machine-b" / "work"
+    shutil.copytree(first, second, symlinks=True)
+    outs = []
+    for base in (first, second):
+        manifest = base / "m.yaml"
+        manifest.write_text(
+            f"version: 1\nname: t\nsources:\n  - name: notes\n    kind: text\n    paths: [{base / 'corpus'}]\n"
+            f"filters:\n  profiles:\n    default:\n      - {{name: length, min_chars: 10}}\n"
+            f"      - {{name: telecom_keywords, min_density: 0, min_distinct: 0, terms_path: '{base / 'terms.txt'}'}}\n")
+        out = base / "published"
+        proc = subprocess.run([sys.executable, "-m", "telecom_etl.cli", "build-pretrain", "--no-progress", "-m",
+                               str(manifest), "-o", str(out)], capture_output=True, text=True, timeout=600,
+                              cwd=str(tmp_path))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs.append(out)
+    for out in outs:
+        leaks = [(name, text[max(0, text.find(str(tmp_path)) - 80):text.find(str(tmp_path)) + 120])
+                 for name, text in _texts_and_strings(out) if str(tmp_path) in text]
+        assert not leaks, leaks[:3]
+    readme = (outs[0] / "README.md").read_text()
+    assert "from manifest `m.yaml`" in readme and 'load_dataset("published", "pretrain")' in readme
+    assert "| notes | text | corpus |" in readme  # run facts: the source path relative to the manifest
+    assert "    paths: [corpus]\n" in readme and "terms_path: terms.txt}" in readme  # the manifest as written
+    report = json.loads((outs[0] / "report.json").read_text())
+    assert (report["manifest"], report["output"], report["sources"]["notes"]["paths"]) == (
+        "m.yaml", "published", ["corpus"])
+    skipped = {r["uri"]: r["detail"] for r in pq.read_table(str(outs[0] / "dropped_inputs")).to_pylist()}
+    assert skipped == {"notes/broken.txt": "link target missing: absolute path .../gone.txt",
+                       "notes/empty.txt": "no content",
+                       "notes/leak.txt": "link leaves the source root (-> absolute path .../passwd.txt)"}
+    assert _digests(outs[0]) == _digests(outs[1]) and len(_digests(outs[0])) >= 3

@@ -387,3 +387,15 @@ def test_a_stage_that_fails_every_record_exits_non_zero_with_one_line(server, tm
     assert lines[0] == ("telecom-etl: error: stage read failed every record (2 files); commonest error: not an SFT "
                         "shard: no messages/conversations/instruction/prompt column (2 of 2)")
     assert "Traceback" not in result.output
+
+
+def test_the_output_folder_is_locked_staged_interruptible_and_follows_the_umask(sft_dir, tmp_path):
+    """RunFolder through synth-preferences: as tests/test_synth_pipeline.py checks it for
+    synth-instructions (umask, staging, the lock, SIGINT 130 / SIGTERM 143, the folder as before)."""
+    from runfolder_checks import check_run_folder
+
+    check_run_folder(tmp_path, lambda out, url, cache: [
+        "synth-preferences", "--input", str(sft_dir), "--output", str(out), "--base-url", url,
+        "--candidate", "model=teacher-m,temperature=0.2,name=teacher",
+        "--candidate", "model=student-m,temperature=1.0,name=student",
+        "-k", "2", "--judge-model", "judge-m", "--cache-dir", str(cache), "--no-progress"], responder, "preference")

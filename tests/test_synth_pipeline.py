@@ -499,3 +499,14 @@ def test_a_stage_that_fails_every_record_exits_non_zero_with_one_line(shards, tm
     assert len(lines) == 1, result.output
     assert re.fullmatch(r"telecom-etl: error: stage generate failed every record \((\d+) items\); commonest error: "
                         r"ValueError: abbreviation table unreadable \(\1 of \1\)", lines[0]), lines[0]
+
+
+def test_the_output_folder_is_locked_staged_interruptible_and_follows_the_umask(shards, tmp_path):
+    """RunFolder through synth-instructions: umask 027 gives 0640/0750, a run waiting on its
+    teacher shows nothing of itself, a second run into the folder is one line, SIGINT/SIGTERM
+    exit 130/143 with one line and leave the previous run's folder byte for byte."""
+    from runfolder_checks import check_run_folder
+
+    check_run_folder(tmp_path, lambda out, url, cache: [
+        "synth-instructions", "-i", shards, "-o", str(out), "--base-url", url, "--model", "gpt-4o-mini",
+        "--cache-dir", str(cache), "--no-progress"], teacher, "sft")

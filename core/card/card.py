@@ -191,11 +191,21 @@ def _img(plots: dict, name: str) -> List[Block]:
 
 
 def _manifest_text(data: CardData) -> Optional[str]:
+    """The manifest as written; absolute local paths in it relative to its folder, unless a
+    source asks for the machine's paths (``absolute_uris: true``)."""
+    import os
+
+    from telecom_etl.uris import portable_yaml
+
     path = data.manifest.get("path") or data.report.get("manifest")
     if path:
         try:
             if io.exists(path):
-                return io.read_bytes(path, 1024 * 1024).decode("utf-8")
+                text = io.read_bytes(path, 1024 * 1024).decode("utf-8")
+                if io.has_scheme(path) or any(isinstance(s, dict) and s.get("absolute_uris")
+                                              for s in data.manifest.get("sources") or []):
+                    return text
+                return portable_yaml(text, os.path.dirname(os.path.abspath(path)))
         except (OSError, ValueError, UnicodeDecodeError):
             pass
     if data.manifest:

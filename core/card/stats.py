@@ -165,8 +165,10 @@ def _as_dict(manifest) -> Dict[str, Any]:
         return manifest
     if hasattr(manifest, "model_dump"):
         data = manifest.model_dump(mode="json")
+        if hasattr(manifest, "shown"):  # no path of this machine (filter models, caches) unless asked for
+            data = manifest.shown(data)
         if getattr(manifest, "path", None):
-            data["path"] = manifest.path
+            data["path"] = manifest.path  # where to read its text (the card shows the report's form)
         for src, config in zip(data.get("sources") or [], getattr(manifest, "sources", [])):
             if hasattr(config, "paths_as_written"):  # as the manifest wrote them, not this machine's folders
                 src["paths"] = config.paths_as_written
@@ -354,11 +356,16 @@ def collect(output: str, report: Optional[dict] = None, manifest=None, title: Op
     """Everything a card shows about ``output``; ``report`` defaults to ``OUT/report.json``.
 
     ``shown_as`` is the folder's name in the card's text when ``output`` is where a run
-    stages its files before they are committed (default: ``output``)."""
+    stages its files before they are committed (default: the report's ``output``, else
+    ``output`` if relative, else its last name)."""
     report = read_report(output) if report is None else report
     mdict = _as_dict(manifest)
     datasets = discover(output)
-    shown_as = shown_as or output
+    # the folder as the run's report names it (relative, or its last name: no machine path), so a
+    # card rewritten later (inspect --card) says what the run's card said
+    from telecom_etl.uris import shown_location
+
+    shown_as = shown_as or report.get("output") or shown_location(output)
     name = title or mdict.get("name") or shown_as.rstrip("/").rsplit("/", 1)[-1] or "telecom-etl dataset"
     data = CardData(output=output, title=str(name), description=mdict.get("description"),
                     version=str(report.get("version") or __version__), datasets=datasets, report=report,

@@ -69,9 +69,12 @@ _REPO_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTOR
 def _env() -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in _REPO_VARS and not k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))}
-    # never wait for a password: no prompt, no askpass, ssh in batch mode (unless the user set ssh up)
+    # never wait for a password: no prompt, no askpass, ssh in batch mode (unless the user set ssh up);
+    # no system or global configuration (~/.gitconfig, $XDG_CONFIG_HOME/git/config): a clone or a
+    # listing reads only what the command line says (url.insteadOf, fsmonitor, helpers of the user's
+    # setup would change what is read or run a command)
     env.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="/bin/false", SSH_ASKPASS="/bin/false",
-               GIT_CONFIG_NOSYSTEM="1", LC_ALL="C")
+               GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, LC_ALL="C")
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30")
     return env
 
