@@ -1205,7 +1205,7 @@ class _Extraction:
             # only looked up for a garbage layer (listing fonts costs about a millisecond)
             type3 = False
             try:
-                type3 = any(f[2] == "Type3" for pno in range(min(n, 3)) for f in self.doc.get_page_fonts(pno))
+                type3 = any(f[1] == "Type3" for pno in range(min(n, 3)) for f in self.glyphs.page_fonts(pno))
             except Exception:  # the font listing is a hint only
                 pass
             q["type3_fonts"] = type3
