@@ -41,9 +41,9 @@ Unicode in the file: mapped through their font's encoding or glyph names by
   ``[equation (N)]`` (``quality["equation_placeholders"]``); spans TeX sets apart by position get
   a space; IEEEtran drop caps join their line.
 
-Speed: one ``get_text("dict")`` per page plus linear work in Python, about 1.8-2.1x a plain
-``page.get_text()`` loop in CPU time (``get_text("dict")`` alone is about 1.4x); see
-``benchmarks/bench_pdf.py``.
+Speed: one ``get_text("dict")`` per page plus linear work in Python, 1.9-2.4x a plain
+``page.get_text()`` loop in CPU time on the shared papers (``get_text("dict")`` alone is 1.4-1.7x
+there: the Python has 0.3-0.6x of the 2x budget); see ``benchmarks/bench_pdf.py``.
 """
 from __future__ import annotations
 
@@ -820,13 +820,14 @@ class _Extraction:
         margin = left + 0.05 * width
         # prose: a line of words, or a line that starts at the column's edge with words or little
         # maths (the lead-in "can be written as", "with ..."); displays are indented
-        prose = [self._is_prose(r, width) or (r.x0 < margin and (r.math < 0.6 or len(_LONG_WORD.findall(r.text)) >= 2))
-                 for r in rows]
+        is_prose = [self._is_prose(r, width) for r in rows]  # (asked three times below, found once)
+        prose = [p or (r.x0 < margin and (r.math < 0.6 or len(_LONG_WORD.findall(r.text)) >= 2))
+                 for r, p in zip(rows, is_prose)]
         # the column's right edge: where its prose ends (a wide formula may stick out of it)
-        edge = max((r.x1 for r in rows if r.nchars > 40 and self._is_prose(r, width)), default=right)
+        edge = max((r.x1 for r, p in zip(rows, is_prose) if r.nchars > 40 and p), default=right)
         numbered = [i for i, r in enumerate(rows) if r.x1 >= edge - 0.03 * width and _EQUATION_NUMBER.search(r.text)
                     and len(_LONG_WORD.findall(_EQUATION_NUMBER.sub("", r.text))) <= 2
-                    and (not self._is_prose(r, width) or r.math >= 0.3)]
+                    and (not is_prose[i] or r.math >= 0.3)]
         for i in numbered:
             prose[i] = False
         groups: List[Tuple[int, int, Optional[str]]] = []
@@ -1201,10 +1202,11 @@ class _Extraction:
         tokens = " ".join(self.font_text[main_font]).split() if main_font else []
         n_words = len(tokens)
         broken = 0
-        for token in [t for t in tokens if len(t) <= 4]:  # one or two letters and punctuation
+        # one or two letters and punctuation; each distinct short token judged once
+        for token, count in Counter([t for t in tokens if len(t) <= 4]).items():
             word = token.strip(_PUNCT)
             if 0 < len(word) <= 2 and word.isalpha() and word.lower() not in _SHORT_WORDS:
-                broken += 1
+                broken += count
         main = [by_font.get(main_font, 0), n_words, broken]
         # glyph names or codes leaking into words ("/#28orthogonal", "\\050", "/g42"): an encoding
         # the extractor could not map
