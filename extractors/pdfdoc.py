@@ -41,9 +41,9 @@ Unicode in the file: mapped through their font's encoding or glyph names by
   ``[equation (N)]`` (``quality["equation_placeholders"]``); spans TeX sets apart by position get
   a space; IEEEtran drop caps join their line.
 
-Speed: one ``get_text("dict")`` per page plus linear work in Python, about 1.8-2.1x a plain
-``page.get_text()`` loop in CPU time (``get_text("dict")`` alone is about 1.4x); see
-``benchmarks/bench_pdf.py``.
+Speed: one ``get_text("dict")`` per page plus linear work in Python, 1.9-2.4x a plain
+``page.get_text()`` loop in CPU time on the shared papers (``get_text("dict")`` alone is 1.4-1.7x
+there: the Python has 0.3-0.6x of the 2x budget); see ``benchmarks/bench_pdf.py``.
 """
 from __future__ import annotations
 
@@ -188,20 +188,35 @@ def _style(font: str, flags: int) -> Tuple[bool, bool]:
     return style
 
 
+_SPAN_STYLES: Dict[Tuple[str, int], Tuple[float, bool, bool]] = {}
+
+
+def _span_style(font: str, flags: int) -> Tuple[float, bool, bool]:
+    """(maths share 1.0/0.0, bold, italic) of a span set in ``font`` with ``flags`` (cached)."""
+    if len(_SPAN_STYLES) > 4096:
+        _SPAN_STYLES.clear()
+    bold, italic = _style(font, flags)
+    style = _SPAN_STYLES[(font, flags)] = (1.0 if _MATH_FONT(font) else 0.0, bold, italic)
+    return style
+
+
 def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str, List[str]]",
                 page_size: Optional[List[float]] = None, glyphs=None) -> List[_Line]:
     """Horizontal lines of a page; rotated text goes to ``rotated``; span texts per font to ``font_text``.
 
     This loop runs once per line of every page: it is kept lean (the speed budget is twice a
-    plain ``get_text()`` loop, and building the dict already costs a good part of it).
+    plain ``get_text()`` loop, and building the dict already costs 1.4-1.7x of it). A line of one
+    span (most lines of prose, every word of a Type-3 paper) takes the short path.
     """
     import pymupdf
 
     flags = pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_PRESERVE_WHITESPACE  # ligatures expanded by MuPDF
     out: List[_Line] = []
     append = out.append
-    styles = _STYLE_CACHE
+    span_styles = _SPAN_STYLES
     math_fonts = _MATH_FONTS
+    unmapped = _UNMAPPED_SEARCH
+    new_line = _Line
     content = page.get_text("dict", flags=flags)
     if page_size is not None:  # the page size comes with the dict (page.rect costs a crop box lookup)
         page_size[:] = [content["width"], content["height"]]
@@ -211,61 +226,76 @@ def _page_lines(page, pno: int, rotated: List[str], font_text: "defaultdict[str,
             if len(spans) == 1:
                 best = spans[0]
                 text = best["text"]
-                if glyphs is not None and _UNMAPPED_SEARCH(text) is not None:
-                    text = glyphs.fix(page, text, best["font"])
+                font = best["font"]
+                if unmapped(text) is not None and glyphs is not None:
+                    text = glyphs.fix(page, text, font)
                 stripped = text.strip()
                 if not stripped:
                     continue
-                size = best["size"]
-                font = best["font"]
-                math = 1.0 if _MATH_FONT(font) else 0.0
+                style = span_styles.get((font, best["flags"]))
+                if style is None:
+                    style = _span_style(font, best["flags"])
+                math = style[0]
                 if math and "\u01eb" in text:
                     text = text.replace("\u01eb", "\u03b5")  # TeX's epsilon glyph, mapped to U+01EB by some PDFs
                 font_text[font].append(text)
-            else:
-                best, best_len, size, parts = spans[0], -1, 0.0, []
-                math_chars = 0
-                prev_x1 = None
-                for span in spans:
-                    t = span["text"]
-                    if glyphs is not None and _UNMAPPED_SEARCH(t) is not None:
-                        t = glyphs.fix(page, t, span["font"])
-                    is_math = math_fonts.get(span["font"])
-                    if is_math is None:
-                        is_math = _MATH_FONT(span["font"])
-                    if is_math:
-                        math_chars += len(t)
-                        if "\u01eb" in t:
-                            t = t.replace("\u01eb", "\u03b5")
-                    # TeX sets the spaces around maths by position, not with space glyphs
-                    bx0 = span["bbox"][0]
-                    if prev_x1 is not None and bx0 - prev_x1 > 0.2 * span["size"] and parts and t[:1] != " " \
-                            and parts[-1][-1:] != " ":
-                        parts.append(" ")
-                    prev_x1 = span["bbox"][2]
-                    parts.append(t)
-                    n = len(t)
-                    if n > best_len:
-                        best, best_len = span, n
-                    # the largest glyphs: small caps ("I. I" 10 pt + "NTRODUCTION" 8 pt) keep their size
-                    if span["size"] > size and t and not t.isspace():
-                        size = span["size"]
-                    font_text[span["font"]].append(t)
-                text = "".join(parts)
-                stripped = text.strip()
-                if not stripped:
+                if line["dir"][0] < 0.98:  # rotated or vertical: margin stamps (arXiv id), axis titles
+                    rotated.append(stripped)
                     continue
-                font = best["font"]
-                math = math_chars / len(text)
+                x0, y0, x1, y1 = line["bbox"]
+                append(new_line(x0, y0, x1, y1, best["origin"][1], text, best["size"], font, style[1], style[2], pno,
+                                len(stripped), math))
+                continue
+            best, best_len, size, parts = spans[0], -1, 0.0, []
+            math_chars = 0
+            prev_x1 = None
+            last_font = target = None
+            is_math = False
+            for span in spans:
+                t = span["text"]
+                sfont = span["font"]
+                if sfont != last_font:  # (neighbouring spans mostly share their font)
+                    last_font = sfont
+                    target = font_text[sfont]
+                    is_math = math_fonts.get(sfont)
+                    if is_math is None:
+                        is_math = _MATH_FONT(sfont)
+                if unmapped(t) is not None and glyphs is not None:
+                    t = glyphs.fix(page, t, sfont)
+                if is_math:
+                    math_chars += len(t)
+                    if "\u01eb" in t:
+                        t = t.replace("\u01eb", "\u03b5")
+                # TeX sets the spaces around maths by position, not with space glyphs
+                bbox = span["bbox"]
+                ssize = span["size"]
+                if prev_x1 is not None and bbox[0] - prev_x1 > 0.2 * ssize and parts and t[:1] != " " \
+                        and parts[-1][-1:] != " ":
+                    parts.append(" ")
+                prev_x1 = bbox[2]
+                parts.append(t)
+                n = len(t)
+                if n > best_len:
+                    best, best_len = span, n
+                # the largest glyphs: small caps ("I. I" 10 pt + "NTRODUCTION" 8 pt) keep their size
+                if ssize > size and t and not t.isspace():
+                    size = ssize
+                target.append(t)
+            text = "".join(parts)
+            stripped = text.strip()
+            if not stripped:
+                continue
+            font = best["font"]
+            math = math_chars / len(text)
             if line["dir"][0] < 0.98:  # rotated or vertical: margin stamps (arXiv id), axis titles
                 rotated.append(stripped)
                 continue
-            style = styles.get((font, best["flags"]))
+            style = span_styles.get((font, best["flags"]))
             if style is None:
-                style = _style(font, best["flags"])
+                style = _span_style(font, best["flags"])
             x0, y0, x1, y1 = line["bbox"]
-            append(_Line(x0, y0, x1, y1, best["origin"][1], text, size, font, style[0], style[1], pno,
-                         len(stripped), math))
+            append(new_line(x0, y0, x1, y1, best["origin"][1], text, size, font, style[1], style[2], pno,
+                            len(stripped), math))
     return _join_drop_caps(out)
 
 
@@ -790,13 +820,14 @@ class _Extraction:
         margin = left + 0.05 * width
         # prose: a line of words, or a line that starts at the column's edge with words or little
         # maths (the lead-in "can be written as", "with ..."); displays are indented
-        prose = [self._is_prose(r, width) or (r.x0 < margin and (r.math < 0.6 or len(_LONG_WORD.findall(r.text)) >= 2))
-                 for r in rows]
+        is_prose = [self._is_prose(r, width) for r in rows]  # (asked three times below, found once)
+        prose = [p or (r.x0 < margin and (r.math < 0.6 or len(_LONG_WORD.findall(r.text)) >= 2))
+                 for r, p in zip(rows, is_prose)]
         # the column's right edge: where its prose ends (a wide formula may stick out of it)
-        edge = max((r.x1 for r in rows if r.nchars > 40 and self._is_prose(r, width)), default=right)
+        edge = max((r.x1 for r, p in zip(rows, is_prose) if r.nchars > 40 and p), default=right)
         numbered = [i for i, r in enumerate(rows) if r.x1 >= edge - 0.03 * width and _EQUATION_NUMBER.search(r.text)
                     and len(_LONG_WORD.findall(_EQUATION_NUMBER.sub("", r.text))) <= 2
-                    and (not self._is_prose(r, width) or r.math >= 0.3)]
+                    and (not is_prose[i] or r.math >= 0.3)]
         for i in numbered:
             prose[i] = False
         groups: List[Tuple[int, int, Optional[str]]] = []
@@ -1171,10 +1202,11 @@ class _Extraction:
         tokens = " ".join(self.font_text[main_font]).split() if main_font else []
         n_words = len(tokens)
         broken = 0
-        for token in [t for t in tokens if len(t) <= 4]:  # one or two letters and punctuation
+        # one or two letters and punctuation; each distinct short token judged once
+        for token, count in Counter([t for t in tokens if len(t) <= 4]).items():
             word = token.strip(_PUNCT)
             if 0 < len(word) <= 2 and word.isalpha() and word.lower() not in _SHORT_WORDS:
-                broken += 1
+                broken += count
         main = [by_font.get(main_font, 0), n_words, broken]
         # glyph names or codes leaking into words ("/#28orthogonal", "\\050", "/g42"): an encoding
         # the extractor could not map
@@ -1205,7 +1237,7 @@ class _Extraction:
             # only looked up for a garbage layer (listing fonts costs about a millisecond)
             type3 = False
             try:
-                type3 = any(f[2] == "Type3" for pno in range(min(n, 3)) for f in self.doc.get_page_fonts(pno))
+                type3 = any(f[1] == "Type3" for pno in range(min(n, 3)) for f in self.glyphs.page_fonts(pno))
             except Exception:  # the font listing is a hint only
                 pass
             q["type3_fonts"] = type3

@@ -39,6 +39,7 @@ _DIGITS = re.compile(r"\d+")
 _PAINT = re.compile(rb"\s[fFSsBb]\*?(?=\s|$)")
 _SEGMENT = re.compile(rb"\s(?:l|re(?!\s+W))(?=\s)")  # a line or rectangle that is not a clip
 _DO = re.compile(rb"/[^\s/\[\]()<>{}%]+\s*Do\b")
+_DO_NAME = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do\b")
 _UNMAPPED_SEARCH = UNMAPPED.search
 _LEADER = re.compile(r"\.{4,}\s*\d+\s*$")
 _ETSI_COVER = re.compile(r"ETSI\s+(?:TS|TR)\s+\d{3}\s+\d{3}(?:-\d+)?\s+V\d+\.\d+\.\d+\s*\((?P<date>\d{4}-\d{2})\)")
@@ -185,9 +186,9 @@ def _find_tables(page, textpage, size):
     the grid PyMuPDF's finder would build, at a fraction of its cost); a rotated page goes to
     PyMuPDF's finder."""
     contents = page.read_contents()
-    if _DO.search(contents) is None and (_PAINT.search(contents) is None
-                                         or len(list(islice(_SEGMENT.finditer(contents), 2))) < 2):
-        return None  # nothing painted in the page's own stream, or a single rule: no grid to read
+    if (_PAINT.search(contents) is None or len(list(islice(_SEGMENT.finditer(contents), 2))) < 2) and (
+            _DO.search(contents) is None or _only_images(page, contents)):
+        return None  # nothing painted in the page's own stream, or a single rule, and no form: no grid to read
     drawings = page.get_cdrawings()
     if not has_rules(drawings):  # a table needs two horizontal and two vertical rules
         return None
@@ -200,6 +201,23 @@ def _find_tables(page, textpage, size):
     else:
         found = ruled_tables(drawings, words, (0.0, 0.0, size[0], size[1]), size[1])
     return (words, found) if found else None
+
+
+def _only_images(page, contents: bytes) -> bool:
+    """Whether every XObject the page's stream invokes (``/Name Do``) is an image of its own
+    resources (an ETSI cover's logos): images hold no drawings, so the page's drawings are its
+    stream's alone. A form, a name not found there (inherited resources, escaped names) or
+    anything unexpected: False (the drawings are read). Costs a few dictionary lookups, where
+    reading the drawings of a cover page costs about a tenth of a plain get_text() loop."""
+    try:
+        doc = page.parent
+        for name in set(_DO_NAME.findall(contents)):
+            kind, subtype = doc.xref_get_key(page.xref, "Resources/XObject/" + name.decode("ascii") + "/Subtype")
+            if kind != "name" or subtype != "/Image":
+                return False
+    except Exception:  # an odd name or dictionary: read the drawings
+        return False
+    return True
 
 
 def _map_words(glyphs: GlyphMapper, page, blocks, words) -> list:

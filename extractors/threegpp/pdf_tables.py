@@ -140,6 +140,14 @@ def find_tables(drawings: Sequence[dict], words: Sequence[tuple], page_rect: Box
                     continue
                 if w < 1 and h < 1:
                     continue  # a dot (table corner squares): its sides are shorter than any edge kept
+                if x0 >= cx0 and y0 >= cy0 and x1 <= cx1 and y1 <= cy1:
+                    # the common case (a cell box on the page; w > 0 and h > 0 here): the four
+                    # sides add_line would give, without the four calls
+                    edges.append([x0, y0, x0, y1, "v"])
+                    edges.append([x0, y1, x1, y1, "h"])
+                    edges.append([x1, y0, x1, y1, "v"])
+                    edges.append([x0, y0, x1, y0, "h"])
+                    continue
                 add_line(edges, (x0, y0), (x0, y1))
                 add_line(edges, (x0, y1), (x1, y1))
                 add_line(edges, (x1, y1), (x1, y0))
