@@ -91,20 +91,27 @@ def shape(path: str):
             controls += 1
             nested += depth > 0
             depth += 1
-    return {"MB": len(xml) / 1e6, "paragraphs": paragraphs, "runs/p": runs / max(1, paragraphs),
+    per_p, per_run = max(1, paragraphs), max(1, runs)
+    return {"MB": len(xml) / 1e6, "paragraphs": paragraphs, "runs/p": runs / per_p,
             "run chars p50": float(statistics.median(texts)) if texts else 0.0, "tables": xml.count("<w:tbl>"),
-            "sdt": controls, "sdt nested": nested, "fonts/run": xml.count("<w:rFonts") / max(1, runs)}
+            "sdt": controls, "sdt nested": nested, "fonts/run": xml.count("<w:rFonts") / per_run,
+            "rPr/run": xml.count("<w:rPr>") / per_run, "lang/run": xml.count("<w:lang ") / per_run,
+            "sz/run": xml.count("<w:sz ") / per_run, "tabs/p": xml.count("<w:tab/>") / per_p,
+            "tab in w:t": len(re.findall(r"<w:t(?: [^>]*)?>[^<]*\t", xml)),
+            "bookmarks/p": xml.count("<w:bookmarkStart") / per_p, "proofErr/p": xml.count("<w:proofErr") / per_p}
 
 
 def print_shapes(files) -> None:
     """The generated spec beside the real ones: trust its figure only if its shape is theirs."""
-    cols = ("MB", "paragraphs", "runs/p", "run chars p50", "tables", "sdt", "sdt nested", "fonts/run")
-    print(f"{'shape of document.xml':30s} " + " ".join(f"{c:>13s}" for c in cols))
+    cols = ("MB", "paragraphs", "runs/p", "run chars p50", "tables", "sdt", "sdt nested", "fonts/run", "rPr/run",
+            "lang/run", "sz/run", "tabs/p", "tab in w:t", "bookmarks/p", "proofErr/p")
+    print(f"{'shape of document.xml':30s} " + " ".join(f"{c:>{max(6, len(c))}s}" for c in cols))
     for path in files:
         found = shape(path)
         if found:
             print(f"{os.path.basename(path)[:30]:30s} " + " ".join(
-                f"{found[c]:13.1f}" if isinstance(found[c], float) else f"{found[c]:13d}" for c in cols))
+                f"{found[c]:{max(6, len(c))}.{1 if c in ('MB', 'runs/p', 'run chars p50') else 2}f}"
+                if isinstance(found[c], float) else f"{found[c]:{max(6, len(c))}d}" for c in cols))
     print()
 
 
