@@ -188,6 +188,9 @@ class DocxReader:
         self.counts: Counter = Counter()
         self.front_lines: List[Tuple[str, str]] = []
         self.seen_heading = False
+        # paragraphs holding anything but plain text runs (see _SPECIAL), found for a whole
+        # chunk at once by iter_blocks; None: _paragraph checks each paragraph itself
+        self.special: Optional[set] = None
 
     # -- document ---------------------------------------------------------
     def read(self, stream: IO[bytes]) -> ReadResult:
@@ -215,9 +218,19 @@ class DocxReader:
                 done = list(body)
                 if chunk and done:
                     done.pop()  # (the last child may still be growing; none yet right after <w:body>)
+                if done:
+                    # One C-level walk of the body for the paragraphs the fast path of _paragraph
+                    # must not take, instead of one ``iter(*_SPECIAL)`` a paragraph: setting up
+                    # that iterator (19 tags) costs more than the walk itself (0.7 of 4.5 CPU-s
+                    # on a TS 38.331-shaped spec). The growing last child is walked again next time.
+                    self.special, by_top = _special_paragraphs(body)
                 for el in done:
                     yield from self._body_element(el)
+                    # drop the marks inside el first: lxml frees a subtree that no Python object
+                    # references at once, and moves one that is referenced (3x the cost)
+                    self.special.difference_update(by_top.pop(el, ()))
                     el.clear(keep_tail=False)
+                self.special = None
                 for _ in range(len(done)):
                     del body[0]
             if not chunk:
@@ -243,8 +256,9 @@ class DocxReader:
         its children: the first ``pPr`` gives the style, the runs the text."""
         first = next(iter(p), None)
         style = self._style(first) if first is not None and first.tag == _PPR else None
+        special = self.special
         if style is not None and not self.keep_field_codes and "instr" not in self.fields.stack and \
-                next(p.iter(*_SPECIAL), None) is None:
+                (p not in special if special is not None else next(p.iter(*_SPECIAL), None) is None):
             # The common paragraph (plain runs, possibly in hyperlinks, smart tags, content
             # controls or insertions): its text is its w:t texts, gathered in C. Anything that
             # needs the run-by-run reader (tabs, breaks, fields, symbols, scripts, objects,
@@ -617,6 +631,24 @@ def _term_entry(raw: str, term_style: bool, after_entry: bool) -> Optional[Tuple
 def _numbered(raw: str) -> bool:
     """Whether a paragraph's text reads as a numbered clause or annex heading."""
     return bool(split_heading(raw)[0])
+
+
+def _special_paragraphs(root) -> Tuple[set, Dict[object, list]]:
+    """The paragraphs under ``root`` (and the paragraphs around them) that hold an element of
+    :data:`_SPECIAL` anywhere inside; and the same paragraphs by the child of ``root`` they are in."""
+    marked = set()
+    by_top: Dict[object, list] = {}
+    for node in root.iter(*_SPECIAL):
+        found = []
+        el, top = node.getparent(), None
+        while el is not None and el is not root:
+            if el.tag == _P and el not in marked:
+                marked.add(el)
+                found.append(el)
+            top, el = el, el.getparent()
+        if found:
+            by_top.setdefault(top, []).extend(found)
+    return marked, by_top
 
 
 def _child(el, tag: str):
