@@ -658,9 +658,12 @@ def _special_paragraphs(root) -> Tuple[set, Dict[object, list]]:
         found = []
         el, top = node.getparent(), None
         while el is not None and el is not root:
-            if el.tag == _P and el not in marked:
-                marked.add(el)
-                found.append(el)
+            if el.tag == _P:
+                if el not in marked:
+                    marked.add(el)
+                    found.append(el)
+                elif not found:  # marked before, with every paragraph around it: nothing new
+                    break
             top, el = el, el.getparent()
         if found:
             by_top.setdefault(top, []).extend(found)
