@@ -2,9 +2,12 @@
 
 The baseline is what a generic reader does: ``docx.Document(path)``, then ``p.text`` of
 every body paragraph and ``cell.text`` of every cell of every table. It extracts less
-(no clause structure, no equations, no merged-cell layout, no metadata); the target is
-for the full extraction to be at least 3x faster anyway, on the total and on the largest
-file.
+(no clause structure, no equations, no merged-cell layout, no metadata); the target
+(issue 14) is for the full extraction to be at least 3x faster anyway in CPU time, on the
+total, on the largest file and on every spec of TS 38.331's shape (the generated one, and
+any ``38331*`` file given). The maths-heavy RAN1 specs (38.211/212/214) get a line of their
+own: they convert OLE and OMML equations that the baseline drops, so their ratio is shown,
+not judged.
 
 By default the files are the Word specs of ../shared/corpus/specs plus a generated
 spec of TS 38.331's shape (:mod:`stress_spec`: 27,000 ASN.1 ``PL`` paragraphs, 831 tables,
@@ -20,7 +23,8 @@ something only if its shape is that of the real ones.
 
 Each file is timed ``--repeat`` times per reader, the two readers alternating; the best
 time of each is reported (the least disturbed run). Wall time and CPU time (user+sys of
-this process) are both shown: on a shared machine the CPU ratio is the steadier one.
+this process) are both shown; the verdicts use CPU time: on a shared machine the wall time
+also measures the other jobs.
 """
 from __future__ import annotations
 
@@ -91,20 +95,27 @@ def shape(path: str):
             controls += 1
             nested += depth > 0
             depth += 1
-    return {"MB": len(xml) / 1e6, "paragraphs": paragraphs, "runs/p": runs / max(1, paragraphs),
+    per_p, per_run = max(1, paragraphs), max(1, runs)
+    return {"MB": len(xml) / 1e6, "paragraphs": paragraphs, "runs/p": runs / per_p,
             "run chars p50": float(statistics.median(texts)) if texts else 0.0, "tables": xml.count("<w:tbl>"),
-            "sdt": controls, "sdt nested": nested, "fonts/run": xml.count("<w:rFonts") / max(1, runs)}
+            "sdt": controls, "sdt nested": nested, "fonts/run": xml.count("<w:rFonts") / per_run,
+            "rPr/run": xml.count("<w:rPr>") / per_run, "lang/run": xml.count("<w:lang ") / per_run,
+            "sz/run": xml.count("<w:sz ") / per_run, "tabs/p": xml.count("<w:tab/>") / per_p,
+            "tab in w:t": len(re.findall(r"<w:t(?: [^>]*)?>[^<]*\t", xml)),
+            "bookmarks/p": xml.count("<w:bookmarkStart") / per_p, "proofErr/p": xml.count("<w:proofErr") / per_p}
 
 
 def print_shapes(files) -> None:
     """The generated spec beside the real ones: trust its figure only if its shape is theirs."""
-    cols = ("MB", "paragraphs", "runs/p", "run chars p50", "tables", "sdt", "sdt nested", "fonts/run")
-    print(f"{'shape of document.xml':30s} " + " ".join(f"{c:>13s}" for c in cols))
+    cols = ("MB", "paragraphs", "runs/p", "run chars p50", "tables", "sdt", "sdt nested", "fonts/run", "rPr/run",
+            "lang/run", "sz/run", "tabs/p", "tab in w:t", "bookmarks/p", "proofErr/p")
+    print(f"{'shape of document.xml':30s} " + " ".join(f"{c:>{max(6, len(c))}s}" for c in cols))
     for path in files:
         found = shape(path)
         if found:
             print(f"{os.path.basename(path)[:30]:30s} " + " ".join(
-                f"{found[c]:13.1f}" if isinstance(found[c], float) else f"{found[c]:13d}" for c in cols))
+                f"{found[c]:{max(6, len(c))}.{1 if c in ('MB', 'runs/p', 'run chars p50') else 2}f}"
+                if isinstance(found[c], float) else f"{found[c]:{max(6, len(c))}d}" for c in cols))
     print()
 
 
@@ -176,11 +187,17 @@ def run(files, repeat: int) -> int:
     print(f"{'total':30s} {'':4s} | {tw_o:6.2f} {tw_d:6.2f} {tw_d / tw_o:5.1f} | {tc_o:8.2f} {tc_d:8.2f} "
           f"{tc_d / tc_o:5.1f} |")
     largest = max(compared, key=lambda r: r[1])
-    for label, wall, cpu in (("total", tw_d / tw_o, tc_d / tc_o),
-                             (f"largest ({os.path.basename(largest[0])})", largest[3] / largest[2],
-                              largest[5] / largest[4])):
-        verdict = "met" if min(wall, cpu) >= 3 else "NOT met"
-        print(f"target >= 3x on {label}: wall {wall:.1f}x, cpu {cpu:.1f}x -> {verdict}")
+    judged = [("total", tw_d / tw_o, tc_d / tc_o),
+              (f"largest ({os.path.basename(largest[0])})", largest[3] / largest[2], largest[5] / largest[4])]
+    judged += [(f"38.331-shaped ({os.path.basename(r[0])})", r[3] / r[2], r[5] / r[4])
+               for r in compared if os.path.basename(r[0]).startswith("38331")]
+    for label, wall, cpu in judged:
+        verdict = "met" if cpu >= 3 else "NOT met"
+        print(f"target >= 3x cpu on {label}: cpu {cpu:.2f}x (wall {wall:.2f}x) -> {verdict}")
+    maths = [r for r in compared if os.path.basename(r[0])[:5] in ("38211", "38212", "38214")]
+    if maths:
+        print("maths-heavy, equations converted (the baseline drops them), not judged: "
+              + ", ".join(f"{os.path.basename(r[0])} cpu {r[5] / r[4]:.2f}x" for r in maths))
     return 0
 
 

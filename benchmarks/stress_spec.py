@@ -3,9 +3,11 @@
 TS 38.331 is the worst case of the Word reader: ~27,000 ``PL`` (ASN.1) paragraphs and
 800+ tables (field descriptions, conditional presence) in a 3.5 MB .docx whose
 ``document.xml`` is tens of MB. This writes a document of that shape, with the markup
-Word really produces (rsid attributes, ``w14:paraId``, run properties on every run,
-runs split mid-line, ``_Toc`` bookmarks around headings, ``proofErr`` marks, a TOC with
-``PAGEREF`` fields, a cover table), so parsing cost per paragraph is realistic:
+Word really produces (rsid attributes, ``w14:paraId``, runs split mid-line with their own
+properties, tabs as ``<w:tab/>`` elements, several ``_Toc`` bookmarks around each heading, a
+TOC with ``PAGEREF`` fields, a cover table), at the rates measured in the shared corpus's
+protocol specs (TS 29.274 V19.6.0, 24.380, 33.180: the shape table of ``bench_spec.py``), so
+parsing cost per paragraph is realistic:
 
 * cover table (``ZA``/``ZB``/``ZT``), legal notice (``FP``), Contents (``TT``/``toc N``);
 * Foreword, clauses 1-5 of procedural prose (``B1``/``B2`` lists, ``NO`` notes, inline
@@ -24,6 +26,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import sys
 import zipfile
 from typing import List
@@ -68,32 +71,54 @@ class _Writer:
 
     # -- runs and paragraphs --------------------------------------------
     def run(self, text: str, rpr: str = "") -> str:
-        space = ' xml:space="preserve"' if text[:1] == " " or text[-1:] == " " else ""
+        """One run; a tab in ``text`` is a ``<w:tab/>`` element, as Word writes it (never a tab
+        character inside ``<w:t>``: none of the shared corpus specs has one)."""
         rpr = f"<w:rPr>{rpr}</w:rPr>" if rpr else ""
-        return f'<w:r w:rsidRPr="{self.ids.rsid()}">{rpr}<w:t{space}>{escape(text)}</w:t></w:r>'
+        content = []
+        for i, piece in enumerate(text.split("\t")):
+            if i:
+                content.append("<w:tab/>")
+            if piece:
+                space = ' xml:space="preserve"' if piece[:1] == " " or piece[-1:] == " " else ""
+                content.append(f"<w:t{space}>{escape(piece)}</w:t>")
+        return f'<w:r w:rsidRPr="{self.ids.rsid()}">{rpr}{"".join(content)}</w:r>'
 
-    def split_runs(self, text: str, rpr: str = "") -> str:
+    def props(self, base: str = "", cell: bool = False) -> str:
+        """A run's own properties, in schema order, at the rates of the shared corpus's protocol
+        specs (TS 29.274 V19.6.0, 24.380, 33.180; runs with any: body 0.3-0.6, table cells
+        0.6-1.0): rFonts ~0.2, one w:lang ~0.35, noProof ~0.2 outside tables, sz/szCs ~0.25
+        inside them, plus the caller's (bold/italic field names, ASN.1 noProof/colour)."""
+        rng = self.rng
+        fonts = _FONTS if rng.random() < 0.2 else ""
+        bold_italic = "".join(x for x in ("<w:b/>", "<w:i/>") if x in base)
+        no_proof = "<w:noProof/>" if "<w:noProof/>" in base or (not cell and rng.random() < 0.2) else ""
+        colour = "".join(re.findall(r"<w:color [^>]*/>", base))
+        size = '<w:sz w:val="18"/><w:szCs w:val="18"/>' if cell and rng.random() < 0.25 else ""
+        roll = rng.random()
+        lang = ('<w:lang w:val="en-US"/>' if roll < 0.15 else '<w:lang w:eastAsia="en-GB"/>' if roll < 0.35
+                else "")
+        return fonts + bold_italic + no_proof + colour + size + lang
+
+    def split_runs(self, text: str, rpr: str = "", cell: bool = False) -> str:
         """Word splits a line into runs at every edit, spell-check and language boundary: in
         the real 38.331 (as in TS 29.274 V19.6.0 of the shared corpus, 5.3 runs a paragraph,
         half of them 1-2 characters) most runs are a word or a piece of one, each with its
-        own properties (fonts, language), and ``proofErr`` marks sit between them."""
+        own properties (fonts, language, size). A tab is a ``<w:tab/>``, in a run of its own
+        about half the time (as in the corpus specs: 1,479 of 2,957 in TS 29.274 V19.6.0).
+        No ``proofErr`` marks: the corpus specs have none."""
         pieces, rng = [], self.rng
         edited = rng.random() < 0.2  # most paragraphs are one or two runs, edited ones many small ones
         while text:
-            if not edited:
+            if text[0] == "\t" and rng.random() < 0.5:
+                cut = 1  # the tab alone in its run
+            elif not edited:
                 cut = len(text) if len(text) < 12 or rng.random() < 0.6 else rng.randrange(4, len(text))
             else:
                 cut = len(text) if len(text) <= 3 else min(len(text), rng.choice((1, 2, 2, 3, 4, 6, 9, 14, 24)))
+            if "\t" in text[1:cut]:  # a tab starts a run (alone or before its text)
+                cut = text.index("\t", 1)
             piece, text = text[:cut], text[cut:]
-            props = rpr
-            roll = rng.random()
-            if roll < 0.35:
-                props += _FONTS
-            elif roll < 0.5:
-                props += '<w:lang w:val="en-US"/>'
-            pieces.append(self.run(piece, props))
-            if rng.random() < 0.04:
-                pieces.append('<w:proofErr w:type="spellStart"/>')
+            pieces.append(self.run(piece, self.props(rpr, cell)))
         return "".join(pieces)
 
     def inline_control(self, inner: str) -> str:
@@ -113,14 +138,19 @@ class _Writer:
         return (f'<w:p {self.ids.para()}><w:pPr><w:pStyle w:val="{style}"/>{ppr_extra}</w:pPr>{body}</w:p>')
 
     def text_para(self, style: str, text: str) -> str:
-        return self.para(style, self.split_runs(text, '<w:lang w:eastAsia="en-GB"/>'))
+        return self.para(style, self.split_runs(text, cell=style.startswith("TA")))
 
     def heading(self, level: int, number: str, title: str) -> str:
-        self.bookmark += 1
+        """A heading inside the ``_Toc`` bookmarks every regenerated contents left on it (4.7-6.3
+        a heading in the corpus's protocol specs, up to 18)."""
         self.counts["headings"] += 1
-        body = (f'<w:bookmarkStart w:id="{self.bookmark}" w:name="_Toc{100000000 + self.bookmark}"/>'
+        ids = []
+        for _ in range(self.rng.randrange(3, 9)):
+            self.bookmark += 1
+            ids.append(self.bookmark)
+        body = ("".join(f'<w:bookmarkStart w:id="{i}" w:name="_Toc{100000000 + i}"/>' for i in ids)
                 + (self.run(number) + '<w:r><w:tab/></w:r>' if number else "")
-                + self.split_runs(title) + f'<w:bookmarkEnd w:id="{self.bookmark}"/>')
+                + self.split_runs(title) + "".join(f'<w:bookmarkEnd w:id="{i}"/>' for i in ids))
         return self.para(f"Heading{level}", body)
 
     def pl(self, line: str) -> str:
@@ -153,7 +183,7 @@ class _Writer:
     def field_table(self, ie: str, fields: List[str]) -> str:
         rows = [self.row(self.cell(self.text_para("TAH", f"{ie} field descriptions"), 14173))]
         for name in fields:
-            desc = self.para("TAL", self.run(name, "<w:b/><w:i/>"))
+            desc = self.para("TAL", self.split_runs(name, "<w:b/><w:i/>", cell=True))
             desc += self.text_para("TAL", self.sentence(self.rng.randrange(15, 70)))
             if self.rng.random() < 0.3:
                 desc += self.text_para("TAL", "If the field is absent, the UE applies the value " + name + ".")
@@ -170,7 +200,7 @@ class _Writer:
             elif len(conds) > 2 and i == 2:
                 merge = "<w:vMerge/>"
             explanation = self.text_para("TAL", self.sentence(self.rng.randrange(10, 30))) if i != 2 or not merge else self.para("TAL", "")
-            rows.append(self.row(self.cell(self.para("TAL", self.run(cond, "<w:i/>")), 4027)
+            rows.append(self.row(self.cell(self.para("TAL", self.split_runs(cond, "<w:i/>", cell=True)), 4027)
                                  + self.cell(explanation, 10146, merge)))
         return self.table([4027, 10146], rows)
 

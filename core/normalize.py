@@ -21,6 +21,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]
 _BLANKS = re.compile(r"\n{3,}")
 _PROSE_REPLACE = (("\u2011", "-"), ("\u00ad", ""), ("\u2010", "-"))
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 # CJK blocks whose compatibility forms are their own typography, not variants to fold
 _KEEP_RANGES = ((0x3000, 0x303F), (0x3130, 0x318F), (0x3200, 0x33FF), (0xFE30, 0xFE4F))
@@ -65,8 +66,9 @@ def fold_prose(text: str) -> str:
         text = unicodedata.normalize("NFC", text)
     table = _folds()
     # a text holds few distinct characters: replacing each one found beats a regex or
-    # str.translate walking every character (0.1 s vs 13 s / 0.4 s on 8 MB)
-    for ch in sorted(set(text).intersection(table)):
+    # str.translate walking every character (0.1 s vs 13 s / 0.4 s on 8 MB); every character
+    # to fold is non-ASCII, and gathering only those (in C) halves the cost of set(text)
+    for ch in sorted(set("".join(_NON_ASCII.findall(text))).intersection(table)):
         text = text.replace(ch, table[ch])
     return text
 

@@ -251,7 +251,7 @@ def test_a_ts_38331_shaped_spec_keeps_asn1_tables_and_merges(tmp_path):
     from stress_spec import make_stress_spec
 
     path = tmp_path / "38331-i40.docx"
-    made = make_stress_spec(str(path), n_pl=400, n_tables=12, seed=1)
+    made = make_stress_spec(str(path), n_pl=500, n_tables=12, seed=1)
     docs = extract(path)
     assert len(docs) == 1 and isinstance(docs[0], Document)
     doc = docs[0]
