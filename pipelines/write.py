@@ -41,6 +41,26 @@ def parquet_bytes(rows: List[dict], schema: pa.Schema, row_group_rows: int, comp
     return buf.getvalue()
 
 
+def write_parquet(path: str, rows: List[dict], schema: pa.Schema, row_group_rows: int, compression: str) -> None:
+    """Write ``rows`` as :func:`parquet_bytes` would (the same bytes), atomically, one row group at a
+    time: a text spilled by the build (:class:`telecom_etl.spill.SpilledText`) is read back only
+    for its row group, so a shard's texts are never all in memory at once."""
+    from telecom_etl.spill import TextReader, is_spilled
+
+    comp = None if compression == "none" else compression
+    with io.atomic_writer(path) as fh, TextReader() as reader:
+        writer = pq.ParquetWriter(fh, schema, compression=comp, write_statistics=True)
+        try:
+            # a remote spill file is fetched once, in file order, before the id-ordered reads
+            reader.prefetch([r["text"] for r in rows if is_spilled(r.get("text"))])
+            for start in range(0, len(rows), row_group_rows):
+                chunk = reader.resolve(rows[start:start + row_group_rows])
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema), row_group_size=row_group_rows)
+                del chunk
+        finally:
+            writer.close()
+
+
 class WriteShards(beam.PTransform):
     """Write elements as ``folder/prefix-NNNNN-of-MMMMM.parquet``; outputs (path, rows) per shard."""
 
@@ -77,7 +97,7 @@ class WriteShards(beam.PTransform):
             index, members = shard
             rows = sorted((m for m in members if m is not None), key=lambda m: m[0])
             path = io.join(folder, shard_name(prefix, index, n))
-            io.write_bytes_atomic(path, parquet_bytes([r for _, r in rows], schema, rg, comp))
+            write_parquet(path, [r for _, r in rows], schema, rg, comp)
             return path, len(rows)
 
         return ((assigned, every) | "WithEmpty" >> beam.Flatten() | "Group" >> beam.GroupByKey()
