@@ -153,27 +153,30 @@ class TextReader:
                                            os.O_RDONLY)
         return fd
 
-    def read(self, ref: SpilledText) -> str:
+    def _where(self, ref: SpilledText) -> Tuple[int, int]:
         path, offset = ref.path, ref.offset
         if io.has_scheme(path):
             if (path, offset) not in self._local:
                 self.prefetch([ref])
             path, offset = self._local[(ref.path, ref.offset)]
-        data = os.pread(self._fd(path), ref.size, offset)
+        return self._fd(path), offset
+
+    def read(self, ref: SpilledText) -> str:
+        fd, offset = self._where(ref)
+        data = os.pread(fd, ref.size, offset)
         if len(data) != ref.size:
             raise OSError(f"spill file {ref.path} is shorter than its references (offset {ref.offset})")
         return data.decode("utf-8", "surrogatepass")
 
-    def resolve(self, rows: List[dict], column: str = "text") -> List[dict]:
-        """``rows`` with every :class:`SpilledText` in ``column`` replaced by its text (read in file order)."""
-        todo = sorted((i for i, r in enumerate(rows) if isinstance(r.get(column), SpilledText)),
-                      key=lambda i: (rows[i][column].path, rows[i][column].offset))
-        if not todo:
-            return rows
-        out = list(rows)
-        for i in todo:
-            out[i] = {**rows[i], column: self.read(rows[i][column])}
-        return out
+    def read_into(self, ref: SpilledText, into: memoryview) -> None:
+        """The text's UTF-8 bytes into ``into`` (``ref.size`` bytes long), without a Python string."""
+        fd, offset = self._where(ref)
+        done = 0
+        while done < ref.size:
+            n = os.preadv(fd, [into[done:]], offset + done)
+            if n <= 0:
+                raise OSError(f"spill file {ref.path} is shorter than its references (offset {ref.offset})")
+            done += n
 
     def close(self) -> None:
         for fd in self._fds.values():
