@@ -78,3 +78,46 @@ def test_spill_and_read_back_on_an_object_store():
     assert memfs.STORE["mem://bucket/run/part.parquet"] == parquet_bytes(
         [d.to_row() for d in reversed(docs)], PRETRAIN_SCHEMA, 2, "zstd")
     assert [k for k in memfs.STORE if ".tmp-" in k] == []
+
+
+def test_dedup_decides_the_same_on_spilled_records(tmp_path):
+    """Exact and near dedup on light records (text in spill files, sketch made before) decide as on
+    whole records; the records that leave them still hold no text."""
+    import json
+
+    import apache_beam as beam
+
+    from telecom_etl.pipelines.dedup import ExactDedup, NearDedup
+    from telecom_etl.pipelines.spill import SpillText
+
+    words = ("registration request amf ausf udm smf upf pdu session n1 n2 n4 forwarding rule policy "
+             "subscriber mobility paging tunnel endpoint identifier context release accept reject").split()
+    import random
+
+    base = [" ".join(random.Random(i).choices(words, k=400)) for i in range(6)]
+    texts = base + [base[0] + " one more sentence at the end.", base[1], "tiny", ""]
+    docs = [Document(id=f"d{i}", text=t, source="s", kind="text", uri=f"u{i}", content_hash=content_hash(t))
+            for i, t in enumerate(texts)]
+
+    def run(spilled: bool) -> dict:
+        out = tmp_path / f"out-{spilled}.json"
+        with beam.Pipeline() as p:
+            near = NearDedup(threshold=0.8)
+            records = p | beam.Create(docs)
+            if spilled:
+                records = records | SpillText(str(tmp_path / "_spill"), near.sketcher(), batch_chars=3000)
+            exact = records | "Exact" >> ExactDedup()
+            dedup = exact.kept | "Near" >> near
+            rows = ((exact.dropped, dedup.dropped) | beam.Flatten()
+                    | beam.Map(lambda r: [r.doc.id, r.why.rule, r.why.duplicate_of, type(r.doc.text).__name__]))
+            kept = dedup.kept | beam.Map(lambda d: [d.id, "kept", "", type(d.text).__name__])
+            ((rows, kept) | "All" >> beam.Flatten() | beam.combiners.ToList()
+             | beam.Map(lambda rows: out.write_text(json.dumps(sorted(rows)))))
+        return json.loads(out.read_text())
+
+    whole, light = run(False), run(True)
+    assert {r[3] for r in whole} == {"str"} and {r[3] for r in light} == {"SpilledText"}
+    assert [r[:3] for r in light] == [r[:3] for r in whole]
+    assert ["d0", "near_duplicate", "d6"] in [r[:3] for r in whole]  # the longer text is kept
+    assert ["d7", "exact_duplicate", "d1"] in [r[:3] for r in whole]
+    assert sum(r[1] == "kept" for r in whole) == 8
