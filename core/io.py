@@ -191,6 +191,39 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
         raise
 
 
+@contextlib.contextmanager
+def atomic_writer(path: str) -> Iterator:
+    """A binary file to write ``path`` through, put in place only when the block ends without error
+    (as :func:`write_bytes_atomic`, without holding the bytes in memory). Locally a temporary file
+    beside ``path`` renamed over it; on an object store a local temporary file, uploaded in chunks
+    to a temporary key and renamed."""
+    if has_scheme(path):
+        from apache_beam.io.filesystems import FileSystems
+
+        with tempfile.TemporaryFile(prefix="telecom-etl-") as fh:
+            yield fh
+            fh.seek(0)
+            tmp = path + f".tmp-{uuid.uuid4().hex}"
+            with FileSystems.create(tmp) as out:
+                shutil.copyfileobj(fh, out, 8 << 20)
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+        FileSystems.rename([tmp], [path])
+        return
+    path = _strip_file(path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
+    try:
+        os.fchmod(fd, file_mode())
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def current_umask() -> int:
     """The process umask, read without changing it (``os.umask`` sets it, racing other threads)."""
     try:

@@ -21,9 +21,11 @@ from telecom_etl.manifest import Manifest
 from telecom_etl.normalize import normalize
 from telecom_etl.pipelines.dedup import ExactDedup, NearDedup, SpecVersionDedup
 from telecom_etl.pipelines.extract import ListAndExtract
+from telecom_etl.pipelines.spill import SpillText
 from telecom_etl.pipelines.stage import DocStage, DroppedRecord, WriteEvents
 from telecom_etl.pipelines.write import WriteJson, WriteShards, remove_stale, shard_entry
 from telecom_etl.record import PRETRAIN_SCHEMA, REJECT_SCHEMA, Document, Reject
+from telecom_etl.spill import SPILL_FOLDER
 
 #: Document stages in order; each one's input is the previous one's kept output.
 DOC_STAGES: List[str] = ["extract_docs", "normalize", "filter", "dedup_exact", "dedup_version",
@@ -109,7 +111,15 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
     normalized = extracted.docs | "Normalize" >> DocStage("normalize", lambda: normalize, progress)
     filtered = normalized.kept | "Filter" >> DocStage("filter", _FilterFn(manifest), progress)
     stages = [normalized, filtered]
-    kept = filtered.kept
+    near_dedup = None
+    if manifest.dedup.near:
+        near_dedup = NearDedup.from_config(manifest.dedup, stats_path=io.join(output, "_stats", "dedup.json"),
+                                           index_path=io.join(output, "dedup_index"))
+        near_dedup.run_id = run_id
+    # the text leaves here, before any shuffle (fused with extract, normalise and filter): the dedup
+    # stages and the shard writers' grouping move light records, the writers read the text back
+    kept = filtered.kept | "SpillText" >> SpillText(io.join(output, SPILL_FOLDER),
+                                                    near_dedup.sketcher() if near_dedup is not None else None)
     if manifest.dedup.exact:
         exact = kept | "DedupExact" >> ExactDedup()
         stages.append(exact)
@@ -118,16 +128,13 @@ def build(pipeline: beam.Pipeline, manifest: Manifest, output: str, progress: bo
         versions = kept | "DedupSpecVersion" >> SpecVersionDedup(manifest.dedup.spec_policy)
         stages.append(versions)
         kept = versions.kept
-    if manifest.dedup.near:
-        near_dedup = NearDedup.from_config(manifest.dedup, stats_path=io.join(output, "_stats", "dedup.json"),
-                                           index_path=io.join(output, "dedup_index"))
-        near_dedup.run_id = run_id
+    if near_dedup is not None:
         near = kept | "DedupNear" >> near_dedup
         stages.append(near)
         kept = near.kept
 
     shards = []
-    if manifest.dedup.near and near_dedup.index_written is not None:
+    if near_dedup is not None and near_dedup.index_written is not None:
         shards.append(near_dedup.index_written)  # listed, so a re-run's stale index shards are removed
     shards.append(kept | "WritePretrain" >> WriteShards(
         io.join(output, "pretrain"), "part", PRETRAIN_SCHEMA, Document.to_row, key=lambda d: d.id,
@@ -289,6 +296,7 @@ def run(manifest: Manifest, output: str, beam_args: List[str], progress: bool = 
         build(pipeline, manifest, staging, progress=progress, run_id=rid)
         result = pipeline.run()
         result.wait_until_finish()
+        io.remove_tree(io.join(staging, SPILL_FOLDER))  # the texts are in the shards now
         remove_stale(staging, OUTPUT_FOLDERS)
         # the manifest and the output as the user named them when relative, else by their last name
         # (no path of this machine in what may be published), unless a source asks for absolute_uris

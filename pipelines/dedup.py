@@ -170,8 +170,10 @@ class SpecVersionDedup(beam.PTransform):
 class _SignFn(beam.DoFn):
     """A batch of Documents -> BucketMember (rank, link tag, MinHash signature) each.
 
-    Records are signed in batches (``MinHasher.signatures``): small records would otherwise
-    pay NumPy's per-call overhead once each. One MinHasher per worker.
+    Records are signed in batches (:class:`minhash.Sketcher`): small records would otherwise
+    pay NumPy's per-call overhead once each. A record whose text was spilled
+    (:mod:`telecom_etl.spill`) carries its sketch, made from its text by the same Sketcher
+    (:meth:`NearDedup.sketcher`) before the text left memory.
     """
 
     def __init__(self, num_perm: int, ngram: int, seed: int, scheme: str, spec_policy: str, max_shingles: int = 0):
@@ -179,29 +181,35 @@ class _SignFn(beam.DoFn):
         self.spec_policy, self.max_shingles = spec_policy, max_shingles
 
     def setup(self):
-        from telecom_etl.filters.dedup.minhash import MinHasher
+        from telecom_etl.filters.dedup.minhash import Sketcher
 
-        self.hasher = MinHasher(self.num_perm, self.ngram, self.seed, self.scheme)
+        self.sketcher = Sketcher(self.num_perm, self.ngram, self.seed, self.scheme, self.max_shingles)
         self.signed = Metrics.counter(NAMESPACE, "dedup_near.signed")
         self.wordless = Metrics.counter(NAMESPACE, "dedup_near.no_words")
         self.chars = Metrics.counter(NAMESPACE, "dedup_near.signed_chars")
 
     def process(self, batch):
-        from telecom_etl.filters.dedup.minhash import is_empty, signature_bytes
+        import numpy as np
 
-        texts = [d.text for d in batch]
-        if self.max_shingles:
-            sigs, sets = self.hasher.signatures_and_shingles(texts, self.max_shingles)
-        else:
-            sigs, sets = self.hasher.signatures(texts), [b""] * len(texts)
-        for doc, sig, shingles in zip(batch, sigs, sets):
-            if is_empty(sig):  # no word at all: nothing to compare, the record passes
+        from telecom_etl.filters.dedup.minhash import is_empty
+        from telecom_etl.spill import SpilledText
+
+        here = [d.text for d in batch if not isinstance(d.text, SpilledText)]
+        fresh = iter(self.sketcher(here) if here else ())
+        for doc in batch:
+            if isinstance(doc.text, SpilledText):
+                if doc.text.sketch is None:
+                    raise ValueError(f"record {doc.id}: its text was spilled without near-dedup's sketch")
+                sig, shingles = doc.text.sketch
+            else:
+                sig, shingles = next(fresh)
+            if is_empty(np.frombuffer(sig, dtype="<u4")):  # no word at all: nothing to compare, the record passes
                 self.wordless.inc()
                 yield beam.pvalue.TaggedOutput("wordless", doc.id)
                 continue
             self.signed.inc()
             self.chars.inc(len(doc.text))
-            yield BucketMember(rank_string(doc), link_tag(doc, self.spec_policy), signature_bytes(sig), shingles)
+            yield BucketMember(rank_string(doc), link_tag(doc, self.spec_policy), sig, shingles)
 
 
 def keyed_by(tag: str):
@@ -334,6 +342,12 @@ class NearDedup(beam.PTransform):
     @property
     def signature_params(self) -> dict:
         return {"num_perm": self.num_perm, "ngram": self.ngram, "seed": self.seed, "scheme": self.scheme}
+
+    def sketcher(self):
+        """What :class:`_SignFn` computes from a text, for the step that spills texts before this stage."""
+        from telecom_etl.filters.dedup.minhash import Sketcher
+
+        return Sketcher(self.num_perm, self.ngram, self.seed, self.scheme, self.exact_max_shingles)
 
     @classmethod
     def from_config(cls, config, stats_path: Optional[str] = None, index_path: Optional[str] = None) -> "NearDedup":

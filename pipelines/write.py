@@ -41,6 +41,58 @@ def parquet_bytes(rows: List[dict], schema: pa.Schema, row_group_rows: int, comp
     return buf.getvalue()
 
 
+def write_parquet(path: str, rows: List[dict], schema: pa.Schema, row_group_rows: int, compression: str) -> None:
+    """Write ``rows`` as :func:`parquet_bytes` would (the same bytes), atomically, one row group at a
+    time: a text spilled by the build (:class:`telecom_etl.spill.SpilledText`) is read back only
+    for its row group, so a shard's texts are never all in memory at once."""
+    from telecom_etl.spill import TextReader, is_spilled
+
+    comp = None if compression == "none" else compression
+    with io.atomic_writer(path) as fh, TextReader() as reader:
+        writer = pq.ParquetWriter(fh, schema, compression=comp, write_statistics=True)
+        try:
+            # a remote spill file is fetched once, in file order, before the id-ordered reads
+            reader.prefetch([r["text"] for r in rows if is_spilled(r.get("text"))])
+            for start in range(0, len(rows), row_group_rows):
+                table = _row_group(rows[start:start + row_group_rows], schema, reader)
+                writer.write_table(table, row_group_size=row_group_rows)
+                del table
+        finally:
+            writer.close()
+
+
+def _row_group(rows: List[dict], schema: pa.Schema, reader) -> pa.Table:
+    """One row group as a table. Spilled texts go from their files straight into one Arrow buffer
+    (one copy of the row group's text in memory, no Python strings); the same table either way."""
+    from telecom_etl.spill import is_spilled
+
+    texts = [r.get("text") for r in rows] if "text" in schema.names else []
+    if not any(is_spilled(t) for t in texts) or any(t is None for t in texts):
+        return pa.Table.from_pylist(rows, schema=schema)
+    import numpy as np
+
+    inline = {i: t.encode("utf-8") for i, t in enumerate(texts) if not is_spilled(t)}
+    sizes = np.fromiter((t.size if is_spilled(t) else len(inline[i]) for i, t in enumerate(texts)),
+                        dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    data = bytearray(int(offsets[-1]))
+    view = memoryview(data)
+    for i in sorted(range(len(texts)), key=lambda i: (texts[i].path, texts[i].offset) if i not in inline else ("", i)):
+        start, end = int(offsets[i]), int(offsets[i + 1])
+        if i in inline:
+            view[start:end] = inline.pop(i)
+        else:
+            reader.read_into(texts[i], view[start:end])
+    del view
+    column = pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
+    column.validate(full=True)  # UTF-8, as from_pylist would insist
+    index = schema.get_field_index("text")
+    rest = pa.Table.from_pylist([{k: v for k, v in r.items() if k != "text"} for r in rows],
+                                schema=schema.remove(index))
+    return rest.add_column(index, schema.field(index), column)
+
+
 class WriteShards(beam.PTransform):
     """Write elements as ``folder/prefix-NNNNN-of-MMMMM.parquet``; outputs (path, rows) per shard."""
 
@@ -77,7 +129,7 @@ class WriteShards(beam.PTransform):
             index, members = shard
             rows = sorted((m for m in members if m is not None), key=lambda m: m[0])
             path = io.join(folder, shard_name(prefix, index, n))
-            io.write_bytes_atomic(path, parquet_bytes([r for _, r in rows], schema, rg, comp))
+            write_parquet(path, [r for _, r in rows], schema, rg, comp)
             return path, len(rows)
 
         return ((assigned, every) | "WithEmpty" >> beam.Flatten() | "Group" >> beam.GroupByKey()

@@ -362,3 +362,34 @@ def signature_from_bytes(data: bytes, num_perm: Optional[int] = None) -> np.ndar
     if num_perm is not None and sig.size != num_perm:
         raise ValueError(f"signature has {sig.size} values, expected {num_perm}")
     return sig
+
+
+class Sketcher:
+    """Near-dedup's view of texts: per text (signature bytes, shingle-set bytes or b""), as the
+    near-dedup stage signs them. Picklable (the MinHasher is built on first use), so the step that
+    moves texts out of a build's memory (:mod:`telecom_etl.spill`) can sketch them while it has
+    them, with the stage's own parameters."""
+
+    def __init__(self, num_perm: int, ngram: int, seed: int, scheme: str, max_shingles: int = 0):
+        self.num_perm, self.ngram, self.seed, self.scheme = num_perm, ngram, seed, scheme
+        self.max_shingles = max_shingles
+        self._hasher: Optional[MinHasher] = None
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_hasher"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, _hasher=None)
+
+    @property
+    def hasher(self) -> MinHasher:
+        if self._hasher is None:
+            self._hasher = MinHasher(self.num_perm, self.ngram, self.seed, self.scheme)
+        return self._hasher
+
+    def __call__(self, texts: Sequence[str]) -> List[tuple]:
+        if self.max_shingles:
+            sigs, sets = self.hasher.signatures_and_shingles(texts, self.max_shingles)
+        else:
+            sigs, sets = self.hasher.signatures(texts), [b""] * len(texts)
+        return [(signature_bytes(sig), shingles) for sig, shingles in zip(sigs, sets)]
