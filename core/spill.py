@@ -37,20 +37,32 @@ SPILL_FOLDER = "_spill"
 Sketch = Tuple[bytes, bytes]
 
 
+def visible_chars(text) -> int:
+    """Characters other than spaces and line breaks, of a text or of a spilled one (counted
+    when it was spilled): what dedup_version weighs a rendering's lost glyphs against."""
+    if isinstance(text, SpilledText):
+        if text.n_visible is None:
+            raise ValueError(f"{text!r} was spilled without its visible-character count")
+        return text.n_visible
+    return len(text) - text.count(" ") - text.count("\n")
+
+
 class SpilledText:
     """A record's text moved to a spill file. ``len()`` is the text's length in characters;
     ``sketch`` is near-dedup's (signature, shingle set) of the text, when the build dedups."""
 
-    __slots__ = ("path", "offset", "size", "n_chars", "sketch")
+    __slots__ = ("path", "offset", "size", "n_chars", "sketch", "n_visible")
 
-    def __init__(self, path: str, offset: int, size: int, n_chars: int, sketch: Optional[Sketch] = None):
+    def __init__(self, path: str, offset: int, size: int, n_chars: int, sketch: Optional[Sketch] = None,
+                 n_visible: Optional[int] = None):
         self.path, self.offset, self.size, self.n_chars, self.sketch = path, offset, size, n_chars, sketch
+        self.n_visible = n_visible  # characters other than spaces and line breaks (see visible_chars)
 
     def __len__(self) -> int:
         return self.n_chars
 
     def __reduce__(self):
-        return SpilledText, (self.path, self.offset, self.size, self.n_chars, self.sketch)
+        return SpilledText, (self.path, self.offset, self.size, self.n_chars, self.sketch, self.n_visible)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, SpilledText) and self.__reduce__() == other.__reduce__()
@@ -86,7 +98,7 @@ def spill(docs: Sequence[Document], folder: str,
     io.write_bytes_atomic(path, b"".join(encoded))
     out, offset = [], 0
     for doc, text, data, sketch in zip(docs, texts, encoded, sketches):
-        ref = SpilledText(path, offset, len(data), len(text), sketch)
+        ref = SpilledText(path, offset, len(data), len(text), sketch, visible_chars(text))
         offset += len(data)
         changes = {"text": ref}
         if doc.content_hash is None:

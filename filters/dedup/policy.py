@@ -209,7 +209,9 @@ def lost_glyphs(doc: Document) -> Tuple[int, int]:
     """(characters lost as unmapped glyphs, visible characters) of a record, from its
     ``scores["unmapped_char_share"]`` (a record flagged ``unmapped_glyphs`` without the score
     counts as wholly lost; a record with neither lost nothing)."""
-    visible = len(doc.text) - doc.text.count(" ") - doc.text.count("\n")
+    from telecom_etl.spill import visible_chars
+
+    visible = visible_chars(doc.text)  # the text may be in a spill file by now (telecom_etl.spill)
     share = doc.scores.get("unmapped_char_share")
     if share is None or share != share:
         share = 1.0 if GARBLED_FLAG in doc.flags else 0.0
