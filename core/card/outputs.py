@@ -283,9 +283,9 @@ def read_rows(ds: Dataset, positions: Sequence[tuple]) -> List[dict]:
         for g in range(pf.metadata.num_row_groups):
             n = pf.metadata.row_group(g).num_rows
             inside = [r for r in rows if start <= r < start + n]
-            if inside:
-                group = pf.read_row_group(g).to_pylist()
-                for r in inside:
-                    out[(shard, r)] = group[r - start]
+            if inside:  # only the picked rows become Python objects (a row group may be a whole shard's text)
+                group = pf.read_row_group(g).take([r - start for r in inside]).to_pylist()
+                for r, row in zip(inside, group):
+                    out[(shard, r)] = row
             start += n
     return [out[(int(s), int(r))] for s, r in positions if (int(s), int(r)) in out]

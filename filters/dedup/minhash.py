@@ -387,9 +387,23 @@ class Sketcher:
             self._hasher = MinHasher(self.num_perm, self.ngram, self.seed, self.scheme)
         return self._hasher
 
+    #: characters hashed per NumPy pass: the pass's temporaries are ~20 bytes per character, so a
+    #: pass stays under ~40 MB however large the batch it is given (values do not depend on batching)
+    CHUNK_CHARS = 2_000_000
+
     def __call__(self, texts: Sequence[str]) -> List[tuple]:
-        if self.max_shingles:
-            sigs, sets = self.hasher.signatures_and_shingles(texts, self.max_shingles)
-        else:
-            sigs, sets = self.hasher.signatures(texts), [b""] * len(texts)
-        return [(signature_bytes(sig), shingles) for sig, shingles in zip(sigs, sets)]
+        out: List[tuple] = []
+        start = 0
+        while start < len(texts):
+            end, size = start + 1, len(texts[start])
+            while end < len(texts) and size + len(texts[end]) <= self.CHUNK_CHARS:
+                size += len(texts[end])
+                end += 1
+            part = texts[start:end]
+            if self.max_shingles:
+                sigs, sets = self.hasher.signatures_and_shingles(part, self.max_shingles)
+            else:
+                sigs, sets = self.hasher.signatures(part), [b""] * len(part)
+            out.extend((signature_bytes(sig), shingles) for sig, shingles in zip(sigs, sets))
+            start = end
+        return out
