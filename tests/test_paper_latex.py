@@ -508,3 +508,18 @@ Some text after.
     assert display_blocks(strip_comments(body)) == 3  # the skipped display counts only if TeX would typeset it
     assert drop_false_branches(r"a \iffalse b \ifx c\fi d \fi e \iffalse f \else g \fi h").split() == \
         ["a", "e", "g", "\\fi", "h"]
+
+
+def test_iffalse_skips_nested_conditionals_and_keeps_the_else_branch():
+    """TeX skips an \\iffalse branch counting the conditionals nested in it, and typesets its
+    \\else branch: the first \\fi does not end it, and the \\else text stays."""
+    from telecom_etl.extractors.latex.source import strip_comments
+
+    src = ("Kept before. \\iffalse Draft \\ifx\\a\\b inner \\fi still draft \\newif\\ifnotes also draft "
+           "% a \\fi in a comment\n\\fi Kept after. \\iffalse old text \\else New text. \\fi End.")
+    out = strip_comments(src)
+    assert "Draft" not in out and "draft" not in out and "inner" not in out and "old text" not in out
+    assert "Kept before." in out and "Kept after." in out and "New text." in out and out.endswith("End.")
+    assert "\\fi" not in out and "\\else" not in out
+    assert strip_comments("a \\iffalse never closed") == "a "  # TeX skips to the end too
+    assert strip_comments("\\verb|\\iffalse| x") == "\\verb|\\iffalse| x"  # verbatim stays
