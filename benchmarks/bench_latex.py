@@ -14,13 +14,15 @@ an arXiv-style tree assembled from it (every section in its own file under ``sec
 by ``\\input``, the bibliography moved to ``main.bbl`` behind ``\\bibliography``), as a folder and as
 a gzipped tar. Everything goes through the ``paper`` source kind as build-pretrain runs it.
 
-Measured per source, against the source itself (comments removed):
+Measured per source, against the source itself (comments, verbatim examples, and
+``\\iffalse ... \\fi`` that TeX never typesets, removed):
 
 * headings: every ``\\section``/``\\subsection``/``\\subsubsection`` title, in order, among the
   markdown headings;
-* display maths: every ``equation``/``align``/``gather``/``multline``/``eqnarray`` (starred or
-  not), ``\\[...\\]`` and ``$$...$$`` of the source is one ``$$...$$`` block, and latex2mathml
-  accepts every block (braces and environments balanced too);
+* display maths: every ``equation``/``align``/``gather``/``multline``/``eqnarray``/``flalign``/
+  ``alignat``/``displaymath`` (starred or not; one nested in another, such as ``align*`` inside
+  ``gather``, is part of the outer display), ``\\[...\\]`` and ``$$...$$`` of the source is one
+  ``$$...$$`` block, and latex2mathml accepts every block (braces and environments balanced too);
 * prose words: the words of the source body with maths, comments and commands removed (command
   arguments that are not prose, such as labels, citation keys and file names, dropped), as a
   multiset: the share present in the markdown (target >= 95 %);
@@ -58,7 +60,7 @@ TEMPLATES = [
     "asmejour/asmewide_example/asmejour-wide-equation-examples.tex.gz",
 ]
 DOC_ROOT = "usr/share/doc/texlive-doc/latex"
-DISPLAY_ENVS = r"equation|align|gather|multline|eqnarray|flalign|alignat"
+DISPLAY_ENVS = r"equation|align|gather|multline|eqnarray|flalign|alignat|displaymath"
 
 
 # -- the real sources ---------------------------------------------------------------------------
@@ -199,9 +201,48 @@ def expected_headings(body: str):
     return out
 
 
+def drop_false_branches(text: str) -> str:
+    """What TeX skips: ``\\iffalse ... \\fi`` (conditionals nested in it counted, as TeX counts them;
+    an ``\\else`` branch is typeset, so kept)."""
+    out, pos, skipping, depth = [], 0, False, 0
+    for tok in re.finditer(r"\\(if[a-zA-Z]*|fi|else)(?![a-zA-Z])", text):
+        word = tok.group(1)
+        if not skipping:
+            if word == "iffalse":
+                out.append(text[pos:tok.start()])
+                skipping, depth = True, 1
+            continue
+        if word.startswith("if"):
+            depth += 1
+        elif word == "fi":
+            depth -= 1
+        elif depth == 1:  # \else of the \iffalse: its branch is typeset, its \fi dropped below
+            skipping, pos = False, tok.end()
+            continue
+        if depth == 0:
+            skipping, pos = False, tok.end()
+    if not skipping:
+        out.append(text[pos:])
+    return "".join(out)
+
+
 def display_blocks(body: str) -> int:
-    envs = len(re.findall(rf"\\begin\{{(?:{DISPLAY_ENVS})\*?\}}", body))
-    return envs + len(re.findall(r"(?<!\\)\\\[", body)) + len(re.findall(r"\$\$", body)) // 2
+    """Display-maths blocks as LaTeX typesets them: an environment inside another display
+    environment (``align*`` within ``gather``, as amsmath allows) is part of the outer block."""
+    n, depth = 0, 0
+    pattern = rf"\\(begin|end)\{{(?:{DISPLAY_ENVS})\*?\}}|(?<!\\)\\\[|\$\$"
+    dollars = 0
+    for m in re.finditer(pattern, body):
+        if m.group(1) == "begin":
+            n += depth == 0
+            depth += 1
+        elif m.group(1) == "end":
+            depth = max(0, depth - 1)
+        elif m.group(0) == "$$":
+            dollars += 1
+        else:
+            n += 1
+    return n + dollars // 2
 
 
 def prose_of(tex: str) -> str:
@@ -443,8 +484,9 @@ def main(argv=None) -> int:
             with open(os.path.join(forms["tar.gz"], stem + ".tar.gz"), "wb") as fh:
                 fh.write(tar_gz(tree))
             # verbatim examples (a maths package's manual shows its source) are code, not maths or prose
-            body = re.sub(r"\\begin\{(verbatim\*?|Verbatim|lstlisting)\}.*?\\end\{\1\}|\\verb(.).*?\2", " ",
-                          body_of(strip_comments(text)), flags=re.S)
+            # what TeX skips (\iffalse ... \fi) is neither maths nor prose of the paper
+            body = drop_false_branches(re.sub(r"\\begin\{(verbatim\*?|Verbatim|lstlisting)\}.*?\\end\{\1\}"
+                                              r"|\\verb(.).*?\2", " ", body_of(strip_comments(text)), flags=re.S))
             refs[stem] = {"headings": expected_headings(body), "display": display_blocks(body),
                           "words": words_of(prose_of(body))}
 

@@ -459,3 +459,67 @@ def test_a_gzipped_tar_named_pdf_is_read_as_latex_by_its_bytes(tmp_path):
     assert eprint.extra["latex_origin"] == "tar.gz" and eprint.text == folder.text
     assert isinstance(tex, Document) and tex.extra["latex_main"] == "paper.docx" and tex.title == TITLE
     assert "Cell-free networks serve every user" in tex.text
+
+
+def test_display_maths_as_typeset_displaymath_nested_and_iffalse(tmp_path):
+    """ijmsample (ijmart) shapes: a ``displaymath`` environment, ``align*`` inside ``gather`` (amsmath
+    allows it: one display), and displays inside ``\\iffalse ... \\fi`` (never typeset). Each typeset
+    display is exactly one $$ block that latex2mathml accepts, and bench_latex's reference counts
+    the same blocks."""
+    import sys
+
+    body = r"""\section{Displays}
+Abel's lemma:
+\begin{displaymath}
+\sum_{k=m}^n f_k(g_{k+1}-g_k) = f_{n+1}g_{n+1} - \sum_{k=m}^n g_{k+1} (f_{k+1} - f_k)
+\end{displaymath}
+Within gather:
+\begin{gather}
+\begin{split} \varphi(x,z) &=z-\gamma_{10}x
+\end{split}\\[6pt]
+\begin{align*}
+\zeta^0 &=(\xi^0)^2,\\
+\zeta^1 &=\xi^0\xi^1,
+\end{align*}
+\end{gather}
+\iffalse % never typeset
+And now SKIPPEDPROSE with a literal tag:
+\begin{multline*}\tag*{[a]}
+\int_a^b f \\ = \int_a^b g
+\end{multline*}
+\fi
+Some text after.
+"""
+    files = dict(TREE)
+    files["paper.tex"] = MAIN.replace("\\input{sections/intro}", body).replace("\\include{sections/model}", "")
+    doc = only_doc(write_tree(str(tmp_path / "p"), files))
+    blocks = re.findall(r"\$\$(.+?)\$\$", doc.text, re.S)
+    assert len(blocks) == 2, blocks
+    assert blocks[0].startswith("\\sum_{k=m}^n f_k(g_{k+1}-g_k)")
+    assert "\\varphi(x,z)" in blocks[1] and "\\begin{align*}" in blocks[1] and "\\zeta^1 &=\\xi^0\\xi^1" in blocks[1]
+    assert "SKIPPEDPROSE" not in doc.text and "\\int_a^b f" not in doc.text and "Some text after." in doc.text
+    for block in blocks:
+        latex2mathml.converter.convert(block)
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    from bench_latex import display_blocks, drop_false_branches, strip_comments
+
+    assert display_blocks(drop_false_branches(strip_comments(body))) == len(blocks)
+    assert display_blocks(strip_comments(body)) == 3  # the skipped display counts only if TeX would typeset it
+    assert drop_false_branches(r"a \iffalse b \ifx c\fi d \fi e \iffalse f \else g \fi h").split() == \
+        ["a", "e", "g", "\\fi", "h"]
+
+
+def test_iffalse_skips_nested_conditionals_and_keeps_the_else_branch():
+    """TeX skips an \\iffalse branch counting the conditionals nested in it, and typesets its
+    \\else branch: the first \\fi does not end it, and the \\else text stays."""
+    from telecom_etl.extractors.latex.source import strip_comments
+
+    src = ("Kept before. \\iffalse Draft \\ifx\\a\\b inner \\fi still draft \\newif\\ifnotes also draft "
+           "% a \\fi in a comment\n\\fi Kept after. \\iffalse old text \\else New text. \\fi End.")
+    out = strip_comments(src)
+    assert "Draft" not in out and "draft" not in out and "inner" not in out and "old text" not in out
+    assert "Kept before." in out and "Kept after." in out and "New text." in out and out.endswith("End.")
+    assert "\\fi" not in out and "\\else" not in out
+    assert strip_comments("a \\iffalse never closed") == "a "  # TeX skips to the end too
+    assert strip_comments("\\verb|\\iffalse| x") == "\\verb|\\iffalse| x"  # verbatim stays

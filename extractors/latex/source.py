@@ -57,19 +57,55 @@ _COMMENT_SCAN = re.compile(
     r"\\\\|\\%|\\verb\*?(?P<d>[^a-zA-Z\s*])(?:(?!(?P=d)).)*(?P=d)"
     r"|\\begin\s*\{(?P<env>verbatim\*?|Verbatim|lstlisting|minted|alltt)\}.*?\\end\s*\{(?P=env)\}"
     r"|\\begin\s*\{comment\}.*?\\end\s*\{comment\}"
-    r"|\\iffalse\b.*?\\fi\b"
+    r"|\\iffalse\b"
     r"|%[^\n]*(?:\n(?![ \t]*\n)[ \t]*)?", re.S)  # a comment eats its line end, not a paragraph break
 
 
-def strip_comments(text: str) -> str:
-    def repl(m: re.Match) -> str:
-        whole = m.group(0)
-        if whole.startswith(("%", "\\iffalse")) or re.match(r"\\begin\s*\{comment\}", whole):
-            return ""
-        return whole
+_CONDITIONAL = re.compile(r"\\newif\s*\\if[a-zA-Z@]*|\\ifthenelse\b|\\if[a-zA-Z@]*|\\else\b|\\fi\b|%[^\n]*")
 
+
+def _false_branch_end(text: str, start: int):
+    """For ``\\iffalse`` ending at ``start``: (end of the skipped part, start of the kept ``\\else``
+    branch or None, end of the matching ``\\fi``), counting nested conditionals as TeX skips
+    them (``\\newif`` declarations and ``\\ifthenelse`` are not conditionals; comments are)."""
+    depth, else_at = 0, None
+    for m in _CONDITIONAL.finditer(text, start):
+        token = m.group(0)
+        if token.startswith(("%", "\\newif", "\\ifthenelse")):
+            continue
+        if token == "\\fi":
+            if depth == 0:
+                return else_at, m.start(), m.end()
+            depth -= 1
+        elif token == "\\else":
+            if depth == 0 and else_at is None:
+                else_at = m.end()
+        else:
+            depth += 1
+    return else_at, len(text), len(text)  # unclosed: TeX skips to the end too
+
+
+def strip_comments(text: str) -> str:
+    """Comments, ``comment`` environments and never-typeset ``\\iffalse`` branches removed
+    (an ``\\else`` branch of ``\\iffalse`` is typeset, so it stays); verbatim text kept."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _COMMENT_SCAN.sub(repl, text)
+    out, pos = [], 0
+    while True:
+        m = _COMMENT_SCAN.search(text, pos)
+        if m is None:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos:m.start()])
+        whole = m.group(0)
+        if whole.startswith("\\iffalse"):
+            else_at, else_end, fi_end = _false_branch_end(text, m.end())
+            # the kept branch is scanned again (it may hold comments of its own)
+            text = text[:m.start()] + (text[else_at:else_end] if else_at is not None else "") + text[fi_end:]
+            pos = m.start()  # what came before is already in out
+            continue
+        if not (whole.startswith("%") or re.match(r"\\begin\s*\{comment\}", whole)):
+            out.append(whole)
+        pos = m.end()
 
 
 def has_document(text: str) -> bool:
