@@ -78,10 +78,28 @@ def _vm_size() -> Optional[int]:
     return None
 
 
+def _leave_the_parents_runtime() -> None:
+    """In a freshly forked child: only the forking thread survived, so nothing may touch
+    what the parent's other threads were using. In a Beam SDK worker (multi-process or
+    portable runner) that is gRPC: the root logger's handler ships records over its channel,
+    and collecting inherited gRPC objects runs their finalisers; either can abort the child
+    on a lock a vanished thread held (seen: SIGABRT, "Mutex::Fer with pending CondVar")."""
+    import gc
+    import logging
+    import sys
+
+    gc.freeze()  # objects inherited from the parent are never collected (or finalised) here
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(logging.StreamHandler(sys.stderr))
+
+
 def _serve(conn, kinds: Dict[str, object], memory_mb: Optional[float]) -> None:
     """The child's loop: (item, limits) in, ("ok", outputs) or ("fail", reason) out."""
     import resource
 
+    _leave_the_parents_runtime()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
     base = _vm_size()
