@@ -167,28 +167,8 @@ def local_path(path: str) -> Iterator[str]:
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
     """Write then rename, so a reader never sees a partial file (also on object stores)."""
-    if has_scheme(path):
-        from apache_beam.io.filesystems import FileSystems
-
-        tmp = path + f".tmp-{uuid.uuid4().hex}"
-        with FileSystems.create(tmp) as fh:
-            fh.write(data)
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
-        FileSystems.rename([tmp], [path])
-        return
-    path = _strip_file(path)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
-    try:
-        os.fchmod(fd, file_mode())  # mkstemp makes 0600; a dataset is read by other users and containers
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(path) as fh:
+        fh.write(data)
 
 
 @contextlib.contextmanager
